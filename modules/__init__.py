@@ -1,0 +1,1 @@
+"""Infrastructure as code: configuration, constructs and stacks for the Hypernym deployment."""

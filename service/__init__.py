@@ -1,0 +1,1 @@
+"""The Hypernym analysis API: a stateless Litestar service on a pluggable LLM provider."""

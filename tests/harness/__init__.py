@@ -1,0 +1,1 @@
+"""Shared test harness: the moto server and a terraform runner against it."""

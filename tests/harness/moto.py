@@ -1,0 +1,89 @@
+"""A real moto server (AWS API emulator) on 127.0.0.1, started by the test suite."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from modules.tooling import moto_server_executable
+
+MOTO_REGION = "eu-west-1"
+MOTO_ACCOUNT_ID = "123456789012"  # moto's fixed account
+MOTO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class MotoServer:
+    endpoint: str
+    log_path: Path
+
+    def reset(self) -> None:
+        """Forget every resource, so one test's leftovers never meet the next."""
+        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback only
+            pass
+
+    def boto3_env(self) -> dict[str, str]:
+        """Environment for a boto3 client (or the service) that should talk to this server."""
+        return {
+            **MOTO_CREDENTIALS,
+            "AWS_REGION": MOTO_REGION,
+            "AWS_DEFAULT_REGION": MOTO_REGION,
+            "AWS_ENDPOINT_URL": self.endpoint,
+        }
+
+    def client(self, service: str):  # noqa: ANN201 - boto3 client types are dynamic
+        import boto3
+
+        return boto3.client(
+            service,
+            region_name=MOTO_REGION,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+
+
+@contextmanager
+def running_moto(log_dir: Path, *, startup_seconds: float = 30.0) -> Iterator[MotoServer]:
+    port = free_port()
+    log_path = log_dir / "moto.log"
+    env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(moto_server_executable()), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )
+    server = MotoServer(endpoint=f"http://127.0.0.1:{port}", log_path=log_path)
+    try:
+        deadline = time.monotonic() + startup_seconds
+        while True:
+            try:
+                with urllib.request.urlopen(f"{server.endpoint}/moto-api/", timeout=2):  # noqa: S310
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"moto server did not start on {server.endpoint}; see {log_path}"
+                    ) from None
+                time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
