@@ -1,0 +1,165 @@
+"""The BYOP provider secret: read by ARN at start, cached, refreshed in the background.
+
+Secrets Manager is read with boto3 (blocking) in a worker thread, never on the event loop and
+never on the request path. A rotated key takes effect within one refresh period without a
+restart. A refresh that fails (unreadable, or malformed) keeps the last good value in use and logs
+one line naming the secret and the reason, never the value; with no good value yet the source is
+not ready, and it retries sooner than the refresh period until a good value arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from service.logs import redact
+
+logger = logging.getLogger(__name__)
+
+Credentials = TypeVar("Credentials")
+
+DEFAULT_REFRESH_SECONDS = 300.0
+"""Five minutes: a rotation is live within that, at a cost of 12 GetSecretValue calls an hour."""
+
+RETRY_WITHOUT_VALUE_SECONDS = 10.0
+"""While there never was a good value, retry this often so the pod becomes ready soon."""
+
+FORCED_REFRESH_MIN_INTERVAL_SECONDS = 30.0
+"""A provider 401/403 may force a refresh, at most this often (a bad key must not hammer AWS)."""
+
+
+class SecretUnavailableError(RuntimeError):
+    """No good value of the secret has been loaded yet."""
+
+
+class SecretsManagerReader:
+    """Reads one secret's current value (``AWSCURRENT``) with a short-timeout boto3 client.
+
+    The endpoint, region and credentials come from boto3's standard chain (task role, IRSA,
+    ``AWS_ENDPOINT_URL`` in tests). The client is created on first use, in the worker thread.
+    """
+
+    def __init__(self, *, secret_arn: str, region: str) -> None:
+        self.secret_arn = secret_arn
+        self._region = region
+        self._client = None
+
+    def __call__(self) -> str:
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client(
+                "secretsmanager",
+                region_name=self._region,
+                config=Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 2}),
+            )
+        try:
+            response = self._client.get_secret_value(SecretId=self.secret_arn)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "ClientError")
+            raise OSError(
+                f"GetSecretValue failed with {code}: check the ARN, and that the task role "
+                "may call secretsmanager:GetSecretValue (and kms:Decrypt for its key)"
+            ) from None
+        except BotoCoreError as error:
+            raise OSError(f"Secrets Manager unreachable: {type(error).__name__}") from None
+        if "SecretString" not in response:
+            raise ValueError("the secret holds binary data; store the JSON as a secret string")
+        return str(response["SecretString"])
+
+
+class RefreshingSecret(Generic[Credentials]):
+    """The last good parsed value of a secret, kept fresh by a background task.
+
+    ``read`` returns the raw secret string (blocking; run in a thread); ``parse`` turns it into
+    credentials or raises ``ValueError`` with a message that names fields, never values.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        read: Callable[[], str],
+        parse: Callable[[str], Credentials],
+        refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
+    ) -> None:
+        self.name = name
+        self.refresh_seconds = refresh_seconds
+        self._read = read
+        self._parse = parse
+        self._value: Credentials | None = None
+        self._raw: str | None = None
+        self._problem: str | None = "not loaded yet"
+        self._task: asyncio.Task[None] | None = None
+        self._last_forced = -FORCED_REFRESH_MIN_INTERVAL_SECONDS
+
+    def current(self) -> Credentials:
+        """The credentials to use now; raises :class:`SecretUnavailableError` before the first load."""
+        if self._value is None:
+            raise SecretUnavailableError(f"{self.name} is not loaded: {self._problem}")
+        return self._value
+
+    @property
+    def problem(self) -> str | None:
+        """Why there is no good value (None once one was loaded): the readiness reason."""
+        return None if self._value is not None else self._problem
+
+    async def start(self) -> None:
+        """Load once now (not raising on failure), then keep refreshing in the background."""
+        await self.refresh()
+        self._task = asyncio.create_task(self._refresh_forever(), name=f"refresh {self.name}")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def refresh(self) -> bool:
+        """Read and parse the secret now; True when a good value is in use afterwards."""
+        try:
+            raw = await asyncio.to_thread(self._read)
+            value = self._parse(raw) if raw != self._raw else self._value
+        except (OSError, ValueError) as error:
+            self._report(f"{error}")
+            return self._value is not None
+        if raw != self._raw:
+            redact(raw)
+            if self._value is not None:
+                logger.info("%s changed: the new value is in use", self.name)
+        elif self._problem is not None and self._value is not None:
+            logger.info("%s readable again", self.name)
+        self._raw, self._value, self._problem = raw, value, None
+        return True
+
+    async def refresh_after_rejection(self) -> bool:
+        """Called when the provider rejected the key (401/403): re-read, at most every 30 s.
+
+        True when a different value is now in use, so the caller may retry once.
+        """
+        now = time.monotonic()
+        if now - self._last_forced < FORCED_REFRESH_MIN_INTERVAL_SECONDS:
+            return False
+        self._last_forced = now
+        before = self._raw
+        return await self.refresh() and self._raw != before
+
+    def _report(self, reason: str) -> None:
+        kept = "keeping the last good value" if self._value is not None else "not ready"
+        if reason != self._problem:
+            logger.warning("%s unusable (%s): %s", self.name, kept, reason)
+        self._problem = reason
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            wait = self.refresh_seconds if self._value is not None else RETRY_WITHOUT_VALUE_SECONDS
+            await asyncio.sleep(min(wait, self.refresh_seconds))
+            await self.refresh()
