@@ -14,6 +14,7 @@ from typing import Literal
 
 ProviderMode = Literal["managed", "byop"]
 MeteringMode = Literal["off", "register", "hourly"]
+MeteringUnit = Literal["requests", "paragraphs"]
 
 CONTAINER_PORT = 8000
 """The port the service listens on inside the container (``PORT``)."""
@@ -26,6 +27,20 @@ READY_PATH = "/ready"
 
 HEALTHCHECK_COMMAND = ("python", "-m", "service.healthcheck")
 """Container health check in exec form: needs neither curl nor a shell in the image."""
+
+DRAIN_TIMEOUT_SECONDS = 90
+"""Default ``DRAIN_TIMEOUT_SECONDS``: after SIGTERM, in-flight requests get this long to finish.
+Shutdown then needs at most 15 s more (metering flush, closing clients), so the platform's stop
+timeout (ECS ``stopTimeout``; Kubernetes grace period after any preStop sleep) must be at least
+``DRAIN_TIMEOUT_SECONDS + SHUTDOWN_AFTER_DRAIN_SECONDS``."""
+
+SHUTDOWN_AFTER_DRAIN_SECONDS = 15
+"""What shutdown needs after the drain: metering flush (10 s at most) and closing clients."""
+
+KEEP_ALIVE_SECONDS = 130
+"""Default ``KEEP_ALIVE_SECONDS``: idle keep-alive of client connections, above the load
+balancer's idle timeout (ALB default 60 s, this project's 120 s) so the ALB never reuses a
+connection the service has just closed (a 502)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +63,14 @@ class ContainerEnvironment:
     log_level: str = "info"
     workers: int = 1
     port: int = CONTAINER_PORT
+    # Optional tuning: None leaves the service's default and emits no variable.
+    metering_unit: MeteringUnit | None = None
+    metering_dimension: str | None = None
+    marketplace_public_key_version: int | None = None
+    byop_secret_refresh_seconds: int | None = None
+    max_in_flight: int | None = None
+    drain_timeout_seconds: int | None = None
+    keep_alive_seconds: int | None = None
 
 
 def container_environment(env: ContainerEnvironment) -> dict[str, str]:
@@ -70,4 +93,14 @@ def container_environment(env: ContainerEnvironment) -> dict[str, str]:
         variables["BYOP_SECRET_ARN"] = env.byop_secret_arn
     if env.marketplace_product_code:
         variables["MARKETPLACE_PRODUCT_CODE"] = env.marketplace_product_code
+    tuning = {
+        "METERING_UNIT": env.metering_unit,
+        "METERING_DIMENSION": env.metering_dimension,
+        "MARKETPLACE_PUBLIC_KEY_VERSION": env.marketplace_public_key_version,
+        "BYOP_SECRET_REFRESH_SECONDS": env.byop_secret_refresh_seconds,
+        "MAX_IN_FLIGHT": env.max_in_flight,
+        "DRAIN_TIMEOUT_SECONDS": env.drain_timeout_seconds,
+        "KEEP_ALIVE_SECONDS": env.keep_alive_seconds,
+    }
+    variables.update((name, str(value)) for name, value in tuning.items() if value is not None)
     return variables

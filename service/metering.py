@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Protocol
 
 from botocore.config import Config
 from botocore.exceptions import (
@@ -46,11 +46,9 @@ from botocore.exceptions import (
     EndpointConnectionError,
 )
 
-from service.contract import MeteringMode
+from service.contract import MeteringMode, MeteringUnit
 
 logger = logging.getLogger(__name__)
-
-MeteringUnit = Literal["requests", "paragraphs"]
 
 RECORD_WINDOW = timedelta(hours=6)
 """MeterUsage accepts a record up to 6 h after its timestamp."""

@@ -1,0 +1,1 @@
+"""The analysis: plain functions from text and model output to Hypernym's fields (no HTTP here)."""

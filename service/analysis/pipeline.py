@@ -1,0 +1,201 @@
+"""One analysis: segments analysed concurrently, each with two chat calls and one embeddings call.
+
+Per compressed segment: (1) category, elements and details from one structured chat call;
+(2) a reconstruction from a second call that sees only the hyperstring; (3) one batched
+embeddings call for the original, the reconstruction and (with filters) the category. Filter
+labels are embedded once per request. Numbers are computed here, never taken from the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
+
+from service.analysis.filters import NO_FILTERS, FilterOutcome, PurposeFilter, apply_filters, cosine
+from service.analysis.hyperstring import (
+    clean_fragment,
+    compressed_text,
+    hyperstring,
+    suggested_text,
+    suggested_uses_hyperstring,
+)
+from service.analysis.model import ask
+from service.analysis.prompts import analysis_request, parse_analysis, parse_reconstruction, reconstruction_request
+from service.analysis.segmentation import Segment, split_segments
+from service.analysis.tokens import count_tokens
+from service.analysis.zones import Zone, plan_segment
+from service.providers.base import Provider
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisOptions:
+    """The effective options, after tier limits were applied."""
+
+    min_compression_ratio: float = 1.0
+    min_semantic_similarity: float = 0.0
+    force_single_segment: bool = False
+    detail_count: int | None = None
+    """Forced k (already valid for the tier), or None for automatic."""
+    include_embeddings: bool = False
+    filters: tuple[PurposeFilter, ...] = ()
+    max_concurrency: int = 6
+    """Segments analysed at once (the tier's concurrent paragraphs)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SegmentResult:
+    segment: Segment
+    zone: Zone
+    semantic_category: str
+    elements: tuple[str, ...]
+    details: tuple[str, ...]
+    reconstruction: str | None
+    semantic_similarity: float
+    tokens_in: int
+    tokens_out: int
+    compressed: str
+    """The hyperstring, or the original text when not compressed."""
+    use_compressed: bool
+    filters: FilterOutcome
+    original_embedding: list[float] | None
+    reconstruction_embedding: list[float] | None
+    seconds: float
+
+    @property
+    def was_compressed(self) -> bool:
+        return self.zone is Zone.FULL
+
+    @property
+    def compression_ratio(self) -> float:
+        return self.tokens_out / self.tokens_in if self.was_compressed else 1.0
+
+    @property
+    def original(self) -> str:
+        return self.segment.text
+
+    @property
+    def excluded(self) -> bool:
+        return self.filters.exclusion is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Analysis:
+    segments: list[SegmentResult]
+    tokens_in: int
+    """Tokens of the whole text as sent."""
+    tokens_out: int
+    """Tokens of every segment's hyperstring (or original, when not compressed)."""
+    compressed: str
+    suggested: str
+    seconds: float
+    max_concurrent_tasks: int
+
+
+class EmptyTextError(ValueError):
+    """The text holds nothing to analyse."""
+
+
+async def analyze(essay_text: str, options: AnalysisOptions, provider: Provider) -> Analysis:
+    """Analyse the text; provider faults propagate as :class:`ProviderError` subclasses."""
+    started = time.perf_counter()
+    segments = split_segments(essay_text, force_single_segment=options.force_single_segment)
+    if not segments:
+        raise EmptyTextError("essay_text holds no text: send the text to analyse")
+    tracker = _ConcurrencyTracker(options.max_concurrency)
+    try:
+        async with asyncio.TaskGroup() as group:
+            labels = group.create_task(_label_vectors(provider, options.filters))
+            tasks = [group.create_task(tracker.run(partial(_analyze_segment, segment, options, provider, labels)))
+                     for segment in segments]
+    except ExceptionGroup as failures:
+        # One failure cancels the rest; the caller gets that one, not a group.
+        raise failures.exceptions[0] from None
+    results = [task.result() for task in tasks]
+    return Analysis(
+        segments=results,
+        tokens_in=count_tokens(essay_text),
+        tokens_out=sum(result.tokens_out for result in results),
+        compressed=compressed_text(results),
+        suggested=suggested_text(results),
+        seconds=time.perf_counter() - started,
+        max_concurrent_tasks=tracker.peak,
+    )
+
+
+async def _label_vectors(provider: Provider, filters: Sequence[PurposeFilter]) -> dict[str, list[float]]:
+    labels = list(dict.fromkeys(f.label for f in filters))
+    if not labels:
+        return {}
+    return dict(zip(labels, await provider.embed(labels), strict=True))
+
+
+async def _analyze_segment(segment: Segment, options: AnalysisOptions, provider: Provider,
+                           labels: asyncio.Task[dict[str, list[float]]]) -> SegmentResult:
+    started = time.perf_counter()
+    tokens_in = count_tokens(segment.raw)
+    plan = plan_segment(segment.text, tokens=tokens_in, forced_detail_count=options.detail_count)
+    k = plan.detail_count
+    output = await ask(provider, analysis_request(segment.text, k),
+                       partial(parse_analysis, detail_count=k), what="analysis")
+    category = clean_fragment(output.semantic_category)
+    details = tuple(clean_fragment(d) for d in output.details)
+    if plan.zone is not Zone.FULL:
+        filters = NO_FILTERS
+        if options.filters:
+            (category_vector,) = await provider.embed([category])
+            filters = apply_filters(category_vector, await labels, options.filters)
+        return SegmentResult(
+            segment=segment, zone=plan.zone, semantic_category=category, elements=(), details=(),
+            reconstruction=None, semantic_similarity=1.0, tokens_in=tokens_in, tokens_out=tokens_in,
+            compressed=segment.text, use_compressed=False, filters=filters,
+            original_embedding=None, reconstruction_embedding=None,
+            seconds=time.perf_counter() - started,
+        )
+    compressed = hyperstring(category, details)
+    tokens_out = count_tokens(compressed)
+    reconstruction = await ask(provider, reconstruction_request(compressed, k), parse_reconstruction,
+                               what="reconstruction")
+    texts = [segment.text, reconstruction] + ([category] if options.filters else [])
+    vectors = await provider.embed(texts)
+    similarity = cosine(vectors[0], vectors[1])
+    filters = apply_filters(vectors[2], await labels, options.filters) if options.filters else NO_FILTERS
+    ratio = tokens_out / tokens_in
+    return SegmentResult(
+        segment=segment, zone=plan.zone, semantic_category=category,
+        elements=tuple(clean_fragment(e) for e in output.elements), details=details,
+        reconstruction=reconstruction, semantic_similarity=similarity, tokens_in=tokens_in,
+        tokens_out=tokens_out, compressed=compressed,
+        use_compressed=suggested_uses_hyperstring(
+            was_compressed=True, compression_ratio=ratio, semantic_similarity=similarity,
+            min_compression_ratio=options.min_compression_ratio,
+            min_semantic_similarity=options.min_semantic_similarity,
+        ),
+        filters=filters,
+        original_embedding=vectors[0] if options.include_embeddings else None,
+        reconstruction_embedding=vectors[1] if options.include_embeddings else None,
+        seconds=time.perf_counter() - started,
+    )
+
+
+class _ConcurrencyTracker:
+    """Bounds segments in flight and records the peak (reported as max_concurrent_tasks)."""
+
+    def __init__(self, limit: int) -> None:
+        self._semaphore = asyncio.Semaphore(limit)
+        self._active = 0
+        self.peak = 0
+
+    async def run(self, work: Callable[[], Awaitable[T]]) -> T:
+        async with self._semaphore:
+            self._active += 1
+            self.peak = max(self.peak, self._active)
+            try:
+                return await work()
+            finally:
+                self._active -= 1

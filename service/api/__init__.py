@@ -1,0 +1,1 @@
+"""The HTTP edge: msgspec wire types, thin handlers, auth and the error mapping."""

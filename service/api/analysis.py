@@ -1,0 +1,139 @@
+"""The analysis endpoints: thin handlers over :func:`service.analysis.pipeline.analyze`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from msgspec import UNSET
+from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import ClientException, HTTPException
+from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+from service.analysis.filters import PurposeFilter
+from service.analysis.pipeline import AnalysisOptions, EmptyTextError, analyze
+from service.analysis.tiers import allowed_detail_count, deadline_seconds
+from service.api.auth import Caller
+from service.api.responses import analysis_response, echo_params
+from service.api.schemas import (
+    AnalyzeParams,
+    AnalyzeRequest,
+    AnalyzeResponse,
+    ErrorDetail,
+    Filters,
+    ForceDetailRange,
+    RateLimits,
+    Recommended,
+    RequestEcho,
+)
+from service.providers.base import Provider
+from service.settings import Settings
+
+ANALYSIS_TAGS = ["analysis"]
+ERROR_RESPONSES = {code: ErrorDetail for code in (400, 401, 403, 408, 413, 429, 502, 503)}
+
+
+@post("/analyze_sync", operation_id="AnalyzeSync", tags=ANALYSIS_TAGS, status_code=200)
+async def analyze_sync(data: AnalyzeRequest, caller: NamedDependency[Caller],
+                       settings: NamedDependency[Settings], provider: NamedDependency[Provider]) -> AnalyzeResponse:
+    """Analyse a text: per paragraph a semantic category, covariant details, a hyperstring and
+    its reconstruction, with token counts, compression ratio, similarity and filters."""
+    started = time.perf_counter()
+    limit = settings.analysis.max_input_chars
+    if len(data.essay_text) > limit:
+        raise HTTPException(
+            status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            detail=f"essay_text has {len(data.essay_text)} characters; this service accepts at most "
+                   f"{limit} (MAX_INPUT_CHARS): split the text into several requests",
+        )
+    params = data.params or AnalyzeParams()
+    filters = data.filters or Filters()
+    tier = caller.tier
+    options = AnalysisOptions(
+        min_compression_ratio=params.min_compression_ratio,
+        min_semantic_similarity=params.min_semantic_similarity,
+        force_single_segment=params.force_single_segment,
+        detail_count=allowed_detail_count(params.force_detail_count, tier),
+        include_embeddings=params.include_embeddings and tier.embeddings,
+        filters=tuple(
+            PurposeFilter(
+                label=entry.semantic_category.strip(),
+                threshold=settings.analysis.default_filter_threshold
+                if entry.min_semantic_similarity is UNSET else entry.min_semantic_similarity,
+            )
+            for entry in (filters.purpose.exclude if filters.purpose is not UNSET else [])
+        ),
+        max_concurrency=tier.concurrent_paragraphs,
+    )
+    if params.analysis_mode == "comprehensive" and tier.comprehensive:
+        raise HTTPException(status_code=501, detail=(
+            "analysis_mode 'comprehensive' is not available in this deployment: use 'partial'"))
+    sent_timeout = None if params.timeout is UNSET else params.timeout
+    deadline = deadline_seconds(tier, sent_timeout)
+    request_id = f"req-{uuid.uuid4()}"
+    try:
+        async with asyncio.timeout(deadline):
+            result = await analyze(data.essay_text, options, provider)
+    except EmptyTextError as error:
+        raise ClientException(detail=str(error)) from None
+    except TimeoutError:
+        raise HTTPException(status_code=HTTP_408_REQUEST_TIMEOUT, detail=(
+            f"the analysis did not finish within {deadline} s (the {tier.name} tier's limit): "
+            "send fewer paragraphs per request or retry later")) from None
+    echo = RequestEcho(
+        content=data.essay_text,
+        filters=filters,
+        params=echo_params(
+            sent_mode=None if params.analysis_mode is UNSET else params.analysis_mode,
+            sent_timeout=sent_timeout, options=options, hashed_api_key=caller.hashed_api_key,
+            request_id=request_id, tier=tier.name,
+        ),
+    )
+    return analysis_response(
+        analysis=result, options=options, echo=echo, request_id=request_id, log_id=uuid.uuid4().hex,
+        processing_time=time.perf_counter() - started,
+        embedding_model=settings.provider.embedding_model,
+        embedding_dimensions=settings.provider.embedding_dimensions,
+    )
+
+
+@get("/user/rate-limits", operation_id="UserRateLimits", tags=ANALYSIS_TAGS, sync_to_thread=False)
+def user_rate_limits(caller: NamedDependency[Caller]) -> RateLimits:
+    """The caller's tier limits (clients size their worker pools from recommended.max_workers)."""
+    tier = caller.tier
+    return RateLimits(
+        tier=tier.name, requests_per_hour=tier.requests_per_hour,
+        concurrent_paragraphs=tier.concurrent_paragraphs, priority=tier.priority,
+        retry_delay_seconds=tier.retry_delay_seconds,
+        default_timeout_seconds=tier.default_timeout_seconds,
+        max_timeout_seconds=tier.max_timeout_seconds,
+        analysis_modes=["partial", "comprehensive"] if tier.comprehensive else ["partial"],
+        force_detail_count=ForceDetailRange(min=tier.min_detail_count, max=tier.max_detail_count),
+        embeddings=tier.embeddings,
+        recommended=Recommended(max_workers=tier.concurrent_paragraphs),
+    )
+
+
+ASYNC_DETAIL = (
+    "asynchronous analysis needs shared job state, which this stateless deployment does not "
+    "keep: use POST /analyze_sync"
+)
+
+
+@post("/analyze_begin", operation_id="AnalyzeBegin", tags=ANALYSIS_TAGS, status_code=501,
+      sync_to_thread=False)
+def analyze_begin(request: Request, caller: NamedDependency[Caller]) -> None:
+    """Not available: answers 501 (see /analyze_sync)."""
+    raise HTTPException(status_code=501, detail=ASYNC_DETAIL)
+
+
+@get("/analyze_status/{analysis_id:str}", operation_id="AnalyzeStatus", tags=ANALYSIS_TAGS,
+     status_code=501, sync_to_thread=False)
+def analyze_status(analysis_id: str, caller: NamedDependency[Caller]) -> None:
+    """Not available: answers 501 (see /analyze_sync)."""
+    raise HTTPException(status_code=501, detail=ASYNC_DETAIL)
+
+
+ANALYSIS_HANDLERS = [analyze_sync, user_rate_limits, analyze_begin, analyze_status]

@@ -1,0 +1,81 @@
+"""Every error leaves as ``{"detail": "<one line>"}`` with its status: never a stack trace.
+
+Provider faults are mapped by class (see the README's error table): the caller learns what
+failed and whether retrying can help; the service itself stays ready.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from service.providers.errors import (
+    EmbeddingsUnsupportedError,
+    ModelOutputError,
+    ProviderError,
+    ProviderFailedError,
+    ProviderRateLimitedError,
+    ProviderTimeoutError,
+    ProviderUnreachableError,
+)
+
+log = logging.getLogger("service.errors")
+
+PROVIDER_ERROR_STATUS: dict[type[ProviderError], int] = {
+    ProviderRateLimitedError: 429,
+    ProviderTimeoutError: 503,
+    ProviderUnreachableError: 503,
+    ProviderFailedError: 502,
+    ModelOutputError: 502,
+    EmbeddingsUnsupportedError: 502,
+}
+PROVIDER_RETRY_AFTER_SECONDS = 5
+"""Retry-After sent with a 503 for an unreachable or slow provider."""
+
+
+def error_response(status_code: int, detail: str, headers: dict[str, str] | None = None) -> Response[dict[str, str]]:
+    return Response({"detail": detail}, status_code=status_code, headers=headers,
+                    media_type=MediaType.JSON)
+
+
+def _http_exception(request: Request, error: HTTPException) -> Response[dict[str, str]]:
+    if error.status_code >= 500:
+        log.error("server error on %s", request.url.path, exc_info=error)
+    detail = error.detail
+    if isinstance(error, ValidationException) and isinstance(error.extra, list) and error.extra:
+        detail = "invalid request: " + "; ".join(_describe(item) for item in error.extra)
+    return error_response(error.status_code, detail, headers=error.headers)
+
+
+def _describe(item: object) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    key, message = item.get("key"), item.get("message", "invalid value")
+    return f"{key}: {message}" if key else str(message)
+
+
+def _provider_error(request: Request, error: ProviderError) -> Response[dict[str, str]]:
+    status = next(code for cls, code in PROVIDER_ERROR_STATUS.items() if isinstance(error, cls))
+    headers = None
+    if error.retry_after_seconds is not None:
+        headers = {"Retry-After": str(math.ceil(error.retry_after_seconds))}
+    elif status == 503:
+        headers = {"Retry-After": str(PROVIDER_RETRY_AFTER_SECONDS)}
+    log.warning("provider fault on %s: %s", request.url.path, error)
+    return error_response(status, str(error), headers=headers)
+
+
+def _unexpected(request: Request, error: Exception) -> Response[dict[str, str]]:
+    log.error("unhandled error on %s", request.url.path, exc_info=error)
+    return error_response(500, "internal error: the service log has the details")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    HTTPException: _http_exception,
+    ProviderError: _provider_error,
+    Exception: _unexpected,
+}

@@ -1,0 +1,1 @@
+"""Inference providers: one interface (:class:`service.providers.base.Provider`), several APIs."""

@@ -1,0 +1,148 @@
+"""The provider implementation: OpenAI-compatible or Anthropic chat, OpenAI-compatible embeddings.
+
+Which API a call speaks is decided per call from ``credentials.current()``, so a rotated BYOP
+secret may even switch provider kind without a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from service.providers.base import ChatRequest
+from service.providers.credentials import CredentialsSource, ProviderCredentials, api_base
+from service.providers.errors import (
+    EmbeddingsUnsupportedError,
+    EndpointNotFoundError,
+    ProviderFailedError,
+)
+from service.providers.http import UpstreamClient, describe
+
+ANTHROPIC_VERSION = "2023-06-01"
+ANTHROPIC_TOOL = "record"
+
+
+class InferenceClient:
+    """:class:`service.providers.base.Provider` over the shared :class:`UpstreamClient`."""
+
+    def __init__(self, upstream: UpstreamClient, credentials: CredentialsSource, *, embedding_dimensions: int) -> None:
+        self.upstream = upstream
+        self.credentials = credentials
+        self.embedding_dimensions = embedding_dimensions
+
+    async def chat(self, request: ChatRequest) -> str:
+        current = self.credentials.current()
+        if current.kind == "anthropic":
+            return await self._anthropic_chat(current, request)
+        return await self._openai_chat(current, request)
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        current = self.credentials.current()
+        if current.kind == "anthropic" and not current.embeddings_url:
+            raise EmbeddingsUnsupportedError(
+                "the anthropic provider has no embeddings API and no embeddings endpoint is "
+                "configured: set UPSTREAM_EMBEDDINGS_URL (or embeddings_url in the BYOP secret)"
+            )
+        base = api_base(current.embeddings_url or current.base_url)
+        url = f"{base}/embeddings"
+        payload = {
+            "model": current.embedding_model,
+            "input": list(texts),
+            "dimensions": self.embedding_dimensions,
+            "encoding_format": "float",
+        }
+        what = describe(url, "embeddings")
+        try:
+            answer = await self.upstream.post_json(
+                url, headers=_bearer(current.embeddings_api_key or current.api_key),
+                payload=payload, what=what,
+            )
+        except EndpointNotFoundError as error:
+            raise EmbeddingsUnsupportedError(
+                f"the inference provider cannot embed ({what} is not served), so similarities "
+                "cannot be computed: configure an embeddings endpoint (UPSTREAM_EMBEDDINGS_URL or "
+                "EMBEDDINGS_URL)"
+            ) from error
+        return _embeddings(answer, count=len(texts), what=what)
+
+    async def _openai_chat(self, current: ProviderCredentials, request: ChatRequest) -> str:
+        url = f"{api_base(current.base_url)}/chat/completions"
+        messages = [{"role": "system", "content": request.system}]
+        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        payload: dict[str, Any] = {
+            "model": current.model,
+            "messages": messages,
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+        }
+        if request.output_schema is not None:
+            payload["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": request.output_schema.name, "schema": request.output_schema.schema},
+            }
+        what = describe(url, "chat completions")
+        answer = await self.upstream.post_json(url, headers=_bearer(current.api_key), payload=payload, what=what)
+        try:
+            content = answer["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            content = None
+        if not isinstance(content, str):
+            raise ProviderFailedError(f"the answer of {what} has no choices[0].message.content")
+        return content
+
+    async def _anthropic_chat(self, current: ProviderCredentials, request: ChatRequest) -> str:
+        url = f"{api_base(current.base_url)}/messages"
+        payload: dict[str, Any] = {
+            "model": current.model,
+            "system": request.system,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+        }
+        if request.output_schema is not None:
+            # Anthropic's structured output: a forced tool call whose input is the object.
+            payload["tools"] = [{"name": ANTHROPIC_TOOL, "description": request.output_schema.name,
+                                 "input_schema": request.output_schema.schema}]
+            payload["tool_choice"] = {"type": "tool", "name": ANTHROPIC_TOOL}
+        headers = {"x-api-key": current.api_key, "anthropic-version": ANTHROPIC_VERSION}
+        what = describe(url, "messages")
+        answer = await self.upstream.post_json(url, headers=headers, payload=payload, what=what)
+        blocks = answer.get("content") if isinstance(answer, dict) else None
+        if not isinstance(blocks, list):
+            raise ProviderFailedError(f"the answer of {what} has no content blocks")
+        for block in blocks:
+            if not isinstance(block, dict):
+                continue
+            if request.output_schema is not None and block.get("type") == "tool_use":
+                return msgspec.json.encode(block.get("input")).decode()
+            if request.output_schema is None and block.get("type") == "text":
+                return str(block.get("text", ""))
+        if request.output_schema is not None:
+            # No tool call: fall back to the text, which the JSON repair step may still rescue.
+            texts = [str(b.get("text", "")) for b in blocks if isinstance(b, dict) and b.get("type") == "text"]
+            return "".join(texts)
+        raise ProviderFailedError(f"the answer of {what} has no text block")
+
+
+def _bearer(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def _embeddings(answer: Any, *, count: int, what: str) -> list[list[float]]:
+    """The vectors of an OpenAI-style embeddings answer, in input order, checked."""
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if not isinstance(data, list) or len(data) != count:
+        raise ProviderFailedError(f"the answer of {what} does not hold {count} embeddings")
+    ordered = sorted(data, key=lambda item: item.get("index", 0) if isinstance(item, dict) else 0)
+    vectors: list[list[float]] = []
+    for item in ordered:
+        vector = item.get("embedding") if isinstance(item, dict) else None
+        if (not isinstance(vector, list) or not vector
+                or not all(isinstance(x, int | float) for x in vector)):
+            raise ProviderFailedError(f"the answer of {what} holds an embedding that is not a list of numbers")
+        vectors.append(vector)
+    if len({len(v) for v in vectors}) > 1:
+        raise ProviderFailedError(f"the answer of {what} mixes embedding sizes")
+    return vectors
