@@ -1,0 +1,330 @@
+"""The Hypernym chart, rendered by the real helm binary and checked by what a cluster would check.
+
+`example_values` (conftest) are the values the apps stack passes for each EKS example.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from modules.app_release import HelmValuesError, load_static_values
+from modules.tooling import run_checkov
+from service.contract import HEALTH_PATH, READY_PATH
+
+from .helm import HelmError, lint, one, render, render_text, strict_schema_problems
+
+
+def container(manifests: list[dict[str, Any]]) -> dict[str, Any]:
+    return one(manifests, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+
+
+def pod_spec(manifests: list[dict[str, Any]]) -> dict[str, Any]:
+    return one(manifests, "Deployment")["spec"]["template"]["spec"]
+
+
+def annotations_of(manifests: list[dict[str, Any]], kind: str) -> dict[str, str]:
+    return one(manifests, kind)["metadata"]["annotations"]
+
+
+# --- the acceptance gates, for both examples -------------------------------------------------
+
+
+def test_helm_lint_is_clean(tmp_path: Path, example_values: dict, kube_version: str) -> None:
+    output = lint(tmp_path, example_values, kube_version=kube_version)
+    assert "0 chart(s) failed" in output
+    assert "[WARNING]" not in output and "[ERROR]" not in output, output
+
+
+def test_rendered_manifests_pass_strict_kubernetes_schemas(
+    tmp_path: Path, example_values: dict, kube_version: str
+) -> None:
+    manifests = render(tmp_path, example_values, kube_version=kube_version)
+    assert strict_schema_problems(manifests, kube_version=kube_version) == []
+
+
+def test_checkov_kubernetes_reports_no_failed_checks(
+    tmp_path: Path, example_values: dict, kube_version: str
+) -> None:
+    rendered = tmp_path / "rendered.yaml"
+    rendered.write_text(render_text(tmp_path, example_values, kube_version=kube_version))
+    (result,) = run_checkov(rendered, "kubernetes")
+    assert result.failed == 0, "\n".join(result.failures)
+    assert result.passed > 0
+
+
+# --- values.schema.json ----------------------------------------------------------------------
+
+
+def with_value(values: dict, path: str, value: object) -> dict:
+    changed = copy.deepcopy(values)
+    *parents, leaf = path.split(".")
+    node = changed
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[leaf] = value
+    return changed
+
+
+def test_schema_rejects_a_wrong_type(tmp_path: Path, managed_values: dict, kube_version: str) -> None:
+    bad = with_value(managed_values, "autoscaling.maxReplicas", "ten")
+    with pytest.raises(HelmError, match=r"autoscaling\.maxReplicas"):
+        render(tmp_path, bad, kube_version=kube_version)
+
+
+def test_schema_rejects_a_negative_replica_count(
+    tmp_path: Path, managed_values: dict, kube_version: str
+) -> None:
+    bad = with_value(managed_values, "replicaCount", -1)
+    with pytest.raises(HelmError, match=r"replicaCount: Must be greater than or equal to 0"):
+        render(tmp_path, bad, kube_version=kube_version)
+
+
+def test_schema_rejects_an_unknown_mode(tmp_path: Path, managed_values: dict, kube_version: str) -> None:
+    bad = with_value(managed_values, "env.INFERENCE_PROVIDER_MODE", "openai")
+    with pytest.raises(HelmError, match=r"env\.INFERENCE_PROVIDER_MODE"):
+        render(tmp_path, bad, kube_version=kube_version)
+
+
+def test_schema_rejects_an_unknown_key(tmp_path: Path, managed_values: dict, kube_version: str) -> None:
+    bad = with_value(managed_values, "ingress.idleTimeout", 60)
+    with pytest.raises(HelmError, match=r"idleTimeout"):
+        render(tmp_path, bad, kube_version=kube_version)
+
+
+def test_schema_rejects_byop_without_a_secret_arn(
+    tmp_path: Path, byop_values: dict, kube_version: str
+) -> None:
+    bad = copy.deepcopy(byop_values)
+    del bad["env"]["BYOP_SECRET_ARN"]
+    with pytest.raises(HelmError, match=r"BYOP_SECRET_ARN"):
+        render(tmp_path, bad, kube_version=kube_version)
+
+
+def test_schema_rejects_the_latest_tag(tmp_path: Path, managed_values: dict, kube_version: str) -> None:
+    bad = with_value(managed_values, "image.tag", "latest")
+    with pytest.raises(HelmError, match=r"image\.tag"):
+        render(tmp_path, bad, kube_version=kube_version)
+
+
+def test_render_fails_when_the_grace_period_does_not_cover_the_pre_stop_sleep(
+    tmp_path: Path, managed_values: dict, kube_version: str
+) -> None:
+    bad = with_value(managed_values, "shutdown.terminationGracePeriodSeconds", 15)
+    with pytest.raises(HelmError, match=r"terminationGracePeriodSeconds must be larger"):
+        render(tmp_path, bad, kube_version=kube_version)
+
+
+def test_helm_values_files_may_not_set_what_the_stack_owns(tmp_path: Path) -> None:
+    path = tmp_path / "values.yaml"
+    path.write_text(yaml.safe_dump({"env": {"LOG_LEVEL": "debug"}}))
+    with pytest.raises(HelmValuesError, match=r"`env` is written by the apps stack"):
+        load_static_values(path)
+
+
+# --- the environment contract ------------------------------------------------------------------
+
+
+def test_container_env_is_exactly_the_contract_environment(
+    tmp_path: Path, example_values: dict, kube_version: str
+) -> None:
+    manifests = render(tmp_path, example_values, kube_version=kube_version)
+    rendered = {item["name"]: item["value"] for item in container(manifests)["env"]}
+    assert rendered == example_values["env"]
+
+
+def test_container_port_is_the_contract_port(tmp_path: Path, managed_values: dict, kube_version: str) -> None:
+    manifests = render(tmp_path, managed_values, kube_version=kube_version)
+    (port,) = container(manifests)["ports"]
+    assert str(port["containerPort"]) == managed_values["env"]["PORT"]
+
+
+def test_schema_env_names_are_the_contract_names() -> None:
+    import json
+
+    from modules.app_release import CHART_PATH
+    from service.contract import ContainerEnvironment, container_environment
+
+    schema = json.loads((CHART_PATH / "values.schema.json").read_text())
+    every_name = set()
+    for mode in ("managed", "byop"):
+        every_name |= set(container_environment(ContainerEnvironment(
+            environment="e", region="eu-west-1", provider_mode=mode, managed_api_url="http://x",
+            managed_model="m", byop_secret_arn="arn", marketplace_product_code="p",
+        )))
+    assert set(schema["properties"]["env"]["properties"]) == every_name
+
+
+# --- the Deployment's security and lifecycle ----------------------------------------------
+
+
+@pytest.fixture
+def managed_manifests(tmp_path: Path, managed_values: dict, kube_version: str) -> list[dict[str, Any]]:
+    return render(tmp_path, managed_values, kube_version=kube_version)
+
+
+def test_pods_run_as_user_1000(managed_manifests: list) -> None:
+    security = pod_spec(managed_manifests)["securityContext"]
+    assert (security["runAsUser"], security["runAsGroup"], security["runAsNonRoot"]) == (1000, 1000, True)
+
+
+def test_root_filesystem_is_read_only_with_a_tmp_empty_dir(managed_manifests: list) -> None:
+    assert container(managed_manifests)["securityContext"]["readOnlyRootFilesystem"] is True
+    mounts = {m["mountPath"]: m["name"] for m in container(managed_manifests)["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod_spec(managed_manifests)["volumes"]}
+    assert "emptyDir" in volumes[mounts["/tmp"]]
+
+
+def test_every_capability_is_dropped_and_escalation_is_off(managed_manifests: list) -> None:
+    security = container(managed_manifests)["securityContext"]
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert security["allowPrivilegeEscalation"] is False
+
+
+def test_seccomp_profile_is_runtime_default(managed_manifests: list) -> None:
+    assert pod_spec(managed_manifests)["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+def test_no_kubernetes_api_token_is_mounted(managed_manifests: list) -> None:
+    assert pod_spec(managed_manifests)["automountServiceAccountToken"] is False
+    assert one(managed_manifests, "ServiceAccount")["automountServiceAccountToken"] is False
+
+
+def test_liveness_is_health_and_readiness_is_ready(managed_manifests: list) -> None:
+    probes = container(managed_manifests)
+    assert probes["livenessProbe"]["httpGet"] == {"path": HEALTH_PATH, "port": "http"}
+    assert probes["startupProbe"]["httpGet"] == {"path": HEALTH_PATH, "port": "http"}
+    assert probes["readinessProbe"]["httpGet"] == {"path": READY_PATH, "port": "http"}
+
+
+def test_pre_stop_sleep_lets_the_alb_deregister_within_the_grace_period(
+    managed_manifests: list, managed_values: dict
+) -> None:
+    sleep = container(managed_manifests)["lifecycle"]["preStop"]["sleep"]["seconds"]
+    grace = pod_spec(managed_manifests)["terminationGracePeriodSeconds"]
+    assert sleep == managed_values["shutdown"]["preStopSleepSeconds"]
+    assert sleep >= 10
+    assert grace - sleep >= 60, "the grace period must leave time to drain a 60 s request"
+
+
+def test_rollouts_never_drop_below_the_desired_count(managed_manifests: list) -> None:
+    strategy = one(managed_manifests, "Deployment")["spec"]["strategy"]["rollingUpdate"]
+    assert strategy["maxUnavailable"] == 0
+
+
+def test_replicas_are_left_to_the_autoscaler(managed_manifests: list) -> None:
+    assert "replicas" not in one(managed_manifests, "Deployment")["spec"]
+
+
+def test_pods_spread_over_zones(managed_manifests: list) -> None:
+    constraints = pod_spec(managed_manifests)["topologySpreadConstraints"]
+    zone = [c for c in constraints if c["topologyKey"] == "topology.kubernetes.io/zone"]
+    assert zone and zone[0]["maxSkew"] == 1 and zone[0]["whenUnsatisfiable"] == "DoNotSchedule"
+
+
+def test_service_account_carries_the_irsa_role(managed_manifests: list, managed_values: dict) -> None:
+    account = one(managed_manifests, "ServiceAccount")
+    assert account["metadata"]["name"] == managed_values["serviceAccount"]["name"]
+    assert account["metadata"]["annotations"] == {
+        "eks.amazonaws.com/role-arn": managed_values["serviceAccount"]["roleArn"]
+    }
+    assert pod_spec(managed_manifests)["serviceAccountName"] == account["metadata"]["name"]
+
+
+# --- Ingress (AWS Load Balancer Controller) --------------------------------------------------
+
+
+def test_ingress_makes_an_internal_alb_with_ip_targets(managed_manifests: list) -> None:
+    annotations = annotations_of(managed_manifests, "Ingress")
+    assert annotations["alb.ingress.kubernetes.io/scheme"] == "internal"
+    assert annotations["alb.ingress.kubernetes.io/target-type"] == "ip"
+    assert one(managed_manifests, "Ingress")["spec"]["ingressClassName"] == "alb"
+
+
+def test_alb_health_check_is_health_every_30s_timeout_5_healthy_2_unhealthy_3(
+    managed_manifests: list,
+) -> None:
+    annotations = annotations_of(managed_manifests, "Ingress")
+    prefix = "alb.ingress.kubernetes.io/"
+    assert {k.removeprefix(prefix): v for k, v in annotations.items() if "health" in k} == {
+        "healthcheck-path": HEALTH_PATH,
+        "healthcheck-protocol": "HTTP",
+        "healthcheck-port": "traffic-port",
+        "healthcheck-interval-seconds": "30",
+        "healthcheck-timeout-seconds": "5",
+        "healthy-threshold-count": "2",
+        "unhealthy-threshold-count": "3",
+    }
+
+
+def test_alb_admits_only_the_configured_client_cidrs(managed_manifests: list, managed_values: dict) -> None:
+    annotations = annotations_of(managed_manifests, "Ingress")
+    cidrs = annotations["alb.ingress.kubernetes.io/inbound-cidrs"].split(",")
+    assert cidrs == managed_values["ingress"]["inboundCidrs"]
+
+
+def test_alb_idle_timeout_comes_from_the_values(managed_manifests: list, managed_values: dict) -> None:
+    attributes = annotations_of(managed_manifests, "Ingress")["alb.ingress.kubernetes.io/load-balancer-attributes"]
+    assert f"idle_timeout.timeout_seconds={managed_values['ingress']['idleTimeoutSeconds']}" in attributes
+    assert "routing.http.drop_invalid_header_fields.enabled=true" in attributes
+
+
+def test_alb_listens_on_http_without_a_certificate(managed_manifests: list) -> None:
+    annotations = annotations_of(managed_manifests, "Ingress")
+    assert annotations["alb.ingress.kubernetes.io/listen-ports"] == '[{"HTTP":80}]'
+    assert "alb.ingress.kubernetes.io/certificate-arn" not in annotations
+
+
+def test_alb_listens_on_https_only_with_a_certificate(
+    tmp_path: Path, managed_values: dict, kube_version: str
+) -> None:
+    arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0b5e0d4c-1111-2222-3333-444455556666"
+    manifests = render(tmp_path, with_value(managed_values, "ingress.certificateArn", arn),
+                       kube_version=kube_version)
+    annotations = annotations_of(manifests, "Ingress")
+    assert annotations["alb.ingress.kubernetes.io/listen-ports"] == '[{"HTTPS":443}]'
+    assert annotations["alb.ingress.kubernetes.io/certificate-arn"] == arn
+    assert annotations["alb.ingress.kubernetes.io/ssl-policy"].startswith("ELBSecurityPolicy-TLS13")
+
+
+# --- autoscaling, disruption, network policy ------------------------------------------------
+
+
+def test_hpa_scales_2_to_10_on_cpu_70_and_memory_80(managed_manifests: list) -> None:
+    spec = one(managed_manifests, "HorizontalPodAutoscaler")["spec"]
+    targets = {m["resource"]["name"]: m["resource"]["target"]["averageUtilization"] for m in spec["metrics"]}
+    assert (spec["minReplicas"], spec["maxReplicas"], targets) == (2, 10, {"cpu": 70, "memory": 80})
+
+
+def test_hpa_scales_out_within_30s_and_in_after_300s(managed_manifests: list) -> None:
+    behavior = one(managed_manifests, "HorizontalPodAutoscaler")["spec"]["behavior"]
+    assert behavior["scaleUp"]["stabilizationWindowSeconds"] == 0
+    assert all(policy["periodSeconds"] <= 30 for policy in behavior["scaleUp"]["policies"])
+    assert behavior["scaleDown"]["stabilizationWindowSeconds"] == 300
+
+
+def test_disruption_budget_keeps_all_but_one_pod(managed_manifests: list) -> None:
+    budget = one(managed_manifests, "PodDisruptionBudget")["spec"]
+    assert budget["maxUnavailable"] == 1
+    assert budget["selector"] == one(managed_manifests, "Deployment")["spec"]["selector"]
+
+
+def test_network_policy_admits_only_the_vpc_to_the_http_port(
+    managed_manifests: list, managed_values: dict
+) -> None:
+    (rule,) = one(managed_manifests, "NetworkPolicy")["spec"]["ingress"]
+    assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
+    assert rule["from"] == [{"ipBlock": {"cidr": c}} for c in managed_values["networkPolicy"]["ingressCidrs"]]
+
+
+def test_network_policy_egress_is_dns_https_and_the_managed_gateway_port(
+    tmp_path: Path, managed_values: dict, kube_version: str
+) -> None:
+    values = with_value(managed_values, "env.MANAGED_API_URL", "http://one-api.gateway.svc:3000/v1")
+    policy = one(render(tmp_path, values, kube_version=kube_version), "NetworkPolicy")
+    ports = {(p["port"], p["protocol"]) for rule in policy["spec"]["egress"] for p in rule["ports"]}
+    assert ports == {(53, "UDP"), (53, "TCP"), (443, "TCP"), (3000, "TCP")}
