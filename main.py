@@ -1,0 +1,33 @@
+"""The CDKTF app (`cdktf synth|diff|deploy` runs this): synthesize the selected deployment.
+
+The deployment comes from `--config PATH|NAME`, else $HYPERNYM_DEPLOYMENT, else ecs-managed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from modules.cli import selected_config
+from modules.config import ConfigError
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", help="deployment file or example name in deployments/")
+    args = parser.parse_args()
+    try:
+        config = selected_config(args.config)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        sys.exit(2)
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    from modules.app import build_app
+
+    build_app(config).synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,620 @@
+"""One typed, validated configuration per deployment, loaded from a TOML file.
+
+`load_config(path)` parses the file into a frozen :class:`DeploymentConfig` tree and validates
+everything that can be checked offline: it raises :class:`ConfigError` listing *every* problem,
+one line each, saying what is wrong and how to fix it. Constructs receive this object and never
+read the environment.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from modules import naming
+
+ProviderMode = Literal["managed", "byop"]
+MeteringMode = Literal["off", "register", "hourly"]
+NatGateways = Literal["none", "single", "per_az"]
+
+EKS_STANDARD_SUPPORT_ENDS = {
+    "1.33": date(2026, 7, 29),
+    "1.34": date(2026, 12, 2),
+    "1.35": date(2027, 3, 27),
+}
+"""EKS versions and the end of their standard support (EKS release calendar, read 2026-02-14).
+
+Past that date a cluster runs on extended support at six times the control-plane price, so a
+version is accepted only while its standard support lasts. Add new versions as EKS ships them.
+"""
+
+FARGATE_MEMORY_MIB = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+    8192: tuple(range(16384, 61441, 4096)),
+    16384: tuple(range(32768, 122881, 8192)),
+}
+"""The CPU units / memory (MiB) combinations Fargate accepts."""
+
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                      1827, 2192, 2557, 2922, 3288, 3653)
+"""The retention periods CloudWatch Logs accepts."""
+
+TLS12_POLICY_PREFIXES = ("ELBSecurityPolicy-TLS13-", "ELBSecurityPolicy-TLS-1-2-",
+                         "ELBSecurityPolicy-FS-1-2-")
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_ARN = re.compile(r"^arn:aws[a-z-]*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):"
+                  r"(?P<account>\d{12}|):(?P<resource>.+)$")
+_ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com"
+                        r"(\.cn)?/(?P<repository>[a-z0-9._/-]+)(?P<reference>:[\w.-]+|@sha256:[0-9a-f]{64})$")
+_IMAGE_REFERENCE = re.compile(r"^[^\s]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
+
+
+class ConfigError(Exception):
+    """The configuration has problems; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkConfig:
+    """Where the deployment runs. Default: a new VPC with private subnets only, no internet."""
+
+    vpc_cidr: str = "10.0.0.0/16"
+    """The new VPC's range (ignored with `existing_vpc_id`, whose own range is used)."""
+    private_subnet_cidrs: tuple[str, ...] = ("10.0.1.0/24", "10.0.2.0/24")
+    """One private subnet per availability zone; at least two."""
+    availability_zones: tuple[str, ...] = ()
+    """The zone of each private subnet, in order. Default: the region's first available zones."""
+    existing_vpc_id: str | None = None
+    """Deploy into this VPC instead of creating one (with the three `existing_*` subnet fields)."""
+    existing_private_subnet_ids: tuple[str, ...] = ()
+    """Private subnets of the existing VPC, in at least two zones."""
+    existing_private_route_table_ids: tuple[str, ...] = ()
+    """Their route tables, for the S3 gateway endpoint."""
+    create_vpc_endpoints: bool = True
+    """Create the interface/gateway endpoints. Turn off only when the existing VPC has them."""
+    nat_gateways: NatGateways = "none"
+    """Internet egress for providers on the public internet: "single" (one NAT gateway, about
+    $33/month plus $0.045/GB, no zone redundancy) or "per_az" (one per zone). Default: none."""
+    public_subnet_cidrs: tuple[str, ...] = ()
+    """Public subnets for the NAT gateways, one per zone; only with `nat_gateways`."""
+    client_cidrs: tuple[str, ...] = ()
+    """Networks allowed to reach the load balancer (peered VPCs, VPN). Default: the VPC's range."""
+    flow_logs: bool = True
+    """VPC Flow Logs (all traffic) of a new VPC to CloudWatch Logs, kept `service.log_retention_days`."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceConfig:
+    """The Hypernym container and how it scales."""
+
+    image: str
+    """Container image, pinned by tag or digest (ECR in the deployment's region unless NAT)."""
+    cpu: int = 512
+    """Fargate CPU units per task."""
+    memory_mib: int = 1024
+    """Fargate memory per task; must be a combination Fargate accepts for `cpu`."""
+    cpu_architecture: Literal["X86_64", "ARM64"] = "X86_64"
+    desired_count: int = 2
+    """Tasks at creation; autoscaling owns the count afterwards."""
+    min_count: int = 2
+    max_count: int = 10
+    cpu_target_percent: int = 70
+    memory_target_percent: int = 80
+    scale_out_cooldown_seconds: int = 30
+    scale_in_cooldown_seconds: int = 300
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    workers: int = 1
+    """Server worker processes per task."""
+    log_retention_days: int = 30
+    log_kms_key_arn: str | None = None
+    """Encrypt the log group with this KMS key. Default: CloudWatch's own encryption."""
+    stop_timeout_seconds: int = 120
+    """Time between SIGTERM and SIGKILL, for in-flight requests to finish (Fargate max 120)."""
+    health_check_grace_period_seconds: int = 60
+
+
+@dataclass(frozen=True, kw_only=True)
+class InferenceConfig:
+    """Where the service sends its LLM calls."""
+
+    mode: ProviderMode = "managed"
+    managed_api_url: str | None = None
+    """Managed mode: the OpenAI-compatible gateway's URL."""
+    managed_model: str | None = None
+    managed_api_key_secret_arn: str | None = None
+    """Managed mode: Secrets Manager secret holding the gateway token (`MANAGED_API_KEY`)."""
+    managed_api_cidrs: tuple[str, ...] = ()
+    """Where the gateway lives, for the task's egress rule. Default: the VPC's range."""
+    byop_secret_arn: str | None = None
+    """BYOP mode: Secrets Manager secret with provider_url, api_key, model_name."""
+    secret_kms_key_arn: str | None = None
+    """Customer-managed KMS key encrypting the secret, if any (adds kms:Decrypt)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketplaceConfig:
+    product_code: str | None = None
+    metering: MeteringMode = "register"
+    """"register" (RegisterUsage at start), "hourly" (MeterUsage), or "off"."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadBalancerConfig:
+    """The internal Application Load Balancer in front of the service."""
+
+    protocol: Literal["http", "https"] = "http"
+    """"https" listens on 443 with `certificate_arn` and redirects 80 to it."""
+    certificate_arn: str | None = None
+    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    """TLS 1.2+ policies only."""
+    idle_timeout_seconds: int = 120
+    """LLM calls can exceed the AWS default of 60 s."""
+    deregistration_delay_seconds: int = 120
+    """How long a stopping task keeps serving in-flight requests before SIGTERM."""
+    deletion_protection: bool = True
+    access_logs_bucket: str | None = None
+    """S3 bucket for access logs. Default: none."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateConfig:
+    """Remote state: one S3 object per stack, locked with an S3 lock file."""
+
+    bucket: str
+    region: str | None = None
+    """Default: the deployment's region."""
+    key_prefix: str | None = None
+    """Default: the deployment name; the key is `<prefix>/<stack>.tfstate`."""
+    kms_key_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EksConfig:
+    """The EKS cluster (platform "eks" only)."""
+
+    kubernetes_version: str = "1.35"
+    """Must be in EKS standard support (see EKS_STANDARD_SUPPORT_ENDS)."""
+    endpoint_public_access: bool = False
+    public_access_cidrs: tuple[str, ...] = ()
+    """Required with `endpoint_public_access`; never 0.0.0.0/0."""
+    admin_role_arns: tuple[str, ...] = ()
+    """IAM roles given cluster-admin access entries."""
+    node_instance_type: str = "t3.medium"
+    node_min_count: int = 2
+    node_desired_count: int = 2
+    node_max_count: int = 10
+    log_retention_days: int = 30
+    namespace: str = "hypernym"
+    service_account: str = "hypernym-api"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentConfig:
+    """Everything one deployment needs; stacks and constructs are built from this alone."""
+
+    name: str
+    """Prefix of every resource name and stack (lowercase letters, digits, hyphens)."""
+    region: str
+    platform: Literal["ecs", "eks"] = "ecs"
+    environment: str = "production"
+    tags: dict[str, str] = field(default_factory=dict)
+    """Extra tags on every taggable resource."""
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    service: ServiceConfig
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
+    marketplace: MarketplaceConfig = field(default_factory=MarketplaceConfig)
+    load_balancer: LoadBalancerConfig = field(default_factory=LoadBalancerConfig)
+    state: StateConfig | None = None
+    """Default: local state files next to each stack."""
+    eks: EksConfig = field(default_factory=EksConfig)
+
+    @property
+    def existing_vpc(self) -> bool:
+        return self.network.existing_vpc_id is not None
+
+    @property
+    def secrets_manager_used(self) -> bool:
+        """Whether tasks read Secrets Manager (BYOP credentials or the gateway token)."""
+        return self.inference.mode == "byop" or self.inference.managed_api_key_secret_arn is not None
+
+
+DEFAULT_DEPLOYMENT = "ecs-managed"
+DEPLOYMENTS_DIR = Path(__file__).resolve().parent.parent / "deployments"
+
+
+def resolve_config_path(selection: str | None) -> Path:
+    """A path as given, or an example's name (`ecs-byop`) from deployments/; default ecs-managed."""
+    selection = selection or DEFAULT_DEPLOYMENT
+    if "/" not in selection and not selection.endswith(".toml"):
+        return DEPLOYMENTS_DIR / f"{selection}.toml"
+    return Path(selection)
+
+
+def load_config(path: Path | str, *, today: date | None = None) -> DeploymentConfig:
+    """Read and validate a deployment file; raise ConfigError with every problem found."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: no such file; pass --config with a file from deployments/"]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError([f"{path}: cannot read: {error}"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"{path}: not valid TOML: {error}"]) from None
+    return parse_config(data, source=str(path), today=today)
+
+
+def parse_config(data: dict[str, Any], *, source: str = "config", today: date | None = None) -> DeploymentConfig:
+    """Build and validate a configuration from already-parsed TOML data."""
+    problems: list[str] = []
+    config = _build(DeploymentConfig, data, "", problems)
+    if config is not None:
+        problems += validate(config, today=today or date.today())
+    if problems or config is None:
+        raise ConfigError([f"{source}: {problem}" for problem in problems])
+    return config
+
+
+# --- structure: keys and types --------------------------------------------------------------
+
+
+def _build(cls: type, data: Any, where: str, problems: list[str]) -> Any:
+    """Instantiate dataclass `cls` from a TOML table, reporting unknown keys and bad types."""
+    label = where.rstrip(".") or "the top level"
+    if not isinstance(data, dict):
+        problems.append(f"`{label}` must be a table")
+        return None
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    for key in data.keys() - known.keys():
+        problems.append(f"unknown key `{where}{key}`; known keys here: {', '.join(sorted(known))}")
+    values: dict[str, Any] = {}
+    ok = True
+    for name, spec in known.items():
+        if name not in data:
+            if spec.default is MISSING and spec.default_factory is MISSING:
+                problems.append(f"`{where}{name}` is required")
+                ok = False
+            continue
+        value = _convert(hints[name], data[name], f"{where}{name}", problems)
+        if value is _INVALID:
+            ok = False
+        else:
+            values[name] = value
+    return cls(**values) if ok else None
+
+
+_INVALID = object()
+
+
+def _convert(hint: Any, value: Any, key: str, problems: list[str]) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):  # `X | None`: TOML has no null, so always X
+        return _convert(next(a for a in args if a is not type(None)), value, key, problems)
+    if is_dataclass(hint):
+        built = _build(hint, value, f"{key}.", problems)
+        return _INVALID if built is None else built
+    if origin is Literal:
+        if value in args:
+            return value
+        problems.append(f"`{key}` = {value!r}; use one of {', '.join(map(repr, args))}")
+        return _INVALID
+    if origin is tuple:
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        problems.append(f"`{key}` must be a list of strings")
+        return _INVALID
+    if origin is dict:
+        if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+            return dict(value)
+        problems.append(f"`{key}` must be a table of strings")
+        return _INVALID
+    # bool is an int in Python; TOML keeps them apart, and so do we.
+    if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
+        return value
+    problems.append(f"`{key}` must be {'an integer' if hint is int else f'a {hint.__name__}'}, "
+                    f"not {value!r}")
+    return _INVALID
+
+
+# --- meaning: values and combinations -------------------------------------------------------
+
+
+def validate(config: DeploymentConfig, *, today: date) -> list[str]:
+    """Every problem with a structurally valid configuration, one line each."""
+    return [
+        *_identity_problems(config),
+        *_network_problems(config),
+        *_service_problems(config),
+        *_inference_problems(config),
+        *_load_balancer_problems(config),
+        *_eks_problems(config, today),
+    ]
+
+
+def _identity_problems(config: DeploymentConfig) -> list[str]:
+    problems = []
+    if not _NAME.match(config.name):
+        problems.append(f"`name` = {config.name!r}: use lowercase letters, digits and hyphens, "
+                        "starting with a letter")
+    if not _REGION.match(config.region):
+        problems.append(f"`region` = {config.region!r} is not an AWS region name (e.g. eu-west-1)")
+    if _NAME.match(config.name):
+        problems += [f"`name`: {p}" for p in naming.length_problems(config.name, config.region)]
+    if not re.match(r"^[A-Za-z0-9_.-]{1,64}$", config.environment):
+        problems.append("`environment` must be 1-64 letters, digits, '.', '_' or '-'")
+    for key in config.tags:
+        if key.lower().startswith("aws:"):
+            problems.append(f"`tags.{key}`: the aws: prefix is reserved by AWS; rename the tag")
+        if key in naming.RESERVED_TAG_KEYS:
+            problems.append(f"`tags.{key}` is set by the deployment itself; remove it")
+    if config.state is not None and config.state.region and not _REGION.match(config.state.region):
+        problems.append(f"`state.region` = {config.state.region!r} is not an AWS region name")
+    return problems
+
+
+def _parse_network(value: str, key: str, problems: list[str]) -> ipaddress.IPv4Network | None:
+    try:
+        network = ipaddress.IPv4Network(value)
+    except ValueError:
+        try:
+            suggestion = ipaddress.IPv4Network(value, strict=False)
+        except ValueError:
+            problems.append(f"`{key}` = {value!r} is not an IPv4 CIDR (e.g. 10.0.1.0/24)")
+        else:
+            problems.append(f"`{key}` = {value!r} has host bits set; did you mean {suggestion}?")
+        return None
+    return network
+
+
+def _network_problems(config: DeploymentConfig) -> list[str]:
+    net = config.network
+    problems: list[str] = []
+    for key, values in (("network.client_cidrs", net.client_cidrs),
+                        ("inference.managed_api_cidrs", config.inference.managed_api_cidrs)):
+        for value in values:
+            _parse_network(value, key, problems)
+    if config.existing_vpc:
+        for key in ("availability_zones", "public_subnet_cidrs"):
+            if getattr(net, key):
+                problems.append(f"`network.{key}` only applies to a new VPC; remove it or "
+                                "`network.existing_vpc_id`")
+        if net.nat_gateways != "none":
+            problems.append("`network.nat_gateways` only applies to a new VPC; an existing VPC's "
+                            "egress is managed outside this deployment")
+        if len(net.existing_private_subnet_ids) < 2:
+            problems.append("`network.existing_private_subnet_ids` needs at least 2 subnets in "
+                            "different availability zones")
+        if net.create_vpc_endpoints and not net.existing_private_route_table_ids:
+            problems.append("`network.existing_private_route_table_ids` is required with an existing "
+                            "VPC (the S3 gateway endpoint attaches to them)")
+        return problems
+    if net.existing_private_subnet_ids or net.existing_private_route_table_ids:
+        problems.append("`network.existing_private_*` need `network.existing_vpc_id`")
+    if not net.create_vpc_endpoints:
+        problems.append("`network.create_vpc_endpoints = false` only applies to an existing VPC")
+    vpc = _parse_network(net.vpc_cidr, "network.vpc_cidr", problems)
+    if vpc is not None and not 16 <= vpc.prefixlen <= 28:
+        problems.append(f"`network.vpc_cidr` = {net.vpc_cidr}: AWS allows /16 to /28")
+    if len(net.private_subnet_cidrs) < 2:
+        problems.append(f"`network.private_subnet_cidrs` has {len(net.private_subnet_cidrs)} "
+                        "subnet(s); give at least 2 (one per availability zone)")
+    if net.availability_zones:
+        if len(net.availability_zones) != len(net.private_subnet_cidrs):
+            problems.append("`network.availability_zones` must list one zone per private subnet")
+        if len(set(net.availability_zones)) != len(net.availability_zones):
+            problems.append("`network.availability_zones` repeats a zone; each subnet needs its own")
+        problems += [f"`network.availability_zones`: {zone!r} is not in {config.region}"
+                     for zone in net.availability_zones if not zone.startswith(config.region)]
+    if net.nat_gateways == "none" and net.public_subnet_cidrs:
+        problems.append("`network.public_subnet_cidrs` needs `network.nat_gateways` "
+                        "(\"single\" or \"per_az\"); public subnets exist only for NAT")
+    if net.nat_gateways != "none" and len(net.public_subnet_cidrs) != len(net.private_subnet_cidrs):
+        problems.append(f"`network.nat_gateways` = {net.nat_gateways!r} needs one "
+                        "`network.public_subnet_cidrs` entry per private subnet")
+    subnets = [
+        (f"network.{kind}[{i}]", network)
+        for kind in ("private_subnet_cidrs", "public_subnet_cidrs")
+        for i, value in enumerate(getattr(net, kind))
+        if (network := _parse_network(value, f"network.{kind}", problems)) is not None
+    ]
+    for key, subnet in subnets:
+        if vpc is not None and not subnet.subnet_of(vpc):
+            problems.append(f"`{key}` = {subnet} is outside the VPC {vpc}")
+        if subnet.prefixlen > 28:
+            problems.append(f"`{key}` = {subnet}: AWS subnets are /28 or larger")
+    for i, (key, subnet) in enumerate(subnets):
+        problems += [f"`{key}` = {subnet} overlaps `{other_key}` = {other}"
+                     for other_key, other in subnets[i + 1:] if subnet.overlaps(other)]
+    return problems
+
+
+def _arn_problems(arn: str | None, key: str, service: str, region: str | None) -> list[str]:
+    """Problems with an ARN that must belong to `service` (and `region`, when given)."""
+    if arn is None:
+        return []
+    match = _ARN.match(arn)
+    if match is None or match["service"] != service:
+        return [f"`{key}` = {arn!r} is not a {service} ARN"]
+    if region is not None and match["region"] != region:
+        return [f"`{key}` is in {match['region']}, the deployment in {region}; use a {service} "
+                f"resource in {region} (or replicate it there)"]
+    return []
+
+
+def _service_problems(config: DeploymentConfig) -> list[str]:
+    svc = config.service
+    problems = []
+    valid_memory = FARGATE_MEMORY_MIB.get(svc.cpu)
+    if valid_memory is None:
+        problems.append(f"`service.cpu` = {svc.cpu} is not a Fargate size; use one of "
+                        f"{', '.join(map(str, FARGATE_MEMORY_MIB))}")
+    elif svc.memory_mib not in valid_memory:
+        step = valid_memory[1] - valid_memory[0]
+        accepted = (", ".join(map(str, valid_memory)) if len(valid_memory) <= 3
+                    else f"{valid_memory[0]}-{valid_memory[-1]} in steps of {step}")
+        problems.append(f"`service.memory_mib` = {svc.memory_mib} is not valid with cpu {svc.cpu}; "
+                        f"Fargate accepts {accepted}")
+    problems += _count_problems("service", svc.min_count, svc.desired_count, svc.max_count)
+    for key in ("cpu_target_percent", "memory_target_percent"):
+        if not 1 <= getattr(svc, key) <= 100:
+            problems.append(f"`service.{key}` must be between 1 and 100")
+    for key in ("scale_out_cooldown_seconds", "scale_in_cooldown_seconds",
+                "health_check_grace_period_seconds"):
+        if getattr(svc, key) < 0:
+            problems.append(f"`service.{key}` must not be negative")
+    if not 2 <= svc.stop_timeout_seconds <= 120:
+        problems.append("`service.stop_timeout_seconds` must be between 2 and 120 (Fargate's limit)")
+    if svc.workers < 1:
+        problems.append("`service.workers` must be at least 1")
+    if svc.log_retention_days not in LOG_RETENTION_DAYS:
+        problems.append(f"`service.log_retention_days` = {svc.log_retention_days} is not a "
+                        f"CloudWatch retention; use one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    problems += _arn_problems(svc.log_kms_key_arn, "service.log_kms_key_arn", "kms", config.region)
+    problems += _image_problems(config)
+    return problems
+
+
+def _count_problems(section: str, minimum: int, desired: int, maximum: int, prefix: str = "") -> list[str]:
+    keys = [f"`{section}.{prefix}{k}_count`" for k in ("min", "desired", "max")]
+    if minimum < 1:
+        return [f"{keys[0]} must be at least 1"]
+    if minimum > desired:
+        return [f"{keys[0]} = {minimum} is greater than {keys[1]} = {desired}"]
+    if desired > maximum:
+        return [f"{keys[1]} = {desired} is greater than {keys[2]} = {maximum}"]
+    return []
+
+
+def _image_problems(config: DeploymentConfig) -> list[str]:
+    image = config.service.image
+    if not _IMAGE_REFERENCE.match(image):
+        return [f"`service.image` = {image!r} must be pinned by a tag or an @sha256 digest"]
+    if image.endswith(":latest"):
+        return ["`service.image` uses the tag `latest`; pin a version tag or a digest so every "
+                "task runs the same image"]
+    if config.network.nat_gateways != "none" or config.existing_vpc:
+        return []  # the image may come from anywhere the egress path reaches
+    ecr = _ECR_IMAGE.match(image)
+    if ecr is None:
+        return ["`service.image` is not in ECR, and the VPC has no internet egress; push it to "
+                f"ECR in {config.region} or set `network.nat_gateways`"]
+    if ecr["region"] != config.region:
+        return [f"`service.image` is in ECR {ecr['region']}, reachable only over the internet; "
+                f"replicate it to ECR in {config.region} or set `network.nat_gateways`"]
+    return []
+
+
+def _inference_problems(config: DeploymentConfig) -> list[str]:
+    inference, region = config.inference, config.region
+    problems = []
+    if inference.mode == "managed":
+        if inference.managed_api_url is None:
+            problems.append("`inference.managed_api_url` is required in managed mode "
+                            "(the OpenAI-compatible gateway's URL)")
+        else:
+            url = urlsplit(inference.managed_api_url)
+            if url.scheme not in ("http", "https") or not url.hostname:
+                problems.append(f"`inference.managed_api_url` = {inference.managed_api_url!r} "
+                                "must be an http(s) URL with a host")
+        if inference.byop_secret_arn is not None:
+            problems.append("`inference.byop_secret_arn` only applies to mode \"byop\"")
+    else:
+        if inference.byop_secret_arn is None:
+            problems.append("`inference.byop_secret_arn` is required in byop mode (the Secrets "
+                            "Manager secret with provider_url, api_key, model_name)")
+        for key in ("managed_api_url", "managed_model", "managed_api_key_secret_arn"):
+            if getattr(inference, key) is not None:
+                problems.append(f"`inference.{key}` only applies to mode \"managed\"")
+        if inference.managed_api_cidrs:
+            problems.append("`inference.managed_api_cidrs` only applies to mode \"managed\"")
+    problems += _arn_problems(inference.byop_secret_arn, "inference.byop_secret_arn",
+                              "secretsmanager", region)
+    problems += _arn_problems(inference.managed_api_key_secret_arn,
+                              "inference.managed_api_key_secret_arn", "secretsmanager", region)
+    problems += _arn_problems(inference.secret_kms_key_arn, "inference.secret_kms_key_arn", "kms",
+                              region)
+    marketplace = config.marketplace
+    if marketplace.metering != "off" and not marketplace.product_code:
+        problems.append(f"`marketplace.metering` = {marketplace.metering!r} needs "
+                        "`marketplace.product_code` (or set metering = \"off\")")
+    return problems
+
+
+def ecr_repository(image: str) -> tuple[str, str, str] | None:
+    """(account, region, repository) of an ECR image URI; None for other registries."""
+    match = _ECR_IMAGE.match(image)
+    return None if match is None else (match["account"], match["region"], match["repository"])
+
+
+def managed_api_port(url: str) -> int:
+    """The TCP port the managed gateway listens on, from its URL."""
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def _load_balancer_problems(config: DeploymentConfig) -> list[str]:
+    lb = config.load_balancer
+    problems = []
+    if lb.protocol == "https" and lb.certificate_arn is None:
+        problems.append("`load_balancer.protocol` = \"https\" needs `load_balancer.certificate_arn` "
+                        "(an ACM certificate in the deployment's region)")
+    problems += _arn_problems(lb.certificate_arn, "load_balancer.certificate_arn", "acm",
+                              config.region)
+    if not lb.ssl_policy.startswith(TLS12_POLICY_PREFIXES):
+        problems.append(f"`load_balancer.ssl_policy` = {lb.ssl_policy!r} allows TLS below 1.2; use "
+                        "an ELBSecurityPolicy-TLS13-* or -TLS-1-2-* policy")
+    if not 1 <= lb.idle_timeout_seconds <= 4000:
+        problems.append("`load_balancer.idle_timeout_seconds` must be between 1 and 4000")
+    if not 0 <= lb.deregistration_delay_seconds <= 3600:
+        problems.append("`load_balancer.deregistration_delay_seconds` must be between 0 and 3600")
+    return problems
+
+
+def _eks_problems(config: DeploymentConfig, today: date) -> list[str]:
+    if config.platform != "eks":
+        return []
+    eks = config.eks
+    problems = []
+    ends = EKS_STANDARD_SUPPORT_ENDS.get(eks.kubernetes_version)
+    supported = [v for v, end in EKS_STANDARD_SUPPORT_ENDS.items() if end > today]
+    if ends is None or ends <= today:
+        problems.append(f"`eks.kubernetes_version` = {eks.kubernetes_version!r} is not in EKS "
+                        f"standard support on {today}; use one of {', '.join(supported) or 'none known'}"
+                        " (EKS_STANDARD_SUPPORT_ENDS in modules/config.py lists the calendar)")
+    if eks.endpoint_public_access and not eks.public_access_cidrs:
+        problems.append("`eks.endpoint_public_access` needs `eks.public_access_cidrs` "
+                        "(the networks allowed to reach the Kubernetes API)")
+    if eks.public_access_cidrs and not eks.endpoint_public_access:
+        problems.append("`eks.public_access_cidrs` needs `eks.endpoint_public_access = true`")
+    for value in eks.public_access_cidrs:
+        network = _parse_network(value, "eks.public_access_cidrs", problems)
+        if network is not None and network.prefixlen == 0:
+            problems.append("`eks.public_access_cidrs` must not contain 0.0.0.0/0; list your networks")
+    for arn in eks.admin_role_arns:
+        problems += _arn_problems(arn, "eks.admin_role_arns", "iam", "")
+    problems += _count_problems("eks", eks.node_min_count, eks.node_desired_count,
+                                eks.node_max_count, prefix="node_")
+    if eks.log_retention_days not in LOG_RETENTION_DAYS:
+        problems.append(f"`eks.log_retention_days` = {eks.log_retention_days} is not a CloudWatch "
+                        "retention")
+    if not re.match(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", eks.namespace):
+        problems.append("`eks.namespace` must be a DNS label (lowercase letters, digits, '-')")
+    return problems

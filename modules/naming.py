@@ -1,0 +1,70 @@
+"""Names of the AWS resources a deployment creates, and the AWS limits they must respect.
+
+Every physical name is derived here from the deployment name (and the region where the name is
+account-global), so configuration validation can check the limits before anything is built.
+"""
+
+from __future__ import annotations
+
+LOAD_BALANCER_NAME_MAX = 32
+"""AWS limit for ALB and target group names."""
+
+ROLE_NAME_MAX = 64
+"""AWS limit for IAM role names."""
+
+RESERVED_TAG_KEYS = ("Name", "ManagedBy", "Product", "Environment", "Deployment")
+"""Tags the deployment sets itself (modules/tags.py); user tags may not redefine them."""
+
+ROLE_PURPOSES = (
+    "ecs-execution",
+    "ecs-task",
+    "vpc-flow-logs",
+    "eks-cluster",
+    "eks-node",
+    "eks-app",
+    "eks-lb-controller",
+)
+"""Every role a deployment may create; the longest one bounds the deployment name."""
+
+
+def load_balancer_name(deployment: str) -> str:
+    return f"{deployment}-alb"
+
+
+def target_group_name(deployment: str) -> str:
+    return f"{deployment}-tg"
+
+
+def role_name(deployment: str, region: str, purpose: str) -> str:
+    """IAM role names are account-global: the region keeps two regional deployments apart."""
+    return f"{deployment}-{purpose}-{region}"
+
+
+def log_group_name(deployment: str) -> str:
+    return f"/ecs/{deployment}"
+
+
+def stack_name(deployment: str, unit: str) -> str:
+    """A Terraform stack (and state file): `<deployment>-ecs`, `<deployment>-eks-cluster`, ..."""
+    return f"{deployment}-{unit}"
+
+
+def length_problems(deployment: str, region: str) -> list[str]:
+    """One line per derived name that exceeds its AWS limit."""
+    problems = []
+    for kind, name in (
+        ("load balancer", load_balancer_name(deployment)),
+        ("target group", target_group_name(deployment)),
+    ):
+        if len(name) > LOAD_BALANCER_NAME_MAX:
+            problems.append(
+                f"the {kind} name {name!r} is {len(name)} characters, AWS allows "
+                f"{LOAD_BALANCER_NAME_MAX}; shorten `name`"
+            )
+    longest = max((role_name(deployment, region, p) for p in ROLE_PURPOSES), key=len)
+    if len(longest) > ROLE_NAME_MAX:
+        problems.append(
+            f"the IAM role name {longest!r} is {len(longest)} characters, AWS allows "
+            f"{ROLE_NAME_MAX}; shorten `name` by {len(longest) - ROLE_NAME_MAX}"
+        )
+    return problems
