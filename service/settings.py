@@ -150,12 +150,14 @@ class Settings:
 
 
 def _provider_settings(reader: _EnvReader) -> ProviderSettings:
+    known_problems = len(reader.problems)
     mode = reader.choice("INFERENCE_PROVIDER_MODE", ("managed", "byop"), "managed")
+    mode_is_valid = len(reader.problems) == known_problems  # else its own problem says it all
     allow_plaintext = reader.boolean("ALLOW_PLAINTEXT_PROVIDER", False)
     embedding_model = reader.text("EMBEDDING_MODEL", "text-embedding-3-small")
     credentials: ProviderCredentials | None = None
     secret_arn = reader.optional("BYOP_SECRET_ARN")
-    if mode == "managed":
+    if mode_is_valid and mode == "managed":
         url = reader.required("MANAGED_API_URL", "the one-api gateway URL, e.g. http://one-api:8080")
         if url:
             credentials = ProviderCredentials(
@@ -167,7 +169,7 @@ def _provider_settings(reader: _EnvReader) -> ProviderSettings:
                 embeddings_api_key=reader.optional("EMBEDDINGS_API_KEY"),
                 embedding_model=embedding_model,
             )
-    elif secret_arn is None:
+    elif mode_is_valid and secret_arn is None:
         credentials = _static_byop_credentials(reader, embedding_model, allow_plaintext)
     return ProviderSettings(
         mode=mode,

@@ -10,9 +10,11 @@ import logging
 import math
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.types import ExceptionHandlersMap
 
+from service.api.schemas import FIELD_HINTS
 from service.providers.errors import (
     EmbeddingsUnsupportedError,
     ModelOutputError,
@@ -48,6 +50,11 @@ def _http_exception(request: Request, error: HTTPException) -> Response[dict[str
     detail = error.detail
     if isinstance(error, ValidationException) and isinstance(error.extra, list) and error.extra:
         detail = "invalid request: " + "; ".join(_describe(item) for item in error.extra)
+    elif isinstance(error, RequestEntityTooLarge):
+        detail = (f"the request body is larger than {request.app.request_max_body_size} bytes: "
+                  "send less text per request")
+    elif isinstance(error.__cause__, SerializationException):
+        detail = f"the request body is not valid JSON ({error.detail})"
     return error_response(error.status_code, detail, headers=error.headers)
 
 
@@ -55,7 +62,12 @@ def _describe(item: object) -> str:
     if not isinstance(item, dict):
         return str(item)
     key, message = item.get("key"), item.get("message", "invalid value")
-    return f"{key}: {message}" if key else str(message)
+    if key == "data":  # Litestar's name for the whole body
+        key = "body"
+    if not key:
+        return str(message)
+    hint = FIELD_HINTS.get(key)
+    return f"{key}: {message}" + (f" ({hint})" if hint else "")
 
 
 def _provider_error(request: Request, error: ProviderError) -> Response[dict[str, str]]:

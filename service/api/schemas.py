@@ -14,6 +14,9 @@ from msgspec import UNSET, Meta, UnsetType
 UnitInterval = Annotated[float, Meta(ge=0.0, le=1.0)]
 AnalysisMode = Literal["partial", "comprehensive"]
 
+FIELD_HINTS = {"params.analysis_mode": "use 'partial' or 'comprehensive'"}
+"""How to fix a field whose validation message alone does not say (enumerations)."""
+
 
 class AnalyzeParams(msgspec.Struct, kw_only=True):
     min_compression_ratio: UnitInterval = 1.0

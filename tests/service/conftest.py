@@ -10,7 +10,10 @@ import pytest
 from tests.fakes.fake_provider import FakeProvider, running_fake_provider
 from tests.service.runner import ServiceProcess, running_service
 
-OPEN_ACCESS_KEY = "hk-test-open"
+STANDARD_KEY = "hk-test-standard"
+NORTHSTAR_KEY = "hk-test-northstar"
+BASIC_KEY = "hk-test-basic"
+API_KEYS = f'{{"{STANDARD_KEY}": "standard", "{NORTHSTAR_KEY}": "northstar", "{BASIC_KEY}": "basic"}}'
 
 
 def managed_env(fake: FakeProvider, **overrides: str) -> dict[str, str]:
@@ -44,7 +47,7 @@ def fake(fake_provider: FakeProvider) -> Iterator[FakeProvider]:
 
 @pytest.fixture(scope="session")
 def service(fake_provider: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    """One open-access managed-mode service for the read-only contract tests."""
+    """One managed-mode service with a key per tier, shared by the contract and fault tests."""
     log = Path(tmp_path_factory.mktemp("service")) / "service.log"
-    with running_service(managed_env(fake_provider), log) as running:
+    with running_service(managed_env(fake_provider, API_KEYS=API_KEYS), log) as running:
         yield running
