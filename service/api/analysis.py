@@ -9,6 +9,7 @@ import uuid
 from msgspec import UNSET
 from litestar import Request, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.exceptions import ClientException, HTTPException
 from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
@@ -28,16 +29,33 @@ from service.api.schemas import (
     Recommended,
     RequestEcho,
 )
+from service.logs import request_annotations
+from service.metering import Metering
 from service.providers.base import Provider
 from service.settings import Settings
 
 ANALYSIS_TAGS = ["analysis"]
-ERROR_RESPONSES = {code: ErrorDetail for code in (400, 401, 403, 408, 413, 429, 502, 503)}
+ERROR_RESPONSES = {
+    code: ResponseSpec(data_container=ErrorDetail, description=description)
+    for code, description in {
+        400: "The body is not valid JSON or breaks the request schema.",
+        401: "API keys are configured and none was sent.",
+        403: "The API key is not valid.",
+        408: "The analysis did not finish within the tier's deadline.",
+        413: "essay_text is longer than MAX_INPUT_CHARS, or the body is too large.",
+        429: "The provider (or the service) is rate limiting; see Retry-After.",
+        501: "Not available in this deployment.",
+        502: "The provider failed, cannot embed, or its model answered in the wrong format.",
+        503: "The provider is unreachable or too slow; see Retry-After.",
+    }.items()
+}
 
 
-@post("/analyze_sync", operation_id="AnalyzeSync", tags=ANALYSIS_TAGS, status_code=200)
-async def analyze_sync(data: AnalyzeRequest, caller: NamedDependency[Caller],
-                       settings: NamedDependency[Settings], provider: NamedDependency[Provider]) -> AnalyzeResponse:
+@post("/analyze_sync", operation_id="AnalyzeSync", tags=ANALYSIS_TAGS, status_code=200,
+      responses=ERROR_RESPONSES)
+async def analyze_sync(request: Request, data: AnalyzeRequest, caller: NamedDependency[Caller],
+                       settings: NamedDependency[Settings], provider: NamedDependency[Provider],
+                       metering: NamedDependency[Metering]) -> AnalyzeResponse:
     """Analyse a text: per paragraph a semantic category, covariant details, a hyperstring and
     its reconstruction, with token counts, compression ratio, similarity and filters."""
     started = time.perf_counter()
@@ -72,7 +90,7 @@ async def analyze_sync(data: AnalyzeRequest, caller: NamedDependency[Caller],
             "analysis_mode 'comprehensive' is not available in this deployment: use 'partial'"))
     sent_timeout = None if params.timeout is UNSET else params.timeout
     deadline = deadline_seconds(tier, sent_timeout)
-    request_id = f"req-{uuid.uuid4()}"
+    request_id = request.scope["state"]["request_id"]  # assigned by RequestLogMiddleware
     try:
         async with asyncio.timeout(deadline):
             result = await analyze(data.essay_text, options, provider)
@@ -82,6 +100,8 @@ async def analyze_sync(data: AnalyzeRequest, caller: NamedDependency[Caller],
         raise HTTPException(status_code=HTTP_408_REQUEST_TIMEOUT, detail=(
             f"the analysis did not finish within {deadline} s (the {tier.name} tier's limit): "
             "send fewer paragraphs per request or retry later")) from None
+    metering.record_analysis(len(result.segments))
+    request_annotations(request.scope)["paragraphs"] = len(result.segments)
     echo = RequestEcho(
         content=data.essay_text,
         filters=filters,
