@@ -33,4 +33,4 @@ EXPOSE 8000
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
     CMD ["python", "-m", "service.healthcheck"]
-ENTRYPOINT ["python", "-m", "service.server"]
+ENTRYPOINT ["python", "-m", "service"]

@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import sys
 
-import uvicorn
-
+from service.app import create_app
+from service.logs import configure_logging
+from service.server import server_for
 from service.settings import ConfigurationError, Settings
 
 CONFIGURATION_EXIT_CODE = 2
+STARTUP_FAILURE_EXIT_CODE = 3
 
 
 def main() -> int:
@@ -23,18 +25,10 @@ def main() -> int:
         for problem in error.problems:
             print(f"configuration error: {problem}", file=sys.stderr)
         return CONFIGURATION_EXIT_CODE
-    uvicorn.run(
-        "service.app:create_app",
-        factory=True,
-        host=settings.server.host,
-        port=settings.server.port,
-        workers=settings.server.workers,
-        loop="uvloop",
-        http="httptools",
-        log_level=settings.server.log_level,
-        timeout_keep_alive=settings.server.keep_alive_seconds,
-    )
-    return 0
+    configure_logging(settings.server.log_level)
+    server = server_for(create_app(settings), settings)
+    server.run()
+    return 0 if server.started else STARTUP_FAILURE_EXIT_CODE
 
 
 if __name__ == "__main__":

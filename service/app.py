@@ -7,6 +7,7 @@ import os
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
 from service import __version__
@@ -15,14 +16,19 @@ from service.api.auth import KeyRing, provide_caller
 from service.api.errors import EXCEPTION_HANDLERS
 from service.analysis.tokens import tokenizer
 from service.api.system import health, ready
-from service.lifespan import credentials_source, provider_client
+from service.contract import HEALTH_PATH, READY_PATH
+from service.lifespan import background_work, credentials_source, provider_client
+from service.limits import InFlightLimit, InFlightMiddleware, KeyRateLimit
+from service.logs import RequestLogMiddleware
+from service.metering import Metering, metering_for
 from service.providers.base import Provider
 from service.readiness import CONFIG_LOADED, PROVIDER_CLIENT_OPEN, Readiness
 from service.settings import Settings
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    """Build the app; ``settings`` default to the environment (raises ConfigurationError)."""
+def create_app(settings: Settings | None = None, *, metering: Metering | None = None) -> Litestar:
+    """Build the app; ``settings`` default to the environment (raises ConfigurationError),
+    ``metering`` to the Marketplace metering the settings describe."""
     settings = settings or Settings.from_env(os.environ)
     tokenizer()  # load the BPE tables now (~0.15 s), not during the first request
     readiness = Readiness()
@@ -30,21 +36,31 @@ def create_app(settings: Settings | None = None) -> Litestar:
     readiness.register(PROVIDER_CLIENT_OPEN)
     readiness.met(CONFIG_LOADED)
     key_ring = KeyRing(settings)
+    key_rate = KeyRateLimit()
+    metering = metering or metering_for(settings.metering, region=settings.provider.aws_region)
     state = State({
         "settings": settings,
         "readiness": readiness,
         "credentials": credentials_source(settings),
+        "metering": metering,
     })
     return Litestar(
         route_handlers=[health, ready, *ANALYSIS_HANDLERS],
         state=state,
-        lifespan=[provider_client],
+        lifespan=[provider_client, background_work],
+        middleware=[
+            DefineMiddleware(RequestLogMiddleware, skip_paths=(HEALTH_PATH, READY_PATH)),
+            DefineMiddleware(InFlightMiddleware, limit=InFlightLimit(settings.server.max_in_flight),
+                             paths=("/analyze_sync",)),
+        ],
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
             "readiness": Provide(lambda: readiness, use_cache=True, sync_to_thread=False),
             "provider": Provide(provide_provider, sync_to_thread=False),
             "key_ring": Provide(lambda: key_ring, use_cache=True, sync_to_thread=False),
             "caller": Provide(provide_caller, sync_to_thread=False),
+            "key_rate": Provide(lambda: key_rate, use_cache=True, sync_to_thread=False),
+            "metering": Provide(lambda: metering, use_cache=True, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -20,6 +21,13 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from service.logs import redact
+from service.providers.credentials import (
+    PROVIDER_KINDS,
+    ProviderCredentials,
+    guess_provider_kind,
+    provider_url_problem,
+)
+from service.providers.errors import ProviderUnreachableError
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +43,8 @@ FORCED_REFRESH_MIN_INTERVAL_SECONDS = 30.0
 """A provider 401/403 may force a refresh, at most this often (a bad key must not hammer AWS)."""
 
 
-class SecretUnavailableError(RuntimeError):
-    """No good value of the secret has been loaded yet."""
+class SecretUnavailableError(ProviderUnreachableError):
+    """No good value of the secret has been loaded yet (503: the pod is not ready anyway)."""
 
 
 class SecretsManagerReader:
@@ -46,9 +54,11 @@ class SecretsManagerReader:
     ``AWS_ENDPOINT_URL`` in tests). The client is created on first use, in the worker thread.
     """
 
-    def __init__(self, *, secret_arn: str, region: str) -> None:
+    def __init__(self, *, secret_arn: str, region: str | None) -> None:
         self.secret_arn = secret_arn
-        self._region = region
+        # An ARN names its region; AWS_REGION is the fallback for a plain secret name.
+        arn_parts = secret_arn.split(":")
+        self._region = arn_parts[3] if secret_arn.startswith("arn:") and len(arn_parts) > 3 else region
         self._client = None
 
     def __call__(self) -> str:
@@ -91,6 +101,7 @@ class RefreshingSecret(Generic[Credentials]):
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
     ) -> None:
         self.name = name
+        self._on_loaded: Callable[[], None] = lambda: None
         self.refresh_seconds = refresh_seconds
         self._read = read
         self._parse = parse
@@ -102,8 +113,8 @@ class RefreshingSecret(Generic[Credentials]):
 
     def current(self) -> Credentials:
         """The credentials to use now; raises :class:`SecretUnavailableError` before the first load."""
-        if self._value is None:
-            raise SecretUnavailableError(f"{self.name} is not loaded: {self._problem}")
+        if self._value is None:  # the reason is in the log, not for the client
+            raise SecretUnavailableError(f"the provider credentials ({self.name}) are not loaded yet")
         return self._value
 
     @property
@@ -111,9 +122,10 @@ class RefreshingSecret(Generic[Credentials]):
         """Why there is no good value (None once one was loaded): the readiness reason."""
         return None if self._value is not None else self._problem
 
-    async def start(self) -> None:
-        """Load once now (not raising on failure), then keep refreshing in the background."""
-        await self.refresh()
+    def start(self, *, on_loaded: Callable[[], None] = lambda: None) -> None:
+        """Load now and then every refresh period, in the background; ``on_loaded`` is called
+        when the first good value is in use."""
+        self._on_loaded = on_loaded
         self._task = asyncio.create_task(self._refresh_forever(), name=f"refresh {self.name}")
 
     async def close(self) -> None:
@@ -131,13 +143,15 @@ class RefreshingSecret(Generic[Credentials]):
         except (OSError, ValueError) as error:
             self._report(f"{error}")
             return self._value is not None
+        first = self._value is None
         if raw != self._raw:
             redact(raw)
-            if self._value is not None:
-                logger.info("%s changed: the new value is in use", self.name)
-        elif self._problem is not None and self._value is not None:
+            logger.info("%s %s", self.name, "loaded" if first else "changed: the new value is in use")
+        elif self._problem is not None:
             logger.info("%s readable again", self.name)
         self._raw, self._value, self._problem = raw, value, None
+        if first:
+            self._on_loaded()
         return True
 
     async def refresh_after_rejection(self) -> bool:
@@ -160,6 +174,46 @@ class RefreshingSecret(Generic[Credentials]):
 
     async def _refresh_forever(self) -> None:
         while True:
+            await self.refresh()
             wait = self.refresh_seconds if self._value is not None else RETRY_WITHOUT_VALUE_SECONDS
             await asyncio.sleep(min(wait, self.refresh_seconds))
-            await self.refresh()
+
+
+def parse_byop_secret(raw: str, *, embedding_model: str, allow_plaintext: bool) -> ProviderCredentials:
+    """The BYOP secret's JSON: ``provider_url``, ``api_key``, ``model_name``, optional
+    ``provider_kind`` (openai|anthropic), ``embeddings_url``, ``embeddings_api_key``.
+
+    Errors name fields, never values (they end up in a log line).
+    """
+    try:
+        fields = json.loads(raw)
+    except ValueError:
+        raise ValueError("the secret is not JSON: store an object with provider_url, api_key, model_name") from None
+    if not isinstance(fields, dict):
+        raise ValueError("the secret must be a JSON object with provider_url, api_key, model_name")
+    missing = [name for name in ("provider_url", "api_key", "model_name")
+               if not isinstance(fields.get(name), str) or not fields[name].strip()]
+    if missing:
+        raise ValueError(f"the secret lacks {', '.join(missing)} (non-empty strings)")
+    optional = {name: fields.get(name) for name in ("provider_kind", "embeddings_url", "embeddings_api_key")}
+    if any(value is not None and not isinstance(value, str) for value in optional.values()):
+        raise ValueError("provider_kind, embeddings_url and embeddings_api_key must be strings when given")
+    url, embeddings_url = fields["provider_url"].strip(), optional["embeddings_url"]
+    for name, value in (("provider_url", url), ("embeddings_url", embeddings_url)):
+        problem = value and provider_url_problem(value, allow_plaintext=allow_plaintext)
+        if problem:
+            raise ValueError(f"{name} is refused: {problem}")
+    kind = optional["provider_kind"] or guess_provider_kind(url)
+    if kind not in PROVIDER_KINDS:
+        raise ValueError(f"provider_kind must be one of {', '.join(PROVIDER_KINDS)}")
+    if kind == "anthropic" and not embeddings_url:
+        raise ValueError("an anthropic provider needs embeddings_url (an OpenAI-compatible embeddings API)")
+    return ProviderCredentials(
+        kind=kind,
+        base_url=url,
+        api_key=fields["api_key"].strip(),
+        model=fields["model_name"].strip(),
+        embeddings_url=embeddings_url,
+        embeddings_api_key=optional["embeddings_api_key"],
+        embedding_model=embedding_model,
+    )

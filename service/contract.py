@@ -28,9 +28,9 @@ READY_PATH = "/ready"
 HEALTHCHECK_COMMAND = ("python", "-m", "service.healthcheck")
 """Container health check in exec form: needs neither curl nor a shell in the image."""
 
-DRAIN_TIMEOUT_SECONDS = 90
-"""Default ``DRAIN_TIMEOUT_SECONDS``: after SIGTERM, in-flight requests get this long to finish.
-Shutdown then needs at most 15 s more (metering flush, closing clients), so the platform's stop
+DRAIN_TIMEOUT_SECONDS = 60
+"""Default ``DRAIN_TIMEOUT_SECONDS``: after SIGTERM, in-flight requests get this long to finish
+(the standard and basic tiers' analysis deadline, so they always can). Shutdown then needs at most 15 s more (metering flush, closing clients), so the platform's stop
 timeout (ECS ``stopTimeout``; Kubernetes grace period after any preStop sleep) must be at least
 ``DRAIN_TIMEOUT_SECONDS + SHUTDOWN_AFTER_DRAIN_SECONDS``."""
 

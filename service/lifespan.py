@@ -1,24 +1,65 @@
-"""Process-wide resources, opened and closed with the app: the one HTTP client to the provider."""
+"""Process-wide resources, opened and closed with the app: the one HTTP client to the provider,
+the BYOP secret refresher and Marketplace metering."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
 
+from service.byop_secret import RefreshingSecret, SecretsManagerReader, parse_byop_secret
+from service.metering import Metering
 from service.providers.client import InferenceClient
-from service.providers.credentials import CredentialsSource, StaticCredentials
+from service.providers.credentials import CredentialsSource, ProviderCredentials, StaticCredentials
 from service.providers.http import RetryPolicy, UpstreamClient, open_session
-from service.readiness import PROVIDER_CLIENT_OPEN, Readiness
-from service.settings import ConfigurationError, Settings
+from service.readiness import (
+    BYOP_SECRET_LOADED,
+    MARKETPLACE_ENTITLED,
+    PROVIDER_CLIENT_OPEN,
+    Readiness,
+)
+from service.settings import Settings
 
 
 def credentials_source(settings: Settings) -> CredentialsSource:
     """Where provider calls get their credentials: static (managed, UPSTREAM_*) or the BYOP secret."""
-    if settings.provider.credentials is not None:
-        return StaticCredentials(settings.provider.credentials)
-    raise ConfigurationError(["BYOP_SECRET_ARN is set but this build cannot read Secrets Manager yet"])
+    provider = settings.provider
+    if provider.credentials is not None:
+        return StaticCredentials(provider.credentials)
+    assert provider.byop_secret_arn is not None  # Settings guarantees one or the other
+    return RefreshingSecret[ProviderCredentials](
+        name="BYOP secret",
+        read=SecretsManagerReader(secret_arn=provider.byop_secret_arn, region=provider.aws_region),
+        parse=functools.partial(
+            parse_byop_secret,
+            embedding_model=provider.embedding_model,
+            allow_plaintext=provider.allow_plaintext,
+        ),
+        refresh_seconds=provider.byop_secret_refresh_seconds,
+    )
+
+
+@asynccontextmanager
+async def background_work(app: Litestar) -> AsyncIterator[None]:
+    """BYOP secret refresh and metering run beside the requests; at shutdown (after the drain)
+    metering sends what it counted and the refresher stops."""
+    readiness: Readiness = app.state.readiness
+    credentials: CredentialsSource = app.state.credentials
+    metering: Metering = app.state.metering
+    if isinstance(credentials, RefreshingSecret):
+        readiness.register(BYOP_SECRET_LOADED)
+        credentials.start(on_loaded=lambda: readiness.met(BYOP_SECRET_LOADED))
+    if metering.options.mode != "off":
+        readiness.register(MARKETPLACE_ENTITLED)
+        metering.start(on_ready=lambda: readiness.met(MARKETPLACE_ENTITLED))
+    try:
+        yield
+    finally:
+        await metering.close()
+        if isinstance(credentials, RefreshingSecret):
+            await credentials.close()
 
 
 @asynccontextmanager
@@ -38,7 +79,8 @@ async def provider_client(app: Litestar) -> AsyncIterator[None]:
             max_retry_after_seconds=provider_settings.max_retry_after_seconds,
         ))
         app.state.provider = InferenceClient(
-            upstream, app.state.credentials, embedding_dimensions=provider_settings.embedding_dimensions
+            upstream, app.state.credentials, embedding_dimensions=provider_settings.embedding_dimensions,
+            max_output_tokens=provider_settings.max_output_tokens,
         )
         readiness.met(PROVIDER_CLIENT_OPEN)
         yield

@@ -11,19 +11,26 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+import msgspec
+from litestar.exceptions import HTTPException
+from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 RETRY_AFTER_BOUNDS = (1, 60)
 """Retry-After is a whole number of seconds, at least 1 and at most a minute."""
 
 
-class LimitExceededError(Exception):
-    """A request refused by a limit; maps to 429 with ``Retry-After: retry_after``."""
+class LimitExceededError(HTTPException):
+    """A request refused by a limit: 429 with ``Retry-After``."""
 
     def __init__(self, detail: str, *, retry_after: int) -> None:
-        super().__init__(detail)
-        self.detail = detail
+        super().__init__(
+            detail=detail, status_code=HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(retry_after)},
+        )
         self.retry_after = retry_after
 
 
@@ -98,3 +105,37 @@ class KeyRateLimit:
                 retry_after=retry_after_seconds((1.0 - bucket.tokens) / refill_per_second),
             )
         bucket.tokens -= 1.0
+
+
+class InFlightMiddleware:
+    """ASGI middleware: the in-flight cap on the analysis routes, checked before the body is read,
+    so a refused request costs no parsing and holds no memory."""
+
+    def __init__(self, app: ASGIApp, *, limit: InFlightLimit, paths: Iterable[str]) -> None:
+        self.app = app
+        self.limit = limit
+        self.paths = frozenset(paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.paths:
+            await self.app(scope, receive, send)
+            return
+        try:
+            started = self.limit.acquire()
+        except LimitExceededError as refused:
+            body = msgspec.json.encode({"detail": refused.detail})
+            await send({
+                "type": "http.response.start",
+                "status": refused.status_code,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(refused.retry_after).encode()),
+                ],
+            })
+            await send({"type": "http.response.body", "body": body})
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.limit.release(started)

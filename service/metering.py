@@ -112,7 +112,7 @@ class BotoMeteringApi:
     """
 
     def __init__(
-        self, *, region: str, connect_timeout: float = 3.0, read_timeout: float = 10.0
+        self, *, region: str | None, connect_timeout: float = 3.0, read_timeout: float = 10.0
     ) -> None:
         import boto3
 
@@ -236,6 +236,7 @@ class Metering:
         self._clock = clock
         self._poll_seconds = poll_seconds
         self._retry = retry
+        self._on_ready: Callable[[], None] = lambda: None
         self._problem = None if options.mode == "off" else "checking AWS Marketplace entitlement"
         self._queue: list[_Queued] = []
         self._started_at = clock()
@@ -256,13 +257,19 @@ class Metering:
     def queued(self) -> tuple[UsageRecord, ...]:
         return tuple(item.record for item in self._queue)
 
-    async def start(self) -> None:
-        """Begin the entitlement check (and, hourly, the sending loop) in the background."""
+    def start(self, *, on_ready: Callable[[], None] = lambda: None) -> None:
+        """Begin the entitlement check (and, hourly, the sending loop) in the background;
+        ``on_ready`` is called once the customer's entitlement is confirmed (never when off)."""
         if self.options.mode == "off":
             return
+        self._on_ready = on_ready
         self._tasks.append(asyncio.create_task(self._check_entitlement(), name="metering check"))
         if self.options.mode == "hourly":
             self._tasks.append(asyncio.create_task(self._send_forever(), name="metering loop"))
+
+    def record_analysis(self, paragraphs: int) -> None:
+        """Count one successful analysis in the configured unit (request, or its paragraphs)."""
+        self.count(1 if self.options.unit == "requests" else paragraphs)
 
     def count(self, quantity: int) -> None:
         """Add usage of this moment (hourly mode; a no-op otherwise). Cheap, never blocks."""
@@ -335,6 +342,7 @@ class Metering:
                 return
             self._problem = None
             logger.info("metering: %s succeeded", _operation(options.mode))
+            self._on_ready()
             return
 
     async def _send_forever(self) -> None:
@@ -433,3 +441,9 @@ def _entitlement_problem(mode: MeteringMode, error: MeteringError, attempts: int
         f"{operation} refused with {error.code}: check MARKETPLACE_PRODUCT_CODE, the region and "
         "the task role's aws-marketplace permissions"
     )
+
+
+def metering_for(options: MeteringOptions, *, region: str | None) -> Metering:
+    """The pod's metering, on boto3 unless metering is off."""
+    api = None if options.mode == "off" else BotoMeteringApi(region=region)
+    return Metering(options=options, api=api)

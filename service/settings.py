@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
 from service.analysis.tiers import TIER_NAMES, TierName
-from service.contract import CONTAINER_PORT, ProviderMode
+from service.contract import (
+    CONTAINER_PORT,
+    DRAIN_TIMEOUT_SECONDS,
+    KEEP_ALIVE_SECONDS,
+    ProviderMode,
+)
+from service.metering import MeteringOptions
 from service.providers.credentials import (
     PROVIDER_KINDS,
     ProviderCredentials,
@@ -49,9 +55,15 @@ class ServerSettings:
     log_level: LogLevel = "info"
     """``LOG_LEVEL``: debug, info, warning or error."""
     workers: int = 1
-    """``WORKERS``: uvicorn worker processes. Default 1: scale tasks/pods, not workers."""
-    keep_alive_seconds: int = 75
-    """Idle keep-alive, above the ALB's 60 s idle timeout so the ALB never reuses a closed socket."""
+    """``WORKERS``: uvicorn worker processes; only 1 (the default) is accepted: drain, metering
+    and the in-flight cap are per process, so scale tasks/pods, not workers."""
+    keep_alive_seconds: int = KEEP_ALIVE_SECONDS
+    """``KEEP_ALIVE_SECONDS``: idle keep-alive, above the load balancer's idle timeout so it never
+    reuses a connection the service has just closed."""
+    drain_timeout_seconds: int = DRAIN_TIMEOUT_SECONDS
+    """``DRAIN_TIMEOUT_SECONDS``: after SIGTERM, how long in-flight requests may still run."""
+    max_in_flight: int = 100
+    """``MAX_IN_FLIGHT``: analyses running at once in this process; more get 429 + Retry-After."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +94,12 @@ class ProviderSettings:
     client as a 429 instead of being waited out."""
     max_connections: int = 256
     """``PROVIDER_MAX_CONNECTIONS``: the shared client's connection pool size."""
+    max_output_tokens: int = 4096
+    """``PROVIDER_MAX_OUTPUT_TOKENS``: upper bound on ``max_tokens`` of any chat call, whatever
+    the request asks (a forced detail count cannot run up the provider bill)."""
+    byop_secret_refresh_seconds: float = 300.0
+    """``BYOP_SECRET_REFRESH_SECONDS``: how often the BYOP secret is re-read (a rotation is live
+    within this)."""
     allow_plaintext: bool = False
     """``ALLOW_PLAINTEXT_PROVIDER``: allow http:// and loopback BYOP URLs (local runs and tests).
     Off by default: BYOP providers must use HTTPS; metadata addresses are always refused."""
@@ -121,6 +139,7 @@ class Settings:
     provider: ProviderSettings = field(default_factory=ProviderSettings)
     access: AccessSettings = field(default_factory=AccessSettings)
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    metering: MeteringOptions = field(default_factory=MeteringOptions)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -131,7 +150,14 @@ class Settings:
             port=reader.integer("PORT", CONTAINER_PORT, minimum=1, maximum=65535),
             environment=reader.text("ENVIRONMENT", "production"),
             log_level=reader.choice("LOG_LEVEL", LOG_LEVELS, "info"),
-            workers=reader.integer("WORKERS", 1, minimum=1, maximum=64),
+            workers=_workers(reader),
+            keep_alive_seconds=reader.integer(
+                "KEEP_ALIVE_SECONDS", KEEP_ALIVE_SECONDS, minimum=1, maximum=4000
+            ),
+            drain_timeout_seconds=reader.integer(
+                "DRAIN_TIMEOUT_SECONDS", DRAIN_TIMEOUT_SECONDS, minimum=0, maximum=3600
+            ),
+            max_in_flight=reader.integer("MAX_IN_FLIGHT", 100, minimum=1, maximum=10_000),
         )
         provider = _provider_settings(reader)
         access = AccessSettings(
@@ -144,9 +170,40 @@ class Settings:
                 "DEFAULT_FILTER_THRESHOLD", 0.35, minimum=0.0, maximum=1.0
             ),
         )
+        metering = _metering_options(reader, region=provider.aws_region)
         if reader.problems:
             raise ConfigurationError(reader.problems)
-        return cls(server=server, provider=provider, access=access, analysis=analysis)
+        return cls(server=server, provider=provider, access=access, analysis=analysis,
+                   metering=metering)
+
+
+def _workers(reader: _EnvReader) -> int:
+    workers = reader.integer("WORKERS", 1, minimum=1, maximum=64)
+    if workers != 1:
+        reader.problems.append(
+            f"WORKERS={workers}: the service runs one worker per container (drain, metering and "
+            "the in-flight cap are per process); scale the number of tasks or pods instead"
+        )
+    return workers
+
+
+def _metering_options(reader: _EnvReader, *, region: str | None) -> MeteringOptions:
+    mode = reader.choice("METERING", ("off", "register", "hourly"), "off")
+    product_code = reader.optional("MARKETPLACE_PRODUCT_CODE") or ""
+    if mode != "off" and not product_code:
+        reader.problems.append(f"METERING={mode} needs MARKETPLACE_PRODUCT_CODE (the listing's product code)")
+    if mode != "off" and region is None:
+        reader.problems.append(f"METERING={mode} needs AWS_REGION (metering calls go to the task's region)")
+    unit = reader.choice("METERING_UNIT", ("requests", "paragraphs"), "requests")
+    return MeteringOptions(
+        mode=mode,
+        product_code=product_code,
+        public_key_version=reader.integer(
+            "MARKETPLACE_PUBLIC_KEY_VERSION", 1, minimum=1, maximum=1_000_000
+        ),
+        unit=unit,
+        dimension=reader.text("METERING_DIMENSION", unit),
+    )
 
 
 def _provider_settings(reader: _EnvReader) -> ProviderSettings:
@@ -189,6 +246,12 @@ def _provider_settings(reader: _EnvReader) -> ProviderSettings:
             "PROVIDER_MAX_RETRY_AFTER_SECONDS", 10.0, minimum=0.0, maximum=600.0
         ),
         max_connections=reader.integer("PROVIDER_MAX_CONNECTIONS", 256, minimum=1, maximum=10_000),
+        max_output_tokens=reader.integer(
+            "PROVIDER_MAX_OUTPUT_TOKENS", 4096, minimum=16, maximum=1_000_000
+        ),
+        byop_secret_refresh_seconds=reader.number(
+            "BYOP_SECRET_REFRESH_SECONDS", 300.0, minimum=0.1, maximum=86_400.0
+        ),
         allow_plaintext=allow_plaintext,
     )
 

@@ -15,6 +15,8 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
 from service.analysis.tiers import TIERS, Tier
+from service.limits import KeyRateLimit
+from service.logs import request_annotations
 from service.settings import Settings
 
 
@@ -49,6 +51,11 @@ class KeyRing:
             for key, tier in settings.access.api_keys.items()
         }
 
+    @property
+    def requires_keys(self) -> bool:
+        """True when keys are configured (callers are then known, and rate-limited per key)."""
+        return bool(self._tiers)
+
     def caller(self, key: str | None) -> Caller:
         """The caller's tier, or 401 (no key) / 403 (unknown key) when keys are configured."""
         hashed = hashed_api_key(key) if key else None
@@ -62,5 +69,11 @@ class KeyRing:
         return Caller(tier=tier, hashed_api_key=hashed)
 
 
-def provide_caller(request: Request, key_ring: NamedDependency[KeyRing]) -> Caller:
-    return key_ring.caller(presented_key(request))
+def provide_caller(request: Request, key_ring: NamedDependency[KeyRing],
+                   key_rate: NamedDependency[KeyRateLimit]) -> Caller:
+    """The caller; a configured key also spends one request of its tier's hourly budget (429)."""
+    caller = key_ring.caller(presented_key(request))
+    request_annotations(request.scope)["tier"] = caller.tier.name
+    if key_ring.requires_keys and caller.hashed_api_key is not None:
+        key_rate.spend(caller.hashed_api_key, per_hour=caller.tier.requests_per_hour)
+    return caller

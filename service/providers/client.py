@@ -27,10 +27,13 @@ ANTHROPIC_TOOL = "record"
 class InferenceClient:
     """:class:`service.providers.base.Provider` over the shared :class:`UpstreamClient`."""
 
-    def __init__(self, upstream: UpstreamClient, credentials: CredentialsSource, *, embedding_dimensions: int) -> None:
+    def __init__(self, upstream: UpstreamClient, credentials: CredentialsSource, *,
+                 embedding_dimensions: int, max_output_tokens: int) -> None:
         self.upstream = upstream
         self.credentials = credentials
         self.embedding_dimensions = embedding_dimensions
+        self.max_output_tokens = max_output_tokens
+        """Upper bound on any call's ``max_tokens``, whatever the request asked for."""
 
     async def chat(self, request: ChatRequest) -> str:
         current = self.credentials.current()
@@ -75,7 +78,7 @@ class InferenceClient:
             "model": current.model,
             "messages": messages,
             "temperature": request.temperature,
-            "max_tokens": request.max_tokens,
+            "max_tokens": min(request.max_tokens, self.max_output_tokens),
         }
         if request.output_schema is not None:
             payload["response_format"] = {
@@ -99,7 +102,7 @@ class InferenceClient:
             "system": request.system,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
             "temperature": request.temperature,
-            "max_tokens": request.max_tokens,
+            "max_tokens": min(request.max_tokens, self.max_output_tokens),
         }
         if request.output_schema is not None:
             # Anthropic's structured output: a forced tool call whose input is the object.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 
 import pytest
 
@@ -30,6 +31,14 @@ def secrets(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch):  # noqa: 
     return moto_server.client("secretsmanager")
 
 
+async def settled(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the condition did not hold in time")
+
+
 def source(arn: str, refresh_seconds: float = 300.0) -> RefreshingSecret[dict[str, str]]:
     return RefreshingSecret(
         name="BYOP secret",
@@ -44,7 +53,8 @@ def test_a_rotated_value_is_used_within_one_refresh_period(secrets) -> None:  # 
     secret = source(arn, refresh_seconds=0.2)
 
     async def scenario() -> list[str]:
-        await secret.start()
+        secret.start()
+        await settled(lambda: secret.problem is None)
         seen = [secret.current()["api_key"]]
         secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({**GOOD, "api_key": "sk-second-key-0002"}))
         await asyncio.sleep(0.6)
@@ -63,7 +73,7 @@ def test_a_malformed_value_keeps_the_last_good_one_and_logs_one_line_without_it(
     malformed = '{"api_key_typo": "sk-leaked-if-logged-0003"'
 
     async def scenario() -> None:
-        await secret.start()
+        await secret.refresh()
         secrets.put_secret_value(SecretId=arn, SecretString=malformed)
         with caplog.at_level(logging.WARNING):
             assert await secret.refresh() is True
@@ -85,29 +95,31 @@ def test_an_unreadable_secret_without_a_good_value_is_not_ready(secrets) -> None
     secret = source(arn)
 
     async def scenario() -> None:
-        await secret.start()
-        await secret.close()
+        assert await secret.refresh() is False
 
     asyncio.run(scenario())
     assert secret.problem is not None
     assert "ResourceNotFoundException" in secret.problem
-    with pytest.raises(SecretUnavailableError, match="not loaded"):
+    with pytest.raises(SecretUnavailableError, match="not loaded yet"):
         secret.current()
 
 
 def test_the_source_becomes_ready_when_the_secret_appears(secrets, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr("service.byop_secret.RETRY_WITHOUT_VALUE_SECONDS", 0.1)
-    secret = source("byop-later", refresh_seconds=300)
+    loaded: list[bool] = []
+    secret = source("byop-later")
 
     async def scenario() -> None:
-        await secret.start()
+        secret.start(on_loaded=lambda: loaded.append(True))
+        await settled(lambda: secret.problem != "not loaded yet")
         assert secret.problem is not None
         secrets.create_secret(Name="byop-later", SecretString=json.dumps(GOOD))
-        await asyncio.sleep(0.5)
+        await settled(lambda: secret.problem is None)
         await secret.close()
 
     asyncio.run(scenario())
     assert secret.problem is None
+    assert loaded == [True]
     assert secret.current()["model_name"] == "m"
 
 
@@ -116,7 +128,7 @@ def test_a_rejected_key_forces_at_most_one_refresh_per_interval(secrets) -> None
     secret = source(arn)
 
     async def scenario() -> tuple[bool, bool]:
-        await secret.start()
+        await secret.refresh()
         secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({**GOOD, "api_key": "sk-rotated-0004"}))
         first = await secret.refresh_after_rejection()
         second = await secret.refresh_after_rejection()

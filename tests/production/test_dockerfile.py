@@ -136,7 +136,7 @@ def test_there_is_no_curl_wget_or_shell_health_check() -> None:
 
 def test_the_entrypoint_is_exec_form_so_sigterm_reaches_python() -> None:
     (entrypoint,) = of(RUNTIME, "ENTRYPOINT")
-    assert exec_form(entrypoint) == ["python", "-m", "service.server"]
+    assert exec_form(entrypoint) == ["python", "-m", "service"]
     assert [i.arguments for i in of(RUNTIME, "STOPSIGNAL")] == ["SIGTERM"]
     assert [i.arguments for i in of(RUNTIME, "EXPOSE")] == [str(CONTAINER_PORT)]
 
@@ -183,7 +183,7 @@ def test_every_path_the_dockerfile_copies_is_in_the_context() -> None:
 
 def test_parser_rejects_shell_form() -> None:
     with pytest.raises(json.JSONDecodeError):
-        exec_form(Instruction("CMD", "python -m service.server"))
+        exec_form(Instruction("CMD", "python -m service"))
 
 
 def test_the_service_never_imports_the_infrastructure_half() -> None:

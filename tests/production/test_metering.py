@@ -57,7 +57,7 @@ def test_off_makes_no_calls_and_is_ready(fake: FakeMetering) -> None:
     meter = Metering(options=MeteringOptions(), api=None)
 
     async def scenario() -> None:
-        await meter.start()
+        meter.start()
         meter.count(5)
         await meter.close()
 
@@ -69,14 +69,16 @@ def test_off_makes_no_calls_and_is_ready(fake: FakeMetering) -> None:
 def test_register_retries_throttling_and_server_errors_then_is_ready(fake: FakeMetering) -> None:
     fake.faults.extend(["throttle", "error500", "drop"])
     meter = metering("register", ManualClock(START))
+    ready: list[bool] = []
 
     async def scenario() -> None:
-        await meter.start()
+        meter.start(on_ready=lambda: ready.append(True))
         await settle(meter)
         await meter.close()
 
     asyncio.run(scenario())
     assert meter.problem is None
+    assert ready == [True]
     assert fake.outcomes("RegisterUsage") == [
         "ThrottlingException", "InternalServiceErrorException", "dropped", "ok",
     ]
@@ -87,12 +89,14 @@ def test_not_entitled_keeps_the_pod_not_ready_without_retrying(
 ) -> None:
     fake.entitled = False
     meter = metering("register", ManualClock(START))
+    ready: list[bool] = []
 
     async def scenario() -> None:
-        await meter.start()
+        meter.start(on_ready=lambda: ready.append(True))
         await settle(meter)
 
     asyncio.run(scenario())
+    assert ready == []
     assert meter.problem is not None
     assert "not entitled" in meter.problem
     assert fake.outcomes("RegisterUsage") == ["CustomerNotEntitledException"]
@@ -104,7 +108,7 @@ def test_register_gives_up_after_bounded_retries(fake: FakeMetering) -> None:
     meter = metering("register", ManualClock(START))
 
     async def scenario() -> None:
-        await meter.start()
+        meter.start()
         await settle(meter)
 
     asyncio.run(scenario())
@@ -117,7 +121,7 @@ def test_hourly_dry_run_probe_gates_readiness(fake: FakeMetering) -> None:
     meter = metering("hourly", ManualClock(START))
 
     async def scenario() -> None:
-        await meter.start()
+        meter.start()
         await settle(meter)
         await meter.close()
 
@@ -141,7 +145,7 @@ def test_faults_across_hour_boundaries_lose_nothing_and_count_nothing_twice(
             counted += 1
 
     async def scenario() -> None:
-        await meter.start()
+        meter.start()
         await settle(meter)
         await serve(7)  # 09:40 .. the 09:00 hour
         clock.advance(minutes=25)  # 10:05: the 09:00 record is due
@@ -174,7 +178,7 @@ def test_a_record_whose_reply_was_lost_is_resent_identically(fake: FakeMetering)
     meter = metering("hourly", clock)
 
     async def scenario() -> None:
-        await meter.start()
+        meter.start()
         await settle(meter)
         meter.count(5)
         fake.faults.extend(["lose_response", "lose_response"])
@@ -190,7 +194,7 @@ def test_the_first_record_is_not_dated_before_the_process_started(fake: FakeMete
     meter = metering("hourly", ManualClock(START))
 
     async def scenario() -> None:
-        await meter.start()
+        meter.start()
         meter.count(1)
         assert meter.queued == ()
         await meter.close()
@@ -205,7 +209,7 @@ def test_a_long_outage_folds_unsent_records_into_the_open_hour(fake: FakeMeterin
     meter = metering("hourly", clock)
 
     async def scenario() -> None:
-        await meter.start()
+        meter.start()
         await settle(meter)
         with fake.outage():
             meter.count(3)  # 09:xx
@@ -228,7 +232,7 @@ def test_a_record_that_may_be_stored_is_never_folded(fake: FakeMetering) -> None
     meter = metering("hourly", clock)
 
     async def scenario() -> None:
-        await meter.start()
+        meter.start()
         await settle(meter)
         meter.count(3)
         clock.advance(hours=1)
@@ -251,7 +255,7 @@ def test_the_open_hour_never_moves_backwards(fake: FakeMetering) -> None:
     meter = metering("hourly", clock)
 
     async def scenario() -> None:
-        await meter.start()
+        meter.start()
         await settle(meter)
         meter.count(2)
         clock.advance(hours=1)
@@ -272,7 +276,7 @@ def test_usage_counted_after_the_final_flush_is_reported_lost(
     meter = metering("hourly", ManualClock(START))
 
     async def scenario() -> None:
-        await meter.start()
+        meter.start()
         await meter.close()
         meter.count(2)
 
@@ -293,7 +297,7 @@ def test_an_unreachable_endpoint_at_exit_reports_what_was_lost(
     )
 
     async def scenario() -> None:
-        await meter.start()
+        meter.start()
         await settle(meter)
         meter.count(9)
         with fake.outage():
@@ -302,6 +306,20 @@ def test_an_unreachable_endpoint_at_exit_reports_what_was_lost(
     asyncio.run(scenario())
     assert meter.lost_quantity == 9
     assert "9 unit(s) in 1 record(s) could not be sent before exit" in caplog.text
+
+
+def test_the_paragraphs_unit_counts_each_analysis_paragraphs(fake: FakeMetering) -> None:
+    meter = metering("hourly", ManualClock(START), unit="paragraphs", dimension="paragraphs")
+
+    async def scenario() -> None:
+        meter.start()
+        await settle(meter)
+        meter.record_analysis(paragraphs=4)
+        meter.record_analysis(paragraphs=1)
+        await meter.close()
+
+    asyncio.run(scenario())
+    assert fake.metered_total("paragraphs") == 5
 
 
 def test_hourly_needs_a_product_code() -> None:
