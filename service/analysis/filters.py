@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     """Cosine similarity clipped to [0, 1] (the API's similarities are 0-1); 0 for a zero vector."""
-    dot = math.fsum(x * y for x, y in zip(a, b, strict=True))
-    norm = math.sqrt(math.fsum(x * x for x in a)) * math.sqrt(math.fsum(y * y for y in b))
+    if len(a) != len(b):
+        raise ValueError(f"cannot compare embeddings of {len(a)} and {len(b)} dimensions")
+    dot = sum(map(operator.mul, a, b))
+    norm = math.sqrt(sum(map(operator.mul, a, a))) * math.sqrt(sum(map(operator.mul, b, b)))
     if norm == 0.0:
         return 0.0
     return min(1.0, max(0.0, dot / norm))

@@ -117,9 +117,10 @@ async def analyze(essay_text: str, options: AnalysisOptions, provider: Provider)
         # One failure cancels the rest; the caller gets that one, not a group.
         raise failures.exceptions[0] from None
     results = [task.result() for task in tasks]
+    whole_text_is_one_segment = len(segments) == 1 and segments[0].raw == essay_text
     return Analysis(
         segments=results,
-        tokens_in=count_tokens(essay_text),
+        tokens_in=results[0].tokens_in if whole_text_is_one_segment else count_tokens(essay_text),
         tokens_out=sum(result.tokens_out for result in results),
         compressed=compressed_text(results),
         suggested=suggested_text(results),

@@ -60,7 +60,7 @@ class InferenceClient:
         try:
             answer = await self.upstream.post_json(
                 url, headers=_bearer(current.embeddings_api_key or current.api_key),
-                payload=payload, what=what,
+                payload=payload, what=what, answer_type=_Embeddings,
             )
         except EndpointNotFoundError as error:
             raise EmbeddingsUnsupportedError(
@@ -86,12 +86,10 @@ class InferenceClient:
                 "json_schema": {"name": request.output_schema.name, "schema": request.output_schema.schema},
             }
         what = describe(url, "chat completions")
-        answer = await self.upstream.post_json(url, headers=_bearer(current.api_key), payload=payload, what=what)
-        try:
-            content = answer["choices"][0]["message"]["content"]
-        except (KeyError, IndexError, TypeError):
-            content = None
-        if not isinstance(content, str):
+        answer = await self.upstream.post_json(url, headers=_bearer(current.api_key), payload=payload,
+                                               what=what, answer_type=_ChatCompletion)
+        content = answer.choices[0].message.content if answer.choices else None
+        if content is None:
             raise ProviderFailedError(f"the answer of {what} has no choices[0].message.content")
         return content
 
@@ -111,41 +109,62 @@ class InferenceClient:
             payload["tool_choice"] = {"type": "tool", "name": ANTHROPIC_TOOL}
         headers = {"x-api-key": current.api_key, "anthropic-version": ANTHROPIC_VERSION}
         what = describe(url, "messages")
-        answer = await self.upstream.post_json(url, headers=headers, payload=payload, what=what)
-        blocks = answer.get("content") if isinstance(answer, dict) else None
-        if not isinstance(blocks, list):
-            raise ProviderFailedError(f"the answer of {what} has no content blocks")
-        for block in blocks:
-            if not isinstance(block, dict):
-                continue
-            if request.output_schema is not None and block.get("type") == "tool_use":
-                return msgspec.json.encode(block.get("input")).decode()
-            if request.output_schema is None and block.get("type") == "text":
-                return str(block.get("text", ""))
+        answer = await self.upstream.post_json(url, headers=headers, payload=payload, what=what,
+                                               answer_type=_AnthropicMessage)
         if request.output_schema is not None:
-            # No tool call: fall back to the text, which the JSON repair step may still rescue.
-            texts = [str(b.get("text", "")) for b in blocks if isinstance(b, dict) and b.get("type") == "text"]
-            return "".join(texts)
-        raise ProviderFailedError(f"the answer of {what} has no text block")
+            for block in answer.content:
+                if block.type == "tool_use" and block.input:
+                    return bytes(block.input).decode()
+        texts = [block.text for block in answer.content if block.type == "text" and block.text is not None]
+        if not texts and request.output_schema is None:
+            raise ProviderFailedError(f"the answer of {what} has no text block")
+        # Without a tool call the text is returned; the JSON repair step may still rescue it.
+        return "".join(texts)
 
 
 def _bearer(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-def _embeddings(answer: Any, *, count: int, what: str) -> list[list[float]]:
-    """The vectors of an OpenAI-style embeddings answer, in input order, checked."""
-    data = answer.get("data") if isinstance(answer, dict) else None
-    if not isinstance(data, list) or len(data) != count:
+def _embeddings(answer: _Embeddings, *, count: int, what: str) -> list[list[float]]:
+    """The vectors of an embeddings answer, in input order, checked."""
+    if len(answer.data) != count:
         raise ProviderFailedError(f"the answer of {what} does not hold {count} embeddings")
-    ordered = sorted(data, key=lambda item: item.get("index", 0) if isinstance(item, dict) else 0)
-    vectors: list[list[float]] = []
-    for item in ordered:
-        vector = item.get("embedding") if isinstance(item, dict) else None
-        if (not isinstance(vector, list) or not vector
-                or not all(isinstance(x, int | float) for x in vector)):
-            raise ProviderFailedError(f"the answer of {what} holds an embedding that is not a list of numbers")
-        vectors.append(vector)
-    if len({len(v) for v in vectors}) > 1:
-        raise ProviderFailedError(f"the answer of {what} mixes embedding sizes")
+    vectors = [item.embedding for item in sorted(answer.data, key=lambda item: item.index)]
+    if not vectors[0] or len({len(v) for v in vectors}) > 1:
+        raise ProviderFailedError(f"the answer of {what} holds empty or mixed-size embeddings")
     return vectors
+
+
+# The fields read from provider answers; msgspec validates them while decoding.
+
+class _ChatMessage(msgspec.Struct):
+    content: str | None = None
+
+
+class _Choice(msgspec.Struct):
+    message: _ChatMessage
+
+
+class _ChatCompletion(msgspec.Struct):
+    choices: list[_Choice]
+
+
+class _ContentBlock(msgspec.Struct):
+    type: str
+    text: str | None = None
+    input: msgspec.Raw = msgspec.Raw()
+    """A tool call's arguments, kept as raw JSON text: they are parsed by the analysis."""
+
+
+class _AnthropicMessage(msgspec.Struct):
+    content: list[_ContentBlock]
+
+
+class _EmbeddingItem(msgspec.Struct):
+    embedding: list[float]
+    index: int = 0
+
+
+class _Embeddings(msgspec.Struct):
+    data: list[_EmbeddingItem]

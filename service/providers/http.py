@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -27,6 +27,8 @@ from service.providers.errors import (
     ProviderTimeoutError,
     ProviderUnreachableError,
 )
+
+T = TypeVar("T")
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 """Upstream answers are untrusted: a bigger body is refused, not buffered."""
@@ -65,8 +67,10 @@ class UpstreamClient:
         self.session = session
         self.policy = policy
 
-    async def post_json(self, url: str, *, headers: Mapping[str, str], payload: Any, what: str) -> Any:
-        """The decoded JSON answer; raises a :class:`ProviderError` subclass with a one-line detail.
+    async def post_json(self, url: str, *, headers: Mapping[str, str], payload: Any, what: str,
+                        answer_type: type[T]) -> T:
+        """The answer decoded into ``answer_type`` (the fields we read, validated in one pass);
+        raises a :class:`ProviderError` subclass with a one-line detail.
 
         ``what`` names the call in error details ("chat completions at api.openai.com").
         """
@@ -77,7 +81,7 @@ class UpstreamClient:
             try:
                 async with self.session.post(url, data=body, headers=request_headers) as response:
                     if response.status < 300:
-                        return await _read_json(response, what)
+                        return await _read_json(response, what, answer_type)
                     delay = await self._retry_delay(response, what, attempt=attempt, last=last)
             except (TimeoutError, aiohttp.ServerTimeoutError) as error:
                 raise ProviderTimeoutError(
@@ -147,14 +151,18 @@ def _backoff(attempt: int) -> float:
     return random.uniform(0, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))  # noqa: S311 (jitter, not crypto)
 
 
-async def _read_json(response: aiohttp.ClientResponse, what: str) -> Any:
+async def _read_json(response: aiohttp.ClientResponse, what: str, answer_type: type[T]) -> T:
     if response.content_length is not None and response.content_length > MAX_RESPONSE_BYTES:
         raise ProviderFailedError(f"the inference provider's answer to {what} is too large")
     raw = await response.content.read(MAX_RESPONSE_BYTES + 1)
     if len(raw) > MAX_RESPONSE_BYTES:
         raise ProviderFailedError(f"the inference provider's answer to {what} is too large")
     try:
-        return msgspec.json.decode(raw)
+        return msgspec.json.decode(raw, type=answer_type)
+    except msgspec.ValidationError as error:
+        raise ProviderFailedError(
+            f"the inference provider's answer to {what} is not in the API's shape ({error})"
+        ) from error
     except msgspec.DecodeError as error:
         raise ProviderFailedError(f"the inference provider's answer to {what} is not JSON") from error
 
