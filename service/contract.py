@@ -49,7 +49,8 @@ class ContainerEnvironment:
 
     Secrets never travel here: BYOP credentials stay in Secrets Manager and the service reads
     them by ARN with its own role (so a rotation needs no redeploy); a managed-mode gateway
-    token is injected by the platform from Secrets Manager as ``MANAGED_API_KEY``.
+    token is injected by the platform from Secrets Manager as ``MANAGED_API_KEY``, and so are
+    client keys (``API_KEYS``, a JSON object of key to tier) when access is not open.
     """
 
     environment: str
@@ -71,6 +72,10 @@ class ContainerEnvironment:
     max_in_flight: int | None = None
     drain_timeout_seconds: int | None = None
     keep_alive_seconds: int | None = None
+    embedding_model: str | None = None
+    embedding_dimensions: int | None = None
+    max_input_chars: int | None = None
+    open_access_tier: Literal["basic", "standard", "northstar"] | None = None
 
 
 def container_environment(env: ContainerEnvironment) -> dict[str, str]:
@@ -101,6 +106,10 @@ def container_environment(env: ContainerEnvironment) -> dict[str, str]:
         "MAX_IN_FLIGHT": env.max_in_flight,
         "DRAIN_TIMEOUT_SECONDS": env.drain_timeout_seconds,
         "KEEP_ALIVE_SECONDS": env.keep_alive_seconds,
+        "EMBEDDING_MODEL": env.embedding_model,
+        "EMBEDDING_DIMENSIONS": env.embedding_dimensions,
+        "MAX_INPUT_CHARS": env.max_input_chars,
+        "OPEN_ACCESS_TIER": env.open_access_tier,
     }
     variables.update((name, str(value)) for name, value in tuning.items() if value is not None)
     return variables

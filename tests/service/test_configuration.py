@@ -83,3 +83,21 @@ def test_defaults_are_the_documented_ones() -> None:
     assert settings.access.open_access_tier == "standard"
     assert settings.analysis.max_input_chars == 100_000
     assert settings.analysis.default_filter_threshold == 0.35
+
+
+def test_the_environment_the_infrastructure_writes_is_what_the_service_reads() -> None:
+    from service.contract import ContainerEnvironment, container_environment
+
+    env = container_environment(ContainerEnvironment(
+        environment="prod", region="eu-west-1", provider_mode="managed", managed_api_url="http://one-api:8080",
+        managed_model="gpt-4o", embedding_model="text-embedding-3-large", embedding_dimensions=1024,
+        max_input_chars=50_000, open_access_tier="basic",
+    ))
+    settings = Settings.from_env(env)
+    assert settings.server.environment == "prod"
+    assert settings.provider.credentials is not None
+    assert settings.provider.credentials.model == "gpt-4o"
+    assert settings.provider.embedding_model == "text-embedding-3-large"
+    assert settings.provider.embedding_dimensions == 1024
+    assert settings.analysis.max_input_chars == 50_000
+    assert settings.access.open_access_tier == "basic"
