@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, *, metering: Metering | None = 
             description="Hypernym-compatible semantic compression on your own inference provider.",
         ),
         request_max_body_size=settings.analysis.max_body_bytes,
+        logging_config=None,  # service.logs configures logging: one JSON handler for everything
         debug=False,
     )
 

@@ -61,7 +61,9 @@ def scrub(text: str) -> str:
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message and any ``extra`` fields."""
 
-    _standard = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
+    _standard = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+        "message", "color_message",  # uvicorn duplicates its message with terminal colours
+    }
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {

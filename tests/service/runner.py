@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from modules.tooling import REPO_ROOT
+from tests.harness.leaks import secrets_in, sensitive, watch_log
 
 STARTUP_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 15.0
@@ -74,11 +75,16 @@ def service_environment(env: Mapping[str, str], port: int) -> dict[str, str]:
 
 
 @contextmanager
-def running_service(env: Mapping[str, str], log_path: Path) -> Iterator[ServiceProcess]:
+def running_service(
+    env: Mapping[str, str], log_path: Path, *, module: str = "service"
+) -> Iterator[ServiceProcess]:
+    """``module``: what ``python -m`` runs (tests/production runs the service with a test clock)."""
     port = free_port()
+    watch_log(log_path)  # the session-level leak check reads every service log
+    sensitive(*secrets_in(env))
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "service"], cwd=REPO_ROOT, env=service_environment(env, port),
+            [sys.executable, "-m", module], cwd=REPO_ROOT, env=service_environment(env, port),
             stdout=log, stderr=subprocess.STDOUT,
         )
     service = ServiceProcess(url=f"http://127.0.0.1:{port}", port=port, process=process, log_path=log_path)
