@@ -22,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from modules import plan_review
 from modules.config import ConfigError, DeploymentConfig, load_config, resolve_config_path
 from modules.tooling import CheckovResult, ToolMissingError, run_checkov
 
@@ -100,7 +101,7 @@ def _register_build(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_build)
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_register_build]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_register_build, plan_review.register]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -383,10 +383,17 @@ def _as_list(value: Any) -> list[str]:
 def _statement_risks(statement: Mapping[str, Any], *, identity: bool) -> Iterator[tuple[Flag, str]]:
     actions = _as_list(statement.get("Action"))
     resources = _as_list(statement.get("Resource"))
+    principal = statement.get("Principal")
+    aws_principals = _as_list(principal.get("AWS")) if isinstance(principal, dict) else []
+    conditioned = bool(statement.get("Condition"))
     label = f" (Sid {statement['Sid']})" if statement.get("Sid") else ""
-    for action in actions:
-        if "*" in action:
-            yield Flag.IAM_WILDCARD, f"allows wildcard action `{action}`{label}"
+    # Granting a resource to the account root only delegates to the account's IAM policies
+    # (AWS's default key policy does exactly this); the identity policies are reviewed instead.
+    delegated = bool(aws_principals) and all(p.endswith(":root") for p in aws_principals)
+    if not delegated:
+        for action in actions:
+            if "*" in action:
+                yield Flag.IAM_WILDCARD, f"allows wildcard action `{action}`{label}"
     for negated in ("NotAction", "NotResource"):
         if negated in statement:
             yield Flag.IAM_WILDCARD, f"allows with {negated} (everything not listed){label}"
@@ -394,12 +401,11 @@ def _statement_risks(statement: Mapping[str, Any], *, identity: bool) -> Iterato
         any(fnmatchcase(action, pattern) for pattern in RESOURCE_STAR_ONLY_ACTIONS)
         for action in actions
     )
-    if identity and "*" in resources and not star_only:
+    # A condition (a tag, a service name) scopes Resource "*"; only unconditioned ones are broad.
+    if identity and "*" in resources and not star_only and not conditioned:
         listed = ", ".join(f"`{action}`" for action in actions)
         yield Flag.IAM_WILDCARD, f"allows {listed} on every resource (`*`){label}"
-    principal = statement.get("Principal")
-    anonymous = principal == "*" or (isinstance(principal, dict) and "*" in _as_list(principal.get("AWS")))
-    if anonymous and not statement.get("Condition"):
+    if (principal == "*" or "*" in aws_principals) and not conditioned:
         yield Flag.MADE_PUBLIC, f"policy allows any principal (`*`) without a condition{label}"
 
 
@@ -484,8 +490,18 @@ def _capped(lines: list[str]) -> list[str]:
 
 # --- command line ----------------------------------------------------------------------------
 
+DESCRIPTION = ("review terraform plans for a pull request: changes per stack, what forces "
+               "each replacement, risk findings, checkov")
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `plan-review` to the project's command line (modules/cli.py)."""
+    parser = subparsers.add_parser("plan-review", help=DESCRIPTION, description=DESCRIPTION)
+    _add_arguments(parser)
+    parser.set_defaults(handler=run)
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("plans", nargs="+", metavar="[STACK=]PLAN_JSON",
                         help="`terraform show -json` output, one per stack; the stack is named "
                              "by STACK= or else by the file name (its directory for plan.json)")
@@ -512,6 +528,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(markdown)
     else:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
         partial = args.output.with_name(args.output.name + ".partial")
         partial.write_text(markdown)
         partial.replace(args.output)  # atomic: never a half-written comment
@@ -534,11 +551,8 @@ def _scan_all(paths: list[Path]) -> list[CheckovResult | None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="plan-review",
-        description="Review terraform plans for a pull request: counts, replacements, risks.",
-    )
-    add_arguments(parser)
+    parser = argparse.ArgumentParser(prog="plan-review", description=DESCRIPTION)
+    _add_arguments(parser)
     return run(parser.parse_args(argv))
 
 
