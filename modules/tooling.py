@@ -41,6 +41,14 @@ def helm_executable() -> Path:
     return _existing(REPO_ROOT / ".tools/helm/helm", "helm")
 
 
+def wrk_executable() -> Path:
+    """The benchmarks' HTTP load generator (Debian's wrk: C, epoll, c=500 on one core)."""
+    found = shutil.which("wrk")
+    if found is None:
+        raise ToolMissingError(f"wrk not found on PATH: {SETUP_HINT} (it runs apt-get install -y wrk)")
+    return Path(found)
+
+
 def terraform_cli_config() -> Path:
     return _existing(REPO_ROOT / ".tools/tf-cli.hcl", "the Terraform CLI configuration")
 
