@@ -124,6 +124,9 @@ class AnalysisSettings:
     """``MAX_INPUT_CHARS``: longer essay_text gets 413."""
     default_filter_threshold: float = 0.35
     """``DEFAULT_FILTER_THRESHOLD``: a purpose filter without min_semantic_similarity uses this."""
+    comprehensive_trials: int = 60
+    """``COMPREHENSIVE_TRIALS``: compressions per paragraph in comprehensive mode (northstar);
+    each costs two chat calls, so 60 trials are ~120 calls per paragraph."""
 
     @property
     def max_body_bytes(self) -> int:
@@ -169,6 +172,7 @@ class Settings:
             default_filter_threshold=reader.number(
                 "DEFAULT_FILTER_THRESHOLD", 0.35, minimum=0.0, maximum=1.0
             ),
+            comprehensive_trials=reader.integer("COMPREHENSIVE_TRIALS", 60, minimum=1, maximum=200),
         )
         metering = _metering_options(reader, region=provider.aws_region)
         if reader.problems:

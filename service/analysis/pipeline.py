@@ -27,10 +27,15 @@ from service.analysis.model import ask
 from service.analysis.prompts import analysis_request, parse_analysis, parse_reconstruction, reconstruction_request
 from service.analysis.segmentation import Segment, split_segments
 from service.analysis.tokens import count_tokens
+from service.analysis.trials import Draft, Trial, consensus_trial, trial_temperatures
 from service.analysis.zones import Zone, plan_segment
 from service.providers.base import Provider
 
 T = TypeVar("T")
+
+TRIALS_IN_FLIGHT = 8
+"""Trials of one paragraph run at once (the tier bounds paragraphs; this keeps one
+comprehensive paragraph from taking the whole provider connection pool)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +49,8 @@ class AnalysisOptions:
     """Forced k (already valid for the tier), or None for automatic."""
     include_embeddings: bool = False
     filters: tuple[PurposeFilter, ...] = ()
+    trials: int = 1
+    """Compressions per paragraph: 1 in partial mode, more in comprehensive mode."""
     max_concurrency: int = 6
     """Segments analysed at once (the tier's concurrent paragraphs)."""
 
@@ -65,6 +72,8 @@ class SegmentResult:
     filters: FilterOutcome
     original_embedding: list[float] | None
     reconstruction_embedding: list[float] | None
+    trials: tuple[Trial, ...]
+    """Every trial of comprehensive mode; empty in partial mode."""
     seconds: float
 
     @property
@@ -142,11 +151,10 @@ async def _analyze_segment(segment: Segment, options: AnalysisOptions, provider:
     tokens_in = count_tokens(segment.raw)
     plan = plan_segment(segment.text, tokens=tokens_in, forced_detail_count=options.detail_count)
     k = plan.detail_count
-    output = await ask(provider, analysis_request(segment.text, k),
-                       partial(parse_analysis, detail_count=k), what="analysis")
-    category = clean_fragment(output.semantic_category)
-    details = tuple(clean_fragment(d) for d in output.details)
     if plan.zone is not Zone.FULL:
+        output = await ask(provider, analysis_request(segment.text, 0),
+                           partial(parse_analysis, detail_count=0), what="analysis")
+        category = clean_fragment(output.semantic_category)
         filters = NO_FILTERS
         if options.filters:
             (category_vector,) = await provider.embed([category])
@@ -155,33 +163,70 @@ async def _analyze_segment(segment: Segment, options: AnalysisOptions, provider:
             segment=segment, zone=plan.zone, semantic_category=category, elements=(), details=(),
             reconstruction=None, semantic_similarity=1.0, tokens_in=tokens_in, tokens_out=tokens_in,
             compressed=segment.text, use_compressed=False, filters=filters,
-            original_embedding=None, reconstruction_embedding=None,
+            original_embedding=None, reconstruction_embedding=None, trials=(),
             seconds=time.perf_counter() - started,
         )
-    compressed = hyperstring(category, details)
-    tokens_out = count_tokens(compressed)
-    reconstruction = await ask(provider, reconstruction_request(compressed, k), parse_reconstruction,
-                               what="reconstruction")
-    texts = [segment.text, reconstruction] + ([category] if options.filters else [])
-    vectors = await provider.embed(texts)
-    similarity = cosine(vectors[0], vectors[1])
-    filters = apply_filters(vectors[2], await labels, options.filters) if options.filters else NO_FILTERS
-    ratio = tokens_out / tokens_in
+    drafts = await _all_of([partial(_draft, segment, k, provider, temperature=temperature)
+                            for temperature in trial_temperatures(options.trials)], limit=TRIALS_IN_FLIGHT)
+    texts = [segment.text] + [d.reconstruction for d in drafts]
+    categories = list(dict.fromkeys(d.semantic_category for d in drafts)) if options.filters else []
+    vectors = await provider.embed(texts + categories)
+    original_vector = vectors[0]
+    trials = [Trial(draft=draft, similarity=cosine(original_vector, vector), reconstruction_vector=vector)
+              for draft, vector in zip(drafts, vectors[1:len(texts)], strict=True)]
+    chosen = consensus_trial(trials)
+    draft = chosen.draft
+    filters = NO_FILTERS
+    if options.filters:
+        category_vector = vectors[len(texts) + categories.index(draft.semantic_category)]
+        filters = apply_filters(category_vector, await labels, options.filters)
+    ratio = draft.tokens_out / tokens_in
     return SegmentResult(
-        segment=segment, zone=plan.zone, semantic_category=category,
-        elements=tuple(clean_fragment(e) for e in output.elements), details=details,
-        reconstruction=reconstruction, semantic_similarity=similarity, tokens_in=tokens_in,
-        tokens_out=tokens_out, compressed=compressed,
+        segment=segment, zone=plan.zone, semantic_category=draft.semantic_category,
+        elements=draft.elements, details=draft.details, reconstruction=draft.reconstruction,
+        semantic_similarity=chosen.similarity, tokens_in=tokens_in, tokens_out=draft.tokens_out,
+        compressed=draft.hyperstring,
         use_compressed=suggested_uses_hyperstring(
-            was_compressed=True, compression_ratio=ratio, semantic_similarity=similarity,
+            was_compressed=True, compression_ratio=ratio, semantic_similarity=chosen.similarity,
             min_compression_ratio=options.min_compression_ratio,
             min_semantic_similarity=options.min_semantic_similarity,
         ),
         filters=filters,
-        original_embedding=vectors[0] if options.include_embeddings else None,
-        reconstruction_embedding=vectors[1] if options.include_embeddings else None,
+        original_embedding=original_vector if options.include_embeddings else None,
+        reconstruction_embedding=chosen.reconstruction_vector if options.include_embeddings else None,
+        trials=tuple(trials) if options.trials > 1 else (),
         seconds=time.perf_counter() - started,
     )
+
+
+async def _draft(segment: Segment, k: int, provider: Provider, *, temperature: float) -> Draft:
+    """One compression: category, elements and details, the hyperstring and its reconstruction."""
+    output = await ask(provider, analysis_request(segment.text, k, temperature=temperature),
+                       partial(parse_analysis, detail_count=k), what="analysis")
+    category = clean_fragment(output.semantic_category)
+    details = tuple(clean_fragment(d) for d in output.details)
+    compressed = hyperstring(category, details)
+    reconstruction = await ask(provider, reconstruction_request(compressed, k), parse_reconstruction,
+                               what="reconstruction")
+    return Draft(semantic_category=category, elements=tuple(clean_fragment(e) for e in output.elements),
+                 details=details, hyperstring=compressed, tokens_out=count_tokens(compressed),
+                 reconstruction=reconstruction)
+
+
+async def _all_of(works: Sequence[Callable[[], Awaitable[T]]], *, limit: int) -> list[T]:
+    """Every result, at most ``limit`` at once; the first failure cancels the rest and is raised."""
+    semaphore = asyncio.Semaphore(limit)
+
+    async def bounded(work: Callable[[], Awaitable[T]]) -> T:
+        async with semaphore:
+            return await work()
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(bounded(work)) for work in works]
+    except ExceptionGroup as failures:
+        raise failures.exceptions[0] from None
+    return [task.result() for task in tasks]
 
 
 class _ConcurrencyTracker:

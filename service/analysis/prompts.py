@@ -33,7 +33,7 @@ class InvalidOutputError(ValueError):
     """The model's answer does not have the requested shape; the message says how."""
 
 
-def analysis_request(paragraph: str, detail_count: int) -> ChatRequest:
+def analysis_request(paragraph: str, detail_count: int, *, temperature: float = 0.2) -> ChatRequest:
     if detail_count:
         ask = (f"Give the semantic category, exactly {detail_count} elements and exactly "
                f"{detail_count} details (detail i belongs to element i), as JSON with keys "
@@ -44,7 +44,7 @@ def analysis_request(paragraph: str, detail_count: int) -> ChatRequest:
         system=ANALYSIS_SYSTEM,
         messages=(ChatMessage(role="user", content=f"{ask}\n\nParagraph:\n{paragraph}"),),
         output_schema=JsonSchema(name="hypernym_analysis", schema=analysis_schema(detail_count)),
-        temperature=0.2,
+        temperature=temperature,
         max_tokens=256 + 96 * detail_count,
     )
 

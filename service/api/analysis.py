@@ -83,11 +83,10 @@ async def analyze_sync(request: Request, data: AnalyzeRequest, caller: NamedDepe
             )
             for entry in (filters.purpose.exclude if filters.purpose is not UNSET else [])
         ),
+        trials=settings.analysis.comprehensive_trials
+        if params.analysis_mode == "comprehensive" and tier.comprehensive else 1,
         max_concurrency=tier.concurrent_paragraphs,
     )
-    if params.analysis_mode == "comprehensive" and tier.comprehensive:
-        raise HTTPException(status_code=501, detail=(
-            "analysis_mode 'comprehensive' is not available in this deployment: use 'partial'"))
     sent_timeout = None if params.timeout is UNSET else params.timeout
     deadline = deadline_seconds(tier, sent_timeout)
     request_id = request.scope["state"]["request_id"]  # assigned by RequestLogMiddleware

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from msgspec import UNSET, UnsetType
 
 from service.analysis.pipeline import Analysis, AnalysisOptions, SegmentResult
+from service.analysis.trials import Trial
 from service.api.schemas import (
     AnalyzeResponse,
     Detail,
@@ -16,6 +17,7 @@ from service.api.schemas import (
     ExclusionReason,
     Metadata,
     ParallelMetrics,
+    Recomposition,
     RequestEcho,
     ResponseBody,
     ResponseMeta,
@@ -24,6 +26,7 @@ from service.api.schemas import (
     Text,
     Texts,
     Tokens,
+    TrialOut,
 )
 
 API_VERSION = "0.2.0"
@@ -36,7 +39,10 @@ def analysis_response(*, analysis: Analysis, options: AnalysisOptions, echo: Req
     segments = analysis.segments
     segment_seconds = sum(s.seconds for s in segments)
     peak = max(1, analysis.max_concurrent_tasks)
+    comprehensive = options.trials > 1
     metadata = Metadata(
+        analysis_mode="comprehensive" if comprehensive else UNSET,
+        cache_hit=False if comprehensive else UNSET,
         version=API_VERSION,
         timestamp=datetime.now(UTC).replace(tzinfo=None).isoformat(),
         tokens=Tokens(in_=analysis.tokens_in, out=analysis.tokens_out,
@@ -55,7 +61,7 @@ def analysis_response(*, analysis: Analysis, options: AnalysisOptions, echo: Req
     body = ResponseBody(
         meta=ResponseMeta(embedding=EmbeddingMeta(dimensions=embedding_dimensions, version=embedding_model)),
         texts=Texts(compressed=analysis.compressed, suggested=analysis.suggested),
-        segments=[_segment(s, options) for s in segments],
+        segments=[_segment(s, options, comprehensive=comprehensive) for s in segments],
     )
     return AnalyzeResponse(
         status="success", tier=echo.params.tier, request_id=request_id, log_id=log_id,
@@ -80,7 +86,7 @@ def echo_params(*, sent_mode: str | None, sent_timeout: int | None, options: Ana
     )
 
 
-def _segment(result: SegmentResult, options: AnalysisOptions) -> SegmentOut:
+def _segment(result: SegmentResult, options: AnalysisOptions, *, comprehensive: bool) -> SegmentOut:
     exclusion = result.filters.exclusion
     return SegmentOut(
         was_compressed=result.was_compressed,
@@ -100,6 +106,19 @@ def _segment(result: SegmentResult, options: AnalysisOptions) -> SegmentOut:
         exclusion_reason=None if exclusion is None else ExclusionReason(
             filter_category=exclusion.filter_category, similarity=exclusion.similarity,
             threshold=exclusion.threshold),
+        trials=[_trial(trial, result.tokens_in) for trial in result.trials] if comprehensive else UNSET,
+    )
+
+
+def _trial(trial: Trial, tokens_in: int) -> TrialOut:
+    draft = trial.draft
+    return TrialOut(
+        semantic_category=draft.semantic_category,
+        covariant_details=[Detail(n=n, text=detail) for n, detail in enumerate(draft.details)],
+        hyperstring=draft.hyperstring,
+        compression_ratio=draft.tokens_out / tokens_in,
+        recomposition_results=[Recomposition(text=draft.reconstruction, similarity=trial.similarity)],
+        avg_similarity=trial.similarity,
     )
 
 

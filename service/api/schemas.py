@@ -87,6 +87,10 @@ class ParallelMetrics(msgspec.Struct, kw_only=True):
 
 
 class Metadata(msgspec.Struct, kw_only=True):
+    analysis_mode: AnalysisMode | UnsetType = UNSET
+    """Only in comprehensive mode, with ``cache_hit``."""
+    cache_hit: bool | UnsetType = UNSET
+    """Always false when present: a stateless service caches no trials."""
     version: str
     timestamp: str
     tokens: Tokens
@@ -118,6 +122,20 @@ class ExclusionReason(msgspec.Struct, kw_only=True):
     threshold: float
 
 
+class Recomposition(msgspec.Struct, kw_only=True):
+    text: str
+    similarity: float
+
+
+class TrialOut(msgspec.Struct, kw_only=True):
+    semantic_category: str
+    covariant_details: list[Detail]
+    hyperstring: str
+    compression_ratio: float
+    recomposition_results: list[Recomposition]
+    avg_similarity: float
+
+
 class SegmentOut(msgspec.Struct, kw_only=True):
     was_compressed: bool
     has_semantic_category: bool
@@ -133,6 +151,8 @@ class SegmentOut(msgspec.Struct, kw_only=True):
     category_similarities: dict[str, float]
     excluded_by_filter: bool
     exclusion_reason: ExclusionReason | None
+    trials: list[TrialOut] | UnsetType = UNSET
+    """Comprehensive mode only: every trial; the segment's fields are the consensus trial's."""
 
 
 class EmbeddingMeta(msgspec.Struct, kw_only=True):

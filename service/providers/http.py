@@ -154,9 +154,14 @@ def _backoff(attempt: int) -> float:
 async def _read_json(response: aiohttp.ClientResponse, what: str, answer_type: type[T]) -> T:
     if response.content_length is not None and response.content_length > MAX_RESPONSE_BYTES:
         raise ProviderFailedError(f"the inference provider's answer to {what} is too large")
-    raw = await response.content.read(MAX_RESPONSE_BYTES + 1)
-    if len(raw) > MAX_RESPONSE_BYTES:
-        raise ProviderFailedError(f"the inference provider's answer to {what} is too large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(65_536):
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise ProviderFailedError(f"the inference provider's answer to {what} is too large")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
         return msgspec.json.decode(raw, type=answer_type)
     except msgspec.ValidationError as error:

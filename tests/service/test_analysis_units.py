@@ -130,3 +130,17 @@ def test_provider_url_rules() -> None:
     assert guess_provider_kind("https://llm.internal/v1") == "openai"
     assert api_base("http://one-api:8080") == "http://one-api:8080/v1"
     assert api_base("https://api.openai.com/v1/") == "https://api.openai.com/v1"
+
+
+def test_consensus_takes_the_most_common_category_then_the_best_reconstruction() -> None:
+    from service.analysis.trials import Draft, Trial, consensus_trial, trial_temperatures
+
+    def trial(category: str, similarity: float) -> Trial:
+        draft = Draft(semantic_category=category, elements=(), details=(), hyperstring=category,
+                      tokens_out=1, reconstruction=category)
+        return Trial(draft=draft, similarity=similarity, reconstruction_vector=[1.0])
+
+    trials = [trial("A.", 0.9), trial("B.", 0.5), trial("b.", 0.7), trial("B.", 0.6)]
+    assert consensus_trial(trials) is trials[2]
+    assert trial_temperatures(1) == [0.2]
+    assert trial_temperatures(5) == [0.2, 0.4, 0.6, 0.8, 1.0]

@@ -263,3 +263,29 @@ def test_async_endpoints_answer_501_with_a_detail(service: ServiceProcess, metho
     reply = service.request(method, path, {"essay_text": "x"} if method == "POST" else None, headers=STANDARD)
     assert reply.status == 501
     assert "analyze_sync" in reply.json()["detail"]
+
+
+def test_northstar_comprehensive_mode_returns_every_trial_and_their_consensus(service: ServiceProcess,
+                                                                              fake: FakeProvider) -> None:
+    params = {"analysis_mode": "comprehensive", "min_compression_ratio": 0.5, "min_semantic_similarity": 0.8}
+    body = analyze(service, {"essay_text": captures.ESSAY_TEXT, "params": params},
+                   headers={"X-API-Key": NORTHSTAR_KEY})
+    metadata = body["results"]["metadata"]
+    assert (metadata["analysis_mode"], metadata["cache_hit"]) == ("comprehensive", False)
+    assert metadata["tokens"] == {"in": 236, "out": 84, "total": 320}
+    (segment,) = body["results"]["response"]["segments"]
+    assert len(segment["trials"]) == 60  # COMPREHENSIVE_TRIALS default
+    trial = segment["trials"][0]
+    assert trial == {
+        "semantic_category": captures.CATEGORY,
+        "covariant_details": [{"n": n, "text": d} for n, d in enumerate(captures.DETAILS_5)],
+        "hyperstring": captures.HYPERSTRING_5,
+        "compression_ratio": 84 / 236,
+        "recomposition_results": [{"text": captures.RECONSTRUCTION_5, "similarity": trial["avg_similarity"]}],
+        "avg_similarity": pytest.approx(0.8452141284942627, abs=1e-12),
+    }
+    assert segment["semantic_category"] == captures.CATEGORY
+    assert segment["semantic_similarity"] == pytest.approx(0.8452141284942627, abs=1e-12)
+    assert body["results"]["response"]["texts"]["suggested"] == captures.HYPERSTRING_5
+    assert fake.calls["chat"] == 120  # an analysis and a reconstruction per trial
+    assert fake.calls["embeddings"] == 1  # the original and all 60 reconstructions in one call
