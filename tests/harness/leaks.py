@@ -53,16 +53,16 @@ def texts_never_logged() -> Iterable[str]:
 
 
 def leaks() -> list[str]:
+    """Every registered log searched for every registered value and captured text."""
+    return find_leaks(_logs, [*sorted(_sensitive), *texts_never_logged()])
+
+
+def find_leaks(logs: Iterable[Path], needles: Iterable[str]) -> list[str]:
     """One line per (log, leaked value); the value itself is shown only by its first characters."""
-    needles = sorted(_sensitive) + list(texts_never_logged())
     found = []
-    for path in _logs:
+    for path in logs:
         if not path.exists():
             continue
         text = path.read_text(errors="replace")
         found.extend(f"{path}: {needle[:6]}..." for needle in needles if needle in text)
     return found
-
-
-def watched_logs() -> list[Path]:
-    return list(_logs)

@@ -9,6 +9,7 @@ import logging
 import pytest
 
 from service.logs import JsonFormatter, RequestLogMiddleware, redact, request_annotations
+from tests.harness.leaks import find_leaks
 
 
 def formatted(message: str, *args: object, **extra: object) -> dict[str, object]:
@@ -53,3 +54,9 @@ def test_the_request_middleware_writes_one_metadata_line(caplog: pytest.LogCaptu
     assert record.request_id.startswith("req-")
     assert (b"x-request-id", record.request_id.encode()) in sent[0]["headers"]
     assert scope["state"]["request_id"] == record.request_id
+
+
+def test_the_session_leak_check_finds_a_leaked_value(tmp_path) -> None:  # noqa: ANN001
+    log = tmp_path / "service.log"
+    log.write_text('{"message": "upstream said hk-leaked-key-0042"}\n')
+    assert find_leaks([log], ["hk-leaked-key-0042", "never-there-0000"]) == [f"{log}: hk-lea..."]

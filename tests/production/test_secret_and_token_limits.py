@@ -1,0 +1,80 @@
+"""The BYOP secret's format, and the upper bound on tokens requested from the provider."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import msgspec
+import pytest
+
+from service.byop_secret import parse_byop_secret
+from service.providers.base import ChatMessage, ChatRequest
+from service.providers.client import InferenceClient
+from service.providers.credentials import ProviderCredentials, StaticCredentials
+
+
+def parse(fields: object, *, allow_plaintext: bool = False) -> ProviderCredentials:
+    return parse_byop_secret(json.dumps(fields), embedding_model="e", allow_plaintext=allow_plaintext)
+
+
+GOOD = {"provider_url": "https://llm.example.com/v1", "api_key": "sk-secret-value-0009", "model_name": "m"}
+
+
+def test_a_complete_secret_becomes_credentials() -> None:
+    credentials = parse({**GOOD, "embeddings_url": "https://emb.example.com/v1"})
+    assert (credentials.kind, credentials.model, credentials.embedding_model) == ("openai", "m", "e")
+    assert credentials.api_key == GOOD["api_key"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ("not an object", "must be a JSON object"),
+        ({"provider_url": "https://x.example.com"}, "lacks api_key, model_name"),
+        ({**GOOD, "provider_url": "http://llm.example.com"}, "provider_url is refused: use https://"),
+        ({**GOOD, "provider_url": "https://169.254.169.254/"}, "link-local"),
+        ({**GOOD, "provider_kind": "bedrock"}, "provider_kind must be one of openai, anthropic"),
+        ({**GOOD, "provider_kind": "anthropic"}, "needs embeddings_url"),
+        ({**GOOD, "embeddings_url": 7}, "must be strings"),
+    ],
+)
+def test_a_bad_secret_is_named_without_its_values(fields: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message) as error:
+        parse(fields)
+    assert GOOD["api_key"] not in str(error.value)
+
+
+def test_a_secret_that_is_not_json_is_refused() -> None:
+    with pytest.raises(ValueError, match="not JSON"):
+        parse_byop_secret("sk-raw-key", embedding_model="e", allow_plaintext=False)
+
+
+class RecordingUpstream:
+    """Stands in for the HTTP client: records the payload, answers like chat completions."""
+
+    def __init__(self) -> None:
+        self.payloads: list[dict[str, Any]] = []
+
+    async def post_json(self, url: str, *, payload: dict[str, Any], answer_type: type, **_: Any) -> Any:
+        self.payloads.append(payload)
+        if "system" in payload:  # Anthropic Messages
+            return msgspec.convert({"content": [{"type": "text", "text": "ok"}]}, answer_type)
+        return msgspec.convert({"choices": [{"message": {"content": "ok"}}]}, answer_type)
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+def test_no_chat_call_asks_for_more_tokens_than_the_cap(kind: str) -> None:
+    upstream = RecordingUpstream()
+    credentials = ProviderCredentials(
+        kind=kind, base_url="https://llm.example.com/v1", api_key="k", model="m",  # type: ignore[arg-type]
+        embeddings_url="https://emb.example.com/v1",
+    )
+    client = InferenceClient(
+        upstream, StaticCredentials(credentials), embedding_dimensions=8, max_output_tokens=512  # type: ignore[arg-type]
+    )
+    message = (ChatMessage(role="user", content="hello"),)
+    asyncio.run(client.chat(ChatRequest(system="s", messages=message, max_tokens=96_256)))
+    asyncio.run(client.chat(ChatRequest(system="s", messages=message, max_tokens=300)))
+    assert [payload["max_tokens"] for payload in upstream.payloads] == [512, 300]
