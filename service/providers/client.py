@@ -6,8 +6,8 @@ secret may even switch provider kind without a restart.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -16,9 +16,12 @@ from service.providers.credentials import CredentialsSource, ProviderCredentials
 from service.providers.errors import (
     EmbeddingsUnsupportedError,
     EndpointNotFoundError,
+    ProviderAuthError,
     ProviderFailedError,
 )
 from service.providers.http import UpstreamClient, describe
+
+T = TypeVar("T")
 
 ANTHROPIC_VERSION = "2023-06-01"
 ANTHROPIC_TOOL = "record"
@@ -36,13 +39,26 @@ class InferenceClient:
         """Upper bound on any call's ``max_tokens``, whatever the request asked for."""
 
     async def chat(self, request: ChatRequest) -> str:
-        current = self.credentials.current()
+        return await self._with_current_key(lambda current: self._chat(current, request))
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return await self._with_current_key(lambda current: self._embed(current, texts))
+
+    async def _with_current_key(self, call: Callable[[ProviderCredentials], Awaitable[T]]) -> T:
+        """A 401/403 may mean the key was rotated since the last read: re-read it, retry once."""
+        try:
+            return await call(self.credentials.current())
+        except ProviderAuthError:
+            if not await self.credentials.refresh_after_rejection():
+                raise
+            return await call(self.credentials.current())
+
+    async def _chat(self, current: ProviderCredentials, request: ChatRequest) -> str:
         if current.kind == "anthropic":
             return await self._anthropic_chat(current, request)
         return await self._openai_chat(current, request)
 
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        current = self.credentials.current()
+    async def _embed(self, current: ProviderCredentials, texts: Sequence[str]) -> list[list[float]]:
         if current.kind == "anthropic" and not current.embeddings_url:
             raise EmbeddingsUnsupportedError(
                 "the anthropic provider has no embeddings API and no embeddings endpoint is "

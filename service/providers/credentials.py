@@ -44,6 +44,10 @@ class CredentialsSource(Protocol):
 
     def current(self) -> ProviderCredentials: ...
 
+    async def refresh_after_rejection(self) -> bool:
+        """The provider refused the key: re-read it; True when a different key is now in use."""
+        ...
+
 
 @dataclass(frozen=True)
 class StaticCredentials:
@@ -53,6 +57,9 @@ class StaticCredentials:
 
     def current(self) -> ProviderCredentials:
         return self.credentials
+
+    async def refresh_after_rejection(self) -> bool:
+        return False  # nothing to re-read: the 401/403 goes to the client
 
 
 def guess_provider_kind(url: str) -> ProviderKind:

@@ -9,10 +9,11 @@ from typing import Any
 import msgspec
 import pytest
 
-from service.byop_secret import parse_byop_secret
+from service.byop_secret import RefreshingSecret, parse_byop_secret
 from service.providers.base import ChatMessage, ChatRequest
 from service.providers.client import InferenceClient
 from service.providers.credentials import ProviderCredentials, StaticCredentials
+from service.providers.errors import ProviderAuthError
 
 
 def parse(fields: object, *, allow_plaintext: bool = False) -> ProviderCredentials:
@@ -78,3 +79,47 @@ def test_no_chat_call_asks_for_more_tokens_than_the_cap(kind: str) -> None:
     asyncio.run(client.chat(ChatRequest(system="s", messages=message, max_tokens=96_256)))
     asyncio.run(client.chat(ChatRequest(system="s", messages=message, max_tokens=300)))
     assert [payload["max_tokens"] for payload in upstream.payloads] == [512, 300]
+
+
+class KeyCheckingUpstream(RecordingUpstream):
+    """Refuses every key but ``valid_key`` with 401, as a provider does after a rotation."""
+
+    def __init__(self, valid_key: str) -> None:
+        super().__init__()
+        self.valid_key = valid_key
+
+    async def post_json(self, url: str, *, headers: dict[str, str], **rest: Any) -> Any:
+        if headers.get("Authorization") != f"Bearer {self.valid_key}":
+            raise ProviderAuthError("the provider refused the service's key (401)")
+        return await super().post_json(url, headers=headers, **rest)
+
+
+def test_a_refused_key_is_re_read_once_and_the_call_retried() -> None:
+    stored = [json.dumps({**GOOD, "api_key": "sk-old-key-0010"})]
+    secret = RefreshingSecret[ProviderCredentials](
+        name="BYOP secret", read=lambda: stored[0],
+        parse=lambda raw: parse_byop_secret(raw, embedding_model="e", allow_plaintext=False),
+    )
+    upstream = KeyCheckingUpstream("sk-new-key-0011")
+    client = InferenceClient(upstream, secret, embedding_dimensions=8, max_output_tokens=64)  # type: ignore[arg-type]
+    message = (ChatMessage(role="user", content="hello"),)
+
+    async def scenario() -> str:
+        await secret.refresh()
+        stored[0] = json.dumps({**GOOD, "api_key": "sk-new-key-0011"})  # rotated, not yet re-read
+        answer = await client.chat(ChatRequest(system="s", messages=message))
+        with pytest.raises(ProviderAuthError):  # a second refusal within 30 s is not retried
+            upstream.valid_key = "sk-newer-key-0012"
+            await client.chat(ChatRequest(system="s", messages=message))
+        return answer
+
+    assert asyncio.run(scenario()) == "ok"
+    assert secret.current().api_key == "sk-new-key-0011"
+
+
+def test_static_credentials_pass_a_refusal_through() -> None:
+    upstream = KeyCheckingUpstream("another-key-0013")
+    credentials = ProviderCredentials(base_url="https://llm.example.com/v1", api_key="k", model="m")
+    client = InferenceClient(upstream, StaticCredentials(credentials), embedding_dimensions=8, max_output_tokens=64)  # type: ignore[arg-type]
+    with pytest.raises(ProviderAuthError):
+        asyncio.run(client.embed(["text"]))
