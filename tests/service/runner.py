@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,15 +76,16 @@ def service_environment(env: Mapping[str, str], port: int) -> dict[str, str]:
 
 @contextmanager
 def running_service(
-    env: Mapping[str, str], log_path: Path, *, module: str = "service"
+    env: Mapping[str, str], log_path: Path, *, module: str = "service", wrapper: Sequence[str] = ()
 ) -> Iterator[ServiceProcess]:
-    """``module``: what ``python -m`` runs (tests/production runs the service with a test clock)."""
+    """``module``: what ``python -m`` runs (tests/production runs the service with a test clock);
+    ``wrapper``: a command that execs the rest (tests/production: a read-only root filesystem)."""
     port = free_port()
     watch_log(log_path)  # the session-level leak check reads every service log
     sensitive(*secrets_in(env))
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", module], cwd=REPO_ROOT, env=service_environment(env, port),
+            [*wrapper, sys.executable, "-m", module], cwd=REPO_ROOT, env=service_environment(env, port),
             stdout=log, stderr=subprocess.STDOUT,
         )
     service = ServiceProcess(url=f"http://127.0.0.1:{port}", port=port, process=process, log_path=log_path)
