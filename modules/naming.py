@@ -23,6 +23,8 @@ ROLE_PURPOSES = (
     "eks-node",
     "eks-app",
     "eks-lb-controller",
+    "eks-vpc-cni",
+    "eks-observability",
 )
 """Every role a deployment may create; the longest one bounds the deployment name."""
 

@@ -213,7 +213,15 @@ def ecs_stacks(app: App, config: DeploymentConfig) -> list[TerraformStack]:
     return [EcsStack(app, config)]
 
 
+def eks_stacks(app: App, config: DeploymentConfig) -> list[TerraformStack]:
+    # Imported here: modules.eks_stacks builds on DeploymentStack and build_network above.
+    from modules.eks_stacks import eks_stacks as cluster_then_apps
+
+    return cluster_then_apps(app, config)
+
+
 PLATFORM_STACKS: dict[str, Callable[[App, DeploymentConfig], list[TerraformStack]]] = {
     "ecs": ecs_stacks,
+    "eks": eks_stacks,
 }
-"""platform → the function adding its stacks to an app (the EKS stacks register here)."""
+"""platform → the function adding its stacks to an app."""

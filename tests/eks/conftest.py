@@ -7,6 +7,8 @@ import pytest
 from modules.app_release import HELM_VALUES_DIR, load_static_values, release_values
 from service.contract import ContainerEnvironment, container_environment
 
+from .stacks import EksSynth, example_data, synthesize
+
 KUBE_VERSION = "1.33.0"
 ACCOUNT = "123456789012"
 
@@ -50,3 +52,20 @@ def managed_values() -> dict:
 @pytest.fixture
 def byop_values() -> dict:
     return example_release_values("eks-byop")
+
+
+@pytest.fixture(scope="session")
+def eks_examples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EksSynth]:
+    """Both EKS examples, synthesized once per session (the AWS bindings import is slow)."""
+    return {example: synthesize(example_data(example), tmp_path_factory.mktemp(example))
+            for example in ("eks-managed", "eks-byop")}
+
+
+@pytest.fixture(scope="session")
+def managed(eks_examples: dict[str, EksSynth]) -> EksSynth:
+    return eks_examples["eks-managed"]
+
+
+@pytest.fixture(scope="session")
+def byop(eks_examples: dict[str, EksSynth]) -> EksSynth:
+    return eks_examples["eks-byop"]

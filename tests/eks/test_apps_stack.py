@@ -1,0 +1,155 @@
+"""The apps stack's Terraform JSON, and the chart rendered with exactly the values it passes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cdktf import App
+
+from modules.app_release import CHART_PATH
+from modules.stacks import EcsStack
+
+from .helm import one as one_manifest
+from .helm import render, strict_schema_problems
+from .stacks import EksSynth, address, one, resources
+
+REMOTE_STATE = re.compile(r"\$\{data\.terraform_remote_state\.[^.]+\.outputs\.([^}]+)\}")
+
+
+def release(synth: EksSynth, name: str) -> dict[str, Any]:
+    return one(synth.apps, "helm_release", name=name)
+
+
+def release_values(synth: EksSynth, name: str) -> dict[str, Any]:
+    (values,) = release(synth, name)["values"]
+    return json.loads(values)
+
+
+def cluster_output(synth: EksSynth, reference: str) -> str:
+    """The cluster-stack expression behind a remote-state reference of the apps stack."""
+    output = REMOTE_STATE.fullmatch(reference)
+    assert output, f"{reference!r} is not a reference to the cluster stack's outputs"
+    return synth.cluster["output"][output[1]]["value"]
+
+
+def test_apps_stack_has_only_the_helm_provider(managed: EksSynth) -> None:
+    assert set(managed.apps["provider"]) == {"helm"}
+
+
+def test_helm_provider_authenticates_with_aws_eks_get_token(managed: EksSynth) -> None:
+    (provider,) = managed.apps["provider"]["helm"]
+    kubernetes = provider["kubernetes"]
+    assert kubernetes["exec"]["command"] == "aws"
+    assert kubernetes["exec"]["args"] == ["eks", "get-token", "--cluster-name", managed.config.name,
+                                          "--region", managed.config.region]
+    cluster = address(managed.cluster, "aws_eks_cluster")
+    assert cluster_output(managed, kubernetes["host"]) == f"${{{cluster}.endpoint}}"
+
+
+def test_apps_stack_reads_the_cluster_stack_state(managed: EksSynth) -> None:
+    (remote,) = managed.apps["data"]["terraform_remote_state"].values()
+    assert remote["config"]["path"].endswith(f"terraform.{managed.config.name}-eks-cluster.tfstate")
+
+
+def test_load_balancer_controller_chart_is_pinned(managed: EksSynth) -> None:
+    controller = release(managed, "aws-load-balancer-controller")
+    assert (controller["repository"], controller["chart"], controller["version"]) == (
+        "https://aws.github.io/eks-charts", "aws-load-balancer-controller", "1.13.0")
+    assert controller["namespace"] == "kube-system"
+
+
+def test_load_balancer_controller_image_comes_from_the_regional_eks_registry(managed: EksSynth) -> None:
+    image = release_values(managed, "aws-load-balancer-controller")["image"]
+    assert image["repository"] == (
+        f"602401143452.dkr.ecr.{managed.config.region}.amazonaws.com/amazon/aws-load-balancer-controller")
+    assert re.fullmatch(r"v\d+\.\d+\.\d+", image["tag"])
+
+
+def test_load_balancer_controller_runs_with_its_irsa_role(managed: EksSynth) -> None:
+    account = release_values(managed, "aws-load-balancer-controller")["serviceAccount"]
+    role = address(managed.cluster, "aws_iam_role",
+                   name=f"{managed.config.name}-eks-lb-controller-{managed.config.region}")
+    assert account["name"] == "aws-load-balancer-controller"
+    assert cluster_output(managed, account["annotations"]["eks.amazonaws.com/role-arn"]) == f"${{{role}.arn}}"
+
+
+def test_load_balancer_controller_needs_no_instance_metadata_and_no_waf(managed: EksSynth) -> None:
+    values = release_values(managed, "aws-load-balancer-controller")
+    assert values["region"] == managed.config.region
+    assert cluster_output(managed, values["vpcId"]) == f"${{{address(managed.cluster, 'aws_vpc')}.id}}"
+    assert (values["enableShield"], values["enableWaf"], values["enableWafv2"]) == (False, False, False)
+
+
+def test_hypernym_release_waits_for_the_controller(managed: EksSynth) -> None:
+    hypernym = release(managed, "hypernym")
+    controller = address(managed.apps, "helm_release", name="aws-load-balancer-controller")
+    assert hypernym["depends_on"] == [controller]
+    assert (hypernym["wait"], hypernym["atomic"]) == (True, True)
+
+
+def test_hypernym_release_installs_the_repository_chart(managed: EksSynth) -> None:
+    hypernym = release(managed, "hypernym")
+    copied = managed.directory("eks-apps") / hypernym["chart"]
+    assert (copied / "Chart.yaml").read_text() == (CHART_PATH / "Chart.yaml").read_text()
+    assert hypernym["namespace"] == managed.config.eks.namespace
+
+
+def test_hypernym_values_carry_the_app_irsa_role(managed: EksSynth) -> None:
+    account = release_values(managed, "hypernym")["serviceAccount"]
+    role = address(managed.cluster, "aws_iam_role",
+                   name=f"{managed.config.name}-eks-app-{managed.config.region}")
+    assert account["name"] == managed.config.eks.service_account
+    assert cluster_output(managed, account["roleArn"]) == f"${{{role}.arn}}"
+
+
+def test_byop_values_name_the_secret_and_no_kubernetes_secret(byop: EksSynth) -> None:
+    values = release_values(byop, "hypernym")
+    assert values["env"]["BYOP_SECRET_ARN"] == byop.config.inference.byop_secret_arn
+    assert "secret" not in json.dumps({k: v for k, v in values.items() if k != "env"}).lower()
+
+
+# --- the values, rendered --------------------------------------------------------------------
+
+
+def applied_values(synth: EksSynth) -> dict[str, Any]:
+    """The Hypernym release's values as Terraform hands them to helm: the one apply-time value,
+    the app role's ARN (a cluster-stack output), filled in with the ARN it will have."""
+    text = release(synth, "hypernym")["values"][0]
+    references = set(REMOTE_STATE.findall(text))
+    assert len(references) == 1, f"unexpected apply-time values: {references}"
+    role_arn = f"arn:aws:iam::123456789012:role/{synth.config.name}-eks-app-{synth.config.region}"
+    return json.loads(REMOTE_STATE.sub(role_arn, text))
+
+
+def test_chart_renders_the_apps_stack_values_and_they_pass_strict_schemas(
+    tmp_path: Path, eks_examples: dict[str, EksSynth]
+) -> None:
+    for synth in eks_examples.values():
+        kube_version = f"{synth.config.eks.kubernetes_version}.0"
+        manifests = render(tmp_path, applied_values(synth), kube_version=kube_version)
+        assert strict_schema_problems(manifests, kube_version=kube_version) == []
+        assert {m["kind"] for m in manifests} >= {"Deployment", "Ingress", "HorizontalPodAutoscaler"}
+
+
+@pytest.mark.parametrize("example", ["eks-managed", "eks-byop"])
+def test_pods_get_the_same_environment_as_the_ecs_task_for_the_same_config(
+    tmp_path: Path, eks_examples: dict[str, EksSynth], example: str
+) -> None:
+    synth = eks_examples[example]
+    ecs_app = App(outdir=str(tmp_path / "ecs"), stack_traces=False)
+    ecs = EcsStack(ecs_app, synth.config)
+    ecs_app.synth()
+    ecs_json = json.loads((Path(ecs_app.outdir) / "stacks" / ecs.stack_name / "cdk.tf.json").read_text())
+    (task,) = resources(ecs_json, "aws_ecs_task_definition").values()
+    (container,) = json.loads(task["container_definitions"])
+    ecs_env = {item["name"]: item["value"] for item in container["environment"]}
+
+    manifests = render(tmp_path, applied_values(synth),
+                       kube_version=f"{synth.config.eks.kubernetes_version}.0")
+    spec = one_manifest(manifests, "Deployment")["spec"]["template"]["spec"]
+    pod_env = {item["name"]: item["value"] for item in spec["containers"][0]["env"]}
+    assert pod_env == ecs_env

@@ -1,0 +1,256 @@
+"""The cluster stack's Terraform JSON, one rule per test (both examples where it matters)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from modules.config import EKS_STANDARD_SUPPORT_ENDS
+
+from .stacks import EksSynth, address, example_data, one, policy, resources, synthesize
+
+ROLE_PURPOSES = {
+    "eks-app": ("hypernym", "hypernym-api"),
+    "eks-lb-controller": ("kube-system", "aws-load-balancer-controller"),
+    "eks-vpc-cni": ("kube-system", "aws-node"),
+    "eks-observability": ("amazon-cloudwatch", "cloudwatch-agent"),
+}
+
+
+def role(synth: EksSynth, purpose: str) -> dict:
+    name = f"{synth.config.name}-{purpose}-{synth.config.region}"
+    return one(synth.cluster, "aws_iam_role", name=name)
+
+
+def inline_policies(synth: EksSynth, purpose: str) -> list[dict]:
+    role_address = address(synth.cluster, "aws_iam_role",
+                           name=f"{synth.config.name}-{purpose}-{synth.config.region}")
+    return [policy(p) for p in resources(synth.cluster, "aws_iam_role_policy").values()
+            if p["role"] == f"${{{role_address}.id}}"]
+
+
+def statements(synth: EksSynth, purpose: str) -> list[dict]:
+    return [s for document in inline_policies(synth, purpose) for s in document["Statement"]]
+
+
+def addon(synth: EksSynth, name: str) -> dict:
+    return one(synth.cluster, "aws_eks_addon", addon_name=name)
+
+
+# --- control plane ------------------------------------------------------------------------------
+
+
+def test_api_endpoint_is_private_by_default(managed: EksSynth) -> None:
+    vpc = one(managed.cluster, "aws_eks_cluster")["vpc_config"]
+    assert (vpc["endpoint_private_access"], vpc["endpoint_public_access"]) == (True, False)
+    assert "public_access_cidrs" not in vpc
+
+
+def test_public_endpoint_is_opt_in_with_a_cidr_allow_list(tmp_path: Path) -> None:
+    data = example_data("eks-managed")
+    data["eks"].update(endpoint_public_access=True, public_access_cidrs=["203.0.113.0/24"])
+    vpc = one(synthesize(data, tmp_path).cluster, "aws_eks_cluster")["vpc_config"]
+    assert (vpc["endpoint_public_access"], vpc["public_access_cidrs"]) == (True, ["203.0.113.0/24"])
+
+
+def test_kubernetes_version_is_the_configured_one_in_standard_support(managed: EksSynth) -> None:
+    cluster = one(managed.cluster, "aws_eks_cluster")
+    assert cluster["version"] == managed.config.eks.kubernetes_version
+    assert cluster["version"] in EKS_STANDARD_SUPPORT_ENDS
+    assert cluster["upgrade_policy"] == {"support_type": "STANDARD"}
+
+
+def test_every_control_plane_log_type_goes_to_a_log_group_with_retention(managed: EksSynth) -> None:
+    cluster = one(managed.cluster, "aws_eks_cluster")
+    assert sorted(cluster["enabled_cluster_log_types"]) == sorted(
+        ["api", "audit", "authenticator", "controllerManager", "scheduler"])
+    logs = one(managed.cluster, "aws_cloudwatch_log_group", name=f"/aws/eks/{managed.config.name}/cluster")
+    assert logs["retention_in_days"] == managed.config.eks.log_retention_days
+    # Created before the cluster, or EKS would create it without retention.
+    assert any(d.startswith("aws_cloudwatch_log_group.") for d in cluster["depends_on"])
+
+
+def test_secrets_are_envelope_encrypted_with_a_rotating_kms_key(managed: EksSynth) -> None:
+    (encryption,) = [one(managed.cluster, "aws_eks_cluster")["encryption_config"]]
+    assert encryption["resources"] == ["secrets"]
+    key_address = address(managed.cluster, "aws_kms_key")
+    assert encryption["provider"]["key_arn"] == f"${{{key_address}.arn}}"
+    assert one(managed.cluster, "aws_kms_key")["enable_key_rotation"] is True
+
+
+def test_authentication_is_access_entries_only_without_creator_admin(managed: EksSynth) -> None:
+    access = one(managed.cluster, "aws_eks_cluster")["access_config"]
+    assert access == {"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": False}
+
+
+def test_each_configured_admin_role_gets_a_cluster_admin_access_entry(managed: EksSynth) -> None:
+    (admin,) = managed.config.eks.admin_role_arns
+    entry = one(managed.cluster, "aws_eks_access_entry", principal_arn=admin)
+    assert entry["type"] == "STANDARD"
+    association = one(managed.cluster, "aws_eks_access_policy_association", principal_arn=admin)
+    assert association["policy_arn"].endswith(":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")
+    assert association["access_scope"] == {"type": "cluster"}
+
+
+def test_self_managed_addons_are_not_bootstrapped(managed: EksSynth) -> None:
+    assert one(managed.cluster, "aws_eks_cluster")["bootstrap_self_managed_addons"] is False
+
+
+# --- nodes ------------------------------------------------------------------------------------------
+
+
+def test_node_group_is_al2023_t3_medium_2_2_10_in_the_private_subnets(managed: EksSynth) -> None:
+    nodes = one(managed.cluster, "aws_eks_node_group")
+    assert nodes["ami_type"] == "AL2023_x86_64_STANDARD"
+    assert nodes["instance_types"] == ["t3.medium"]
+    assert nodes["scaling_config"] == {"min_size": 2, "desired_size": 2, "max_size": 10}
+    subnets = one(managed.cluster, "aws_eks_cluster")["vpc_config"]["subnet_ids"]
+    assert nodes["subnet_ids"] == subnets
+    assert all(".private-" in s or "private" in s for s in subnets)
+
+
+def test_nodes_launch_from_a_template_with_imdsv2_required_and_hop_limit_1(managed: EksSynth) -> None:
+    template = one(managed.cluster, "aws_launch_template")
+    assert template["metadata_options"]["http_tokens"] == "required"
+    assert template["metadata_options"]["http_put_response_hop_limit"] == 1
+    nodes = one(managed.cluster, "aws_eks_node_group")
+    assert nodes["launch_template"]["id"] == f"${{{address(managed.cluster, 'aws_launch_template')}.id}}"
+
+
+def test_node_root_volume_is_encrypted(managed: EksSynth) -> None:
+    (device,) = one(managed.cluster, "aws_launch_template")["block_device_mappings"]
+    assert device["ebs"]["encrypted"] == "true"
+
+
+def test_node_role_has_no_cni_permissions(managed: EksSynth) -> None:
+    node_role = address(managed.cluster, "aws_iam_role",
+                        name=f"{managed.config.name}-eks-node-{managed.config.region}")
+    attached = [a["policy_arn"] for a in resources(managed.cluster, "aws_iam_role_policy_attachment").values()
+                if a["role"] == f"${{{node_role}.name}}"]
+    assert sorted(a.rsplit("/", 1)[1] for a in attached) == [
+        "AmazonEC2ContainerRegistryReadOnly", "AmazonEKSWorkerNodePolicy"]
+
+
+def test_private_subnets_are_tagged_for_internal_load_balancers(managed: EksSynth) -> None:
+    tags = [t for t in resources(managed.cluster, "aws_ec2_tag").values()
+            if t["key"] == "kubernetes.io/role/internal-elb"]
+    subnets = one(managed.cluster, "aws_eks_cluster")["vpc_config"]["subnet_ids"]
+    assert sorted(t["resource_id"] for t in tags) == sorted(subnets)
+    assert {t["value"] for t in tags} == {"1"}
+
+
+# --- IRSA --------------------------------------------------------------------------------------------
+
+
+def test_oidc_provider_serves_the_cluster_issuer_to_sts(managed: EksSynth) -> None:
+    provider = one(managed.cluster, "aws_iam_openid_connect_provider")
+    assert provider["url"] == f"${{{address(managed.cluster, 'aws_eks_cluster')}.identity[0].oidc[0].issuer}}"
+    assert provider["client_id_list"] == ["sts.amazonaws.com"]
+
+
+@pytest.mark.parametrize("purpose", sorted(ROLE_PURPOSES))
+def test_irsa_role_trusts_exactly_one_service_account_on_the_issuer_path(
+    managed: EksSynth, purpose: str
+) -> None:
+    (statement,) = policy(role(managed, purpose), "assume_role_policy")["Statement"]
+    provider = address(managed.cluster, "aws_iam_openid_connect_provider")
+    assert statement["Principal"] == {"Federated": f"${{{provider}.arn}}"}
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    conditions = statement["Condition"]["StringEquals"]
+    namespace, account = ROLE_PURPOSES[purpose]
+    issuer = f"${{replace({address(managed.cluster, 'aws_eks_cluster')}.identity[0].oidc[0].issuer, 'https://', '')}}"
+    # Keys on the issuer's host/path: a key built from the provider ARN never matches.
+    assert conditions == {f"{issuer}:sub": f"system:serviceaccount:{namespace}:{account}",
+                          f"{issuer}:aud": "sts.amazonaws.com"}
+
+
+def test_app_role_may_meter_usage(managed: EksSynth) -> None:
+    (metering,) = [s for s in statements(managed, "eks-app") if s["Sid"] == "MarketplaceMetering"]
+    assert sorted(metering["Action"]) == ["aws-marketplace:MeterUsage", "aws-marketplace:RegisterUsage"]
+
+
+def test_byop_app_role_reads_exactly_the_byop_secret(byop: EksSynth) -> None:
+    reads = [s for s in statements(byop, "eks-app") if "secretsmanager:GetSecretValue" in s["Action"]]
+    assert [s["Resource"] for s in reads] == [byop.config.inference.byop_secret_arn]
+
+
+def test_managed_app_role_reads_no_secret(managed: EksSynth) -> None:
+    assert not [s for s in statements(managed, "eks-app") if "secretsmanager" in str(s["Action"])]
+
+
+def test_load_balancer_controller_mutates_only_this_clusters_resources(managed: EksSynth) -> None:
+    by_sid = {s["Sid"]: s for s in statements(managed, "eks-lb-controller")}
+    tag = "aws:ResourceTag/elbv2.k8s.aws/cluster"
+    for sid in ("ModifyOwnLoadBalancer", "DeleteOwnSecurityGroup", "RetagOwnLoadBalancer"):
+        assert by_sid[sid]["Condition"]["StringEquals"][tag] == managed.config.name, sid
+    create = by_sid["CreateLoadBalancer"]["Condition"]["StringEquals"]
+    assert create == {"aws:RequestTag/elbv2.k8s.aws/cluster": managed.config.name}
+
+
+def test_load_balancer_controller_changes_security_group_rules_only_in_the_vpc(managed: EksSynth) -> None:
+    (rules,) = [s for s in statements(managed, "eks-lb-controller") if s["Sid"] == "SecurityGroupRulesInVpc"]
+    vpc = address(managed.cluster, "aws_vpc")
+    assert rules["Condition"]["ArnEquals"]["ec2:Vpc"].endswith(f":vpc/${{{vpc}.id}}")
+
+
+def test_load_balancer_controller_has_no_waf_shield_or_cognito_actions(managed: EksSynth) -> None:
+    actions = [a for s in statements(managed, "eks-lb-controller")
+               for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    assert not [a for a in actions if re.match(r"(waf|wafv2|waf-regional|shield|cognito-idp):", a)]
+
+
+# --- add-ons ----------------------------------------------------------------------------------------
+
+
+def test_vpc_cni_enforces_network_policies_with_its_own_irsa_role(managed: EksSynth) -> None:
+    cni = addon(managed, "vpc-cni")
+    assert cni["configuration_values"] == '{"enableNetworkPolicy": "true"}'
+    cni_role = address(managed.cluster, "aws_iam_role",
+                       name=f"{managed.config.name}-eks-vpc-cni-{managed.config.region}")
+    assert cni["service_account_role_arn"] == f"${{{cni_role}.arn}}"
+
+
+def test_vpc_cni_and_kube_proxy_come_before_the_nodes(managed: EksSynth) -> None:
+    nodes = one(managed.cluster, "aws_eks_node_group")
+    for name in ("vpc-cni", "kube-proxy"):
+        assert address(managed.cluster, "aws_eks_addon", addon_name=name) in nodes["depends_on"]
+
+
+@pytest.mark.parametrize("name", ["coredns", "metrics-server", "amazon-cloudwatch-observability"])
+def test_addons_that_run_pods_come_after_the_nodes(managed: EksSynth, name: str) -> None:
+    assert addon(managed, name)["depends_on"] == [address(managed.cluster, "aws_eks_node_group")]
+
+
+def test_cloudwatch_observability_runs_with_the_agent_policy(managed: EksSynth) -> None:
+    observability = addon(managed, "amazon-cloudwatch-observability")
+    role_address = address(managed.cluster, "aws_iam_role",
+                           name=f"{managed.config.name}-eks-observability-{managed.config.region}")
+    assert observability["service_account_role_arn"] == f"${{{role_address}.arn}}"
+    attached = [a["policy_arn"] for a in resources(managed.cluster, "aws_iam_role_policy_attachment").values()
+                if a["role"] == f"${{{role_address}.name}}"]
+    assert [a.rsplit("/", 1)[1] for a in attached] == ["CloudWatchAgentServerPolicy"]
+
+
+# --- network ---------------------------------------------------------------------------------------
+
+
+def interface_endpoints(synth: EksSynth) -> set[str]:
+    prefix = f"com.amazonaws.{synth.config.region}."
+    return {e["service_name"].removeprefix(prefix) for e in resources(synth.cluster, "aws_vpc_endpoint").values()
+            if e["vpc_endpoint_type"] == "Interface"}
+
+
+def test_private_cluster_endpoints_exist_besides_the_container_ones(managed: EksSynth) -> None:
+    assert {"ec2", "sts", "elasticloadbalancing", "ecr.api", "ecr.dkr", "logs",
+            "metering.marketplace"} <= interface_endpoints(managed)
+
+
+def test_byop_adds_the_secrets_manager_endpoint(byop: EksSynth, managed: EksSynth) -> None:
+    assert "secretsmanager" in interface_endpoints(byop)
+    assert "secretsmanager" not in interface_endpoints(managed)
+
+
+def test_cluster_stack_has_only_the_aws_provider(managed: EksSynth) -> None:
+    assert set(managed.cluster["provider"]) == {"aws"}
