@@ -41,11 +41,18 @@ class FilterOutcome:
 NO_FILTERS = FilterOutcome(category_similarities={}, exclusion=None)
 
 
-def apply_filters(category_vector: Sequence[float], label_vectors: Mapping[str, Sequence[float]],
-                  filters: Sequence[PurposeFilter]) -> FilterOutcome:
-    """Score each label against the segment's category; exclude on the best label at/over its threshold."""
+def apply_filters(
+    category_vector: Sequence[float],
+    label_vectors: Mapping[str, Sequence[float]],
+    filters: Sequence[PurposeFilter],
+) -> FilterOutcome:
+    """Score each label against the segment's category; exclude on the best-scoring label whose
+    score reaches its threshold."""
     scores = {f.label: cosine(category_vector, label_vectors[f.label]) for f in filters}
-    hits = [Exclusion(filter_category=f.label, similarity=scores[f.label], threshold=f.threshold)
-            for f in filters if scores[f.label] >= f.threshold]
+    hits = [
+        Exclusion(filter_category=f.label, similarity=scores[f.label], threshold=f.threshold)
+        for f in filters
+        if scores[f.label] >= f.threshold
+    ]
     exclusion = max(hits, key=lambda hit: hit.similarity) if hits else None
     return FilterOutcome(category_similarities=scores, exclusion=exclusion)

@@ -25,18 +25,30 @@ class SegmentTexts(Protocol):
     @property
     def compressed(self) -> str:
         """The hyperstring, or the original when the segment was not compressed."""
+
     @property
     def use_compressed(self) -> bool:
         """The §2.7 thresholds passed (and the segment was compressed)."""
+
     @property
     def excluded(self) -> bool: ...
 
 
-def suggested_uses_hyperstring(*, was_compressed: bool, compression_ratio: float, semantic_similarity: float,
-                               min_compression_ratio: float, min_semantic_similarity: float) -> bool:
-    """§2.7: the hyperstring when the ratio is at most the maximum and similarity at least the minimum."""
-    return (was_compressed and compression_ratio <= min_compression_ratio
-            and semantic_similarity >= min_semantic_similarity)
+def suggested_uses_hyperstring(
+    *,
+    was_compressed: bool,
+    compression_ratio: float,
+    semantic_similarity: float,
+    min_compression_ratio: float,
+    min_semantic_similarity: float,
+) -> bool:
+    """§2.7: the hyperstring when the ratio is at most the maximum and the similarity at least
+    the minimum."""
+    return (
+        was_compressed
+        and compression_ratio <= min_compression_ratio
+        and semantic_similarity >= min_semantic_similarity
+    )
 
 
 def compressed_text(segments: Sequence[SegmentTexts]) -> str:
@@ -48,5 +60,6 @@ def suggested_text(segments: Sequence[SegmentTexts]) -> str:
     """Per segment the hyperstring if it passed, else the original; excluded segments left out."""
     return SEGMENT_JOINER.join(
         segment.compressed if segment.use_compressed else segment.original
-        for segment in segments if not segment.excluded
+        for segment in segments
+        if not segment.excluded
     )

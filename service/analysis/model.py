@@ -14,7 +14,9 @@ T = TypeVar("T")
 MAX_ECHOED_ANSWER_CHARS = 4000
 
 
-async def ask(provider: Provider, request: ChatRequest, parse: Callable[[str], T], *, what: str) -> T:
+async def ask(
+    provider: Provider, request: ChatRequest, parse: Callable[[str], T], *, what: str
+) -> T:
     """The parsed answer; an invalid one is sent back once with the problem, then 502."""
     answer = await provider.chat(request)
     try:
@@ -25,10 +27,14 @@ async def ask(provider: Provider, request: ChatRequest, parse: Callable[[str], T
             messages=(
                 *request.messages,
                 ChatMessage(role="assistant", content=answer[:MAX_ECHOED_ANSWER_CHARS]),
-                ChatMessage(role="user", content=(
-                    f"That answer is not valid ({problem}). Reply again with only the corrected "
-                    "answer in the requested format."
-                )),
+                ChatMessage(
+                    role="user",
+                    content=(
+                        f"That answer is not valid ({problem}). "
+                        "Reply again with only the corrected "
+                        "answer in the requested format."
+                    ),
+                ),
             ),
             temperature=0.0,
         )
@@ -37,5 +43,6 @@ async def ask(provider: Provider, request: ChatRequest, parse: Callable[[str], T
         return parse(answer)
     except InvalidOutputError as problem:
         raise ModelOutputError(
-            f"the model's {what} was not in the requested format after one repair attempt ({problem})"
+            f"the model's {what} was not in the requested format "
+            f"after one repair attempt ({problem})"
         ) from None

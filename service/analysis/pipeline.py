@@ -24,7 +24,12 @@ from service.analysis.hyperstring import (
     suggested_uses_hyperstring,
 )
 from service.analysis.model import ask
-from service.analysis.prompts import analysis_request, parse_analysis, parse_reconstruction, reconstruction_request
+from service.analysis.prompts import (
+    analysis_request,
+    parse_analysis,
+    parse_reconstruction,
+    reconstruction_request,
+)
 from service.analysis.segmentation import Segment, split_segments
 from service.analysis.tokens import count_tokens
 from service.analysis.trials import Draft, Trial, consensus_trial, trial_temperatures
@@ -120,8 +125,12 @@ async def analyze(essay_text: str, options: AnalysisOptions, provider: Provider)
     try:
         async with asyncio.TaskGroup() as group:
             labels = group.create_task(_label_vectors(provider, options.filters))
-            tasks = [group.create_task(tracker.run(partial(_analyze_segment, segment, options, provider, labels)))
-                     for segment in segments]
+            tasks = [
+                group.create_task(
+                    tracker.run(partial(_analyze_segment, segment, options, provider, labels))
+                )
+                for segment in segments
+            ]
     except ExceptionGroup as failures:
         # One failure cancels the rest; the caller gets that one, not a group.
         raise failures.exceptions[0] from None
@@ -138,42 +147,70 @@ async def analyze(essay_text: str, options: AnalysisOptions, provider: Provider)
     )
 
 
-async def _label_vectors(provider: Provider, filters: Sequence[PurposeFilter]) -> dict[str, list[float]]:
+async def _label_vectors(
+    provider: Provider, filters: Sequence[PurposeFilter]
+) -> dict[str, list[float]]:
     labels = list(dict.fromkeys(f.label for f in filters))
     if not labels:
         return {}
     return dict(zip(labels, await provider.embed(labels), strict=True))
 
 
-async def _analyze_segment(segment: Segment, options: AnalysisOptions, provider: Provider,
-                           labels: asyncio.Task[dict[str, list[float]]]) -> SegmentResult:
+async def _analyze_segment(
+    segment: Segment,
+    options: AnalysisOptions,
+    provider: Provider,
+    labels: asyncio.Task[dict[str, list[float]]],
+) -> SegmentResult:
     started = time.perf_counter()
     tokens_in = count_tokens(segment.raw)
     plan = plan_segment(segment.text, tokens=tokens_in, forced_detail_count=options.detail_count)
     k = plan.detail_count
     if plan.zone is not Zone.FULL:
-        output = await ask(provider, analysis_request(segment.text, 0),
-                           partial(parse_analysis, detail_count=0), what="analysis")
+        output = await ask(
+            provider,
+            analysis_request(segment.text, 0),
+            partial(parse_analysis, detail_count=0),
+            what="analysis",
+        )
         category = clean_fragment(output.semantic_category)
         filters = NO_FILTERS
         if options.filters:
             (category_vector,) = await provider.embed([category])
             filters = apply_filters(category_vector, await labels, options.filters)
         return SegmentResult(
-            segment=segment, zone=plan.zone, semantic_category=category, elements=(), details=(),
-            reconstruction=None, semantic_similarity=1.0, tokens_in=tokens_in, tokens_out=tokens_in,
-            compressed=segment.text, use_compressed=False, filters=filters,
-            original_embedding=None, reconstruction_embedding=None, trials=(),
+            segment=segment,
+            zone=plan.zone,
+            semantic_category=category,
+            elements=(),
+            details=(),
+            reconstruction=None,
+            semantic_similarity=1.0,
+            tokens_in=tokens_in,
+            tokens_out=tokens_in,
+            compressed=segment.text,
+            use_compressed=False,
+            filters=filters,
+            original_embedding=None,
+            reconstruction_embedding=None,
+            trials=(),
             seconds=time.perf_counter() - started,
         )
-    drafts = await _all_of([partial(_draft, segment, k, provider, temperature=temperature)
-                            for temperature in trial_temperatures(options.trials)], limit=TRIALS_IN_FLIGHT)
+    drafts = await _all_of(
+        [
+            partial(_draft, segment, k, provider, temperature=temperature)
+            for temperature in trial_temperatures(options.trials)
+        ],
+        limit=TRIALS_IN_FLIGHT,
+    )
     texts = [segment.text] + [d.reconstruction for d in drafts]
     categories = list(dict.fromkeys(d.semantic_category for d in drafts)) if options.filters else []
     vectors = await provider.embed(texts + categories)
     original_vector = vectors[0]
-    trials = [Trial(draft=draft, similarity=cosine(original_vector, vector), reconstruction_vector=vector)
-              for draft, vector in zip(drafts, vectors[1:len(texts)], strict=True)]
+    trials = [
+        Trial(draft=draft, similarity=cosine(original_vector, vector), reconstruction_vector=vector)
+        for draft, vector in zip(drafts, vectors[1 : len(texts)], strict=True)
+    ]
     chosen = consensus_trial(trials)
     draft = chosen.draft
     filters = NO_FILTERS
@@ -182,18 +219,28 @@ async def _analyze_segment(segment: Segment, options: AnalysisOptions, provider:
         filters = apply_filters(category_vector, await labels, options.filters)
     ratio = draft.tokens_out / tokens_in
     return SegmentResult(
-        segment=segment, zone=plan.zone, semantic_category=draft.semantic_category,
-        elements=draft.elements, details=draft.details, reconstruction=draft.reconstruction,
-        semantic_similarity=chosen.similarity, tokens_in=tokens_in, tokens_out=draft.tokens_out,
+        segment=segment,
+        zone=plan.zone,
+        semantic_category=draft.semantic_category,
+        elements=draft.elements,
+        details=draft.details,
+        reconstruction=draft.reconstruction,
+        semantic_similarity=chosen.similarity,
+        tokens_in=tokens_in,
+        tokens_out=draft.tokens_out,
         compressed=draft.hyperstring,
         use_compressed=suggested_uses_hyperstring(
-            was_compressed=True, compression_ratio=ratio, semantic_similarity=chosen.similarity,
+            was_compressed=True,
+            compression_ratio=ratio,
+            semantic_similarity=chosen.similarity,
             min_compression_ratio=options.min_compression_ratio,
             min_semantic_similarity=options.min_semantic_similarity,
         ),
         filters=filters,
         original_embedding=original_vector if options.include_embeddings else None,
-        reconstruction_embedding=chosen.reconstruction_vector if options.include_embeddings else None,
+        reconstruction_embedding=chosen.reconstruction_vector
+        if options.include_embeddings
+        else None,
         trials=tuple(trials) if options.trials > 1 else (),
         seconds=time.perf_counter() - started,
     )
@@ -201,16 +248,26 @@ async def _analyze_segment(segment: Segment, options: AnalysisOptions, provider:
 
 async def _draft(segment: Segment, k: int, provider: Provider, *, temperature: float) -> Draft:
     """One compression: category, elements and details, the hyperstring and its reconstruction."""
-    output = await ask(provider, analysis_request(segment.text, k, temperature=temperature),
-                       partial(parse_analysis, detail_count=k), what="analysis")
+    output = await ask(
+        provider,
+        analysis_request(segment.text, k, temperature=temperature),
+        partial(parse_analysis, detail_count=k),
+        what="analysis",
+    )
     category = clean_fragment(output.semantic_category)
     details = tuple(clean_fragment(d) for d in output.details)
     compressed = hyperstring(category, details)
-    reconstruction = await ask(provider, reconstruction_request(compressed, k), parse_reconstruction,
-                               what="reconstruction")
-    return Draft(semantic_category=category, elements=tuple(clean_fragment(e) for e in output.elements),
-                 details=details, hyperstring=compressed, tokens_out=count_tokens(compressed),
-                 reconstruction=reconstruction)
+    reconstruction = await ask(
+        provider, reconstruction_request(compressed, k), parse_reconstruction, what="reconstruction"
+    )
+    return Draft(
+        semantic_category=category,
+        elements=tuple(clean_fragment(e) for e in output.elements),
+        details=details,
+        hyperstring=compressed,
+        tokens_out=count_tokens(compressed),
+        reconstruction=reconstruction,
+    )
 
 
 async def _all_of(works: Sequence[Callable[[], Awaitable[T]]], *, limit: int) -> list[T]:

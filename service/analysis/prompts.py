@@ -35,9 +35,11 @@ class InvalidOutputError(ValueError):
 
 def analysis_request(paragraph: str, detail_count: int, *, temperature: float = 0.2) -> ChatRequest:
     if detail_count:
-        ask = (f"Give the semantic category, exactly {detail_count} elements and exactly "
-               f"{detail_count} details (detail i belongs to element i), as JSON with keys "
-               "semantic_category, elements, details.")
+        ask = (
+            f"Give the semantic category, exactly {detail_count} elements and exactly "
+            f"{detail_count} details (detail i belongs to element i), as JSON with keys "
+            "semantic_category, elements, details."
+        )
     else:
         ask = "Give only the semantic category, as JSON with the key semantic_category."
     return ChatRequest(
@@ -52,11 +54,19 @@ def analysis_request(paragraph: str, detail_count: int, *, temperature: float = 
 def analysis_schema(detail_count: int) -> dict[str, Any]:
     properties: dict[str, Any] = {"semantic_category": {"type": "string", "minLength": 1}}
     if detail_count:
-        strings = {"type": "array", "items": {"type": "string", "minLength": 1},
-                   "minItems": detail_count, "maxItems": detail_count}
+        strings = {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "minItems": detail_count,
+            "maxItems": detail_count,
+        }
         properties |= {"elements": strings, "details": strings}
-    return {"type": "object", "properties": properties, "required": list(properties),
-            "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
 
 
 def reconstruction_request(hyperstring: str, detail_count: int) -> ChatRequest:
@@ -83,7 +93,9 @@ def parse_analysis(answer: str, detail_count: int) -> AnalysisOutput:
         raise InvalidOutputError("not a JSON object") from error
     if not output.semantic_category.strip():
         raise InvalidOutputError("semantic_category is empty")
-    if detail_count and (len(output.elements) != detail_count or len(output.details) != detail_count):
+    if detail_count and (
+        len(output.elements) != detail_count or len(output.details) != detail_count
+    ):
         raise InvalidOutputError(
             f"expected {detail_count} elements and {detail_count} details, got "
             f"{len(output.elements)} and {len(output.details)}"

@@ -28,7 +28,8 @@ def _bindings() -> ModuleType:
         raise ModuleNotFoundError("bpe-openai is not installed: pip install '.[service]'")
     (library,) = Path(package.submodule_search_locations[0]).glob("_bindings*.so")
     spec = importlib.util.spec_from_file_location("bpe_openai._bindings", library)
-    assert spec is not None and spec.loader is not None
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError(f"cannot load the bpe-openai extension at {library}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

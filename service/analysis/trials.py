@@ -48,5 +48,7 @@ def consensus_trial(trials: Sequence[Trial]) -> Trial:
     """The best-reconstructed trial among those with the most common category (ties: first seen)."""
     counts = Counter(trial.draft.semantic_category.casefold() for trial in trials)
     consensus = max(counts, key=lambda category: counts[category])
-    return max((t for t in trials if t.draft.semantic_category.casefold() == consensus),
-               key=lambda t: t.similarity)
+    return max(
+        (t for t in trials if t.draft.semantic_category.casefold() == consensus),
+        key=lambda t: t.similarity,
+    )

@@ -6,12 +6,12 @@ import asyncio
 import time
 import uuid
 
-from msgspec import UNSET
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from litestar.exceptions import ClientException, HTTPException
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_413_REQUEST_ENTITY_TOO_LARGE
+from msgspec import UNSET
 
 from service.analysis.filters import PurposeFilter
 from service.analysis.pipeline import AnalysisOptions, EmptyTextError, analyze
@@ -51,11 +51,21 @@ ERROR_RESPONSES = {
 }
 
 
-@post("/analyze_sync", operation_id="AnalyzeSync", tags=ANALYSIS_TAGS, status_code=200,
-      responses=ERROR_RESPONSES)
-async def analyze_sync(request: Request, data: AnalyzeRequest, caller: NamedDependency[Caller],
-                       settings: NamedDependency[Settings], provider: NamedDependency[Provider],
-                       metering: NamedDependency[Metering]) -> AnalyzeResponse:
+@post(
+    "/analyze_sync",
+    operation_id="AnalyzeSync",
+    tags=ANALYSIS_TAGS,
+    status_code=200,
+    responses=ERROR_RESPONSES,
+)
+async def analyze_sync(  # noqa: PLR0917 (Litestar injects every parameter by name)
+    request: Request,
+    data: AnalyzeRequest,
+    caller: NamedDependency[Caller],
+    settings: NamedDependency[Settings],
+    provider: NamedDependency[Provider],
+    metering: NamedDependency[Metering],
+) -> AnalyzeResponse:
     """Analyse a text: per paragraph a semantic category, covariant details, a hyperstring and
     its reconstruction, with token counts, compression ratio, similarity and filters."""
     started = time.perf_counter()
@@ -63,8 +73,9 @@ async def analyze_sync(request: Request, data: AnalyzeRequest, caller: NamedDepe
     if len(data.essay_text) > limit:
         raise HTTPException(
             status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            detail=f"essay_text has {len(data.essay_text)} characters; this service accepts at most "
-                   f"{limit} (MAX_INPUT_CHARS): split the text into several requests",
+            detail=f"essay_text has {len(data.essay_text)} characters; "
+            f"this service accepts at most "
+            f"{limit} (MAX_INPUT_CHARS): split the text into several requests",
         )
     params = data.params or AnalyzeParams()
     filters = data.filters or Filters()
@@ -79,12 +90,14 @@ async def analyze_sync(request: Request, data: AnalyzeRequest, caller: NamedDepe
             PurposeFilter(
                 label=entry.semantic_category.strip(),
                 threshold=settings.analysis.default_filter_threshold
-                if entry.min_semantic_similarity is UNSET else entry.min_semantic_similarity,
+                if entry.min_semantic_similarity is UNSET
+                else entry.min_semantic_similarity,
             )
             for entry in (filters.purpose.exclude if filters.purpose is not UNSET else [])
         ),
         trials=settings.analysis.comprehensive_trials
-        if params.analysis_mode == "comprehensive" and tier.comprehensive else 1,
+        if params.analysis_mode == "comprehensive" and tier.comprehensive
+        else 1,
         max_concurrency=tier.concurrent_paragraphs,
     )
     sent_timeout = None if params.timeout is UNSET else params.timeout
@@ -96,9 +109,13 @@ async def analyze_sync(request: Request, data: AnalyzeRequest, caller: NamedDepe
     except EmptyTextError as error:
         raise ClientException(detail=str(error)) from None
     except TimeoutError:
-        raise HTTPException(status_code=HTTP_408_REQUEST_TIMEOUT, detail=(
-            f"the analysis did not finish within {deadline} s (the {tier.name} tier's limit): "
-            "send fewer paragraphs per request or retry later")) from None
+        raise HTTPException(
+            status_code=HTTP_408_REQUEST_TIMEOUT,
+            detail=(
+                f"the analysis did not finish within {deadline} s (the {tier.name} tier's limit): "
+                "send fewer paragraphs per request or retry later"
+            ),
+        ) from None
     metering.record_analysis(len(result.segments))
     request_annotations(request.scope)["paragraphs"] = len(result.segments)
     echo = RequestEcho(
@@ -106,12 +123,19 @@ async def analyze_sync(request: Request, data: AnalyzeRequest, caller: NamedDepe
         filters=filters,
         params=echo_params(
             sent_mode=None if params.analysis_mode is UNSET else params.analysis_mode,
-            sent_timeout=sent_timeout, options=options, hashed_api_key=caller.hashed_api_key,
-            request_id=request_id, tier=tier.name,
+            sent_timeout=sent_timeout,
+            options=options,
+            hashed_api_key=caller.hashed_api_key,
+            request_id=request_id,
+            tier=tier.name,
         ),
     )
     return analysis_response(
-        analysis=result, options=options, echo=echo, request_id=request_id, log_id=uuid.uuid4().hex,
+        analysis=result,
+        options=options,
+        echo=echo,
+        request_id=request_id,
+        log_id=uuid.uuid4().hex,
         processing_time=time.perf_counter() - started,
         embedding_model=settings.provider.embedding_model,
         embedding_dimensions=settings.provider.embedding_dimensions,
@@ -123,8 +147,10 @@ def user_rate_limits(caller: NamedDependency[Caller]) -> RateLimits:
     """The caller's tier limits (clients size their worker pools from recommended.max_workers)."""
     tier = caller.tier
     return RateLimits(
-        tier=tier.name, requests_per_hour=tier.requests_per_hour,
-        concurrent_paragraphs=tier.concurrent_paragraphs, priority=tier.priority,
+        tier=tier.name,
+        requests_per_hour=tier.requests_per_hour,
+        concurrent_paragraphs=tier.concurrent_paragraphs,
+        priority=tier.priority,
         retry_delay_seconds=tier.retry_delay_seconds,
         default_timeout_seconds=tier.default_timeout_seconds,
         max_timeout_seconds=tier.max_timeout_seconds,
@@ -141,15 +167,25 @@ ASYNC_DETAIL = (
 )
 
 
-@post("/analyze_begin", operation_id="AnalyzeBegin", tags=ANALYSIS_TAGS, status_code=501,
-      sync_to_thread=False)
+@post(
+    "/analyze_begin",
+    operation_id="AnalyzeBegin",
+    tags=ANALYSIS_TAGS,
+    status_code=501,
+    sync_to_thread=False,
+)
 def analyze_begin(request: Request, caller: NamedDependency[Caller]) -> None:
     """Not available: answers 501 (see /analyze_sync)."""
     raise HTTPException(status_code=501, detail=ASYNC_DETAIL)
 
 
-@get("/analyze_status/{analysis_id:str}", operation_id="AnalyzeStatus", tags=ANALYSIS_TAGS,
-     status_code=501, sync_to_thread=False)
+@get(
+    "/analyze_status/{analysis_id:str}",
+    operation_id="AnalyzeStatus",
+    tags=ANALYSIS_TAGS,
+    status_code=501,
+    sync_to_thread=False,
+)
 def analyze_status(analysis_id: str, caller: NamedDependency[Caller]) -> None:
     """Not available: answers 501 (see /analyze_sync)."""
     raise HTTPException(status_code=501, detail=ASYNC_DETAIL)

@@ -39,9 +39,12 @@ PROVIDER_RETRY_AFTER_SECONDS = 5
 """Retry-After sent with a 503 for an unreachable or slow provider."""
 
 
-def error_response(status_code: int, detail: str, headers: dict[str, str] | None = None) -> Response[dict[str, str]]:
-    return Response({"detail": detail}, status_code=status_code, headers=headers,
-                    media_type=MediaType.JSON)
+def error_response(
+    status_code: int, detail: str, headers: dict[str, str] | None = None
+) -> Response[dict[str, str]]:
+    return Response(
+        {"detail": detail}, status_code=status_code, headers=headers, media_type=MediaType.JSON
+    )
 
 
 def _http_exception(request: Request, error: HTTPException) -> Response[dict[str, str]]:
@@ -51,8 +54,10 @@ def _http_exception(request: Request, error: HTTPException) -> Response[dict[str
     if isinstance(error, ValidationException) and isinstance(error.extra, list) and error.extra:
         detail = "invalid request: " + "; ".join(_describe(item) for item in error.extra)
     elif isinstance(error, RequestEntityTooLarge):
-        detail = (f"the request body is larger than {request.app.request_max_body_size} bytes: "
-                  "send less text per request")
+        detail = (
+            f"the request body is larger than {request.app.request_max_body_size} bytes: "
+            "send less text per request"
+        )
     elif isinstance(error.__cause__, SerializationException):
         detail = f"the request body is not valid JSON ({error.detail})"
     return error_response(error.status_code, detail, headers=error.headers)

@@ -33,9 +33,17 @@ API_VERSION = "0.2.0"
 """The public API version whose contract this service implements (metadata.version)."""
 
 
-def analysis_response(*, analysis: Analysis, options: AnalysisOptions, echo: RequestEcho,
-                      request_id: str, log_id: str, processing_time: float,
-                      embedding_model: str, embedding_dimensions: int) -> AnalyzeResponse:
+def analysis_response(
+    *,
+    analysis: Analysis,
+    options: AnalysisOptions,
+    echo: RequestEcho,
+    request_id: str,
+    log_id: str,
+    processing_time: float,
+    embedding_model: str,
+    embedding_dimensions: int,
+) -> AnalyzeResponse:
     segments = analysis.segments
     segment_seconds = sum(s.seconds for s in segments)
     peak = max(1, analysis.max_concurrent_tasks)
@@ -45,8 +53,11 @@ def analysis_response(*, analysis: Analysis, options: AnalysisOptions, echo: Req
         cache_hit=False if comprehensive else UNSET,
         version=API_VERSION,
         timestamp=datetime.now(UTC).replace(tzinfo=None).isoformat(),
-        tokens=Tokens(in_=analysis.tokens_in, out=analysis.tokens_out,
-                      total=analysis.tokens_in + analysis.tokens_out),
+        tokens=Tokens(
+            in_=analysis.tokens_in,
+            out=analysis.tokens_out,
+            total=analysis.tokens_in + analysis.tokens_out,
+        ),
         filters_applied=bool(options.filters),
         excluded_segments_count=sum(s.excluded for s in segments),
         processing_time=f"{analysis.seconds:.2f}s",
@@ -59,19 +70,31 @@ def analysis_response(*, analysis: Analysis, options: AnalysisOptions, echo: Req
         ),
     )
     body = ResponseBody(
-        meta=ResponseMeta(embedding=EmbeddingMeta(dimensions=embedding_dimensions, version=embedding_model)),
+        meta=ResponseMeta(
+            embedding=EmbeddingMeta(dimensions=embedding_dimensions, version=embedding_model)
+        ),
         texts=Texts(compressed=analysis.compressed, suggested=analysis.suggested),
         segments=[_segment(s, options, comprehensive=comprehensive) for s in segments],
     )
     return AnalyzeResponse(
-        status="success", tier=echo.params.tier, request_id=request_id, log_id=log_id,
+        status="success",
+        tier=echo.params.tier,
+        request_id=request_id,
+        log_id=log_id,
         processing_time=processing_time,
         results=Results(metadata=metadata, request=echo, response=body),
     )
 
 
-def echo_params(*, sent_mode: str | None, sent_timeout: int | None, options: AnalysisOptions,
-                hashed_api_key: str | None, request_id: str, tier: str) -> EchoParams:
+def echo_params(
+    *,
+    sent_mode: str | None,
+    sent_timeout: int | None,
+    options: AnalysisOptions,
+    hashed_api_key: str | None,
+    request_id: str,
+    tier: str,
+) -> EchoParams:
     return EchoParams(
         analysis_mode=sent_mode if sent_mode is not None else UNSET,  # type: ignore[arg-type]
         force_detail_count=options.detail_count,
@@ -92,21 +115,32 @@ def _segment(result: SegmentResult, options: AnalysisOptions, *, comprehensive: 
         was_compressed=result.was_compressed,
         has_semantic_category=bool(result.semantic_category),
         semantic_category=result.semantic_category,
-        covariant_elements=[{str(i): element} for i, element in enumerate(result.elements, start=1)],
+        covariant_elements=[
+            {str(i): element} for i, element in enumerate(result.elements, start=1)
+        ],
         covariant_details=[Detail(n=n, text=detail) for n, detail in enumerate(result.details)],
         original=Text(text=result.original, embedding=_embedding(result.original_embedding)),
-        reconstructed=None if result.reconstruction is None else Text(
-            text=result.reconstruction, embedding=_embedding(result.reconstruction_embedding)),
+        reconstructed=None
+        if result.reconstruction is None
+        else Text(
+            text=result.reconstruction, embedding=_embedding(result.reconstruction_embedding)
+        ),
         semantic_similarity=result.semantic_similarity,
         compression_ratio=result.compression_ratio,
         min_compression_ratio=options.min_compression_ratio,
         min_semantic_similarity=options.min_semantic_similarity,
         category_similarities=result.filters.category_similarities,
         excluded_by_filter=exclusion is not None,
-        exclusion_reason=None if exclusion is None else ExclusionReason(
-            filter_category=exclusion.filter_category, similarity=exclusion.similarity,
-            threshold=exclusion.threshold),
-        trials=[_trial(trial, result.tokens_in) for trial in result.trials] if comprehensive else UNSET,
+        exclusion_reason=None
+        if exclusion is None
+        else ExclusionReason(
+            filter_category=exclusion.filter_category,
+            similarity=exclusion.similarity,
+            threshold=exclusion.threshold,
+        ),
+        trials=[_trial(trial, result.tokens_in) for trial in result.trials]
+        if comprehensive
+        else UNSET,
     )
 
 
@@ -117,7 +151,9 @@ def _trial(trial: Trial, tokens_in: int) -> TrialOut:
         covariant_details=[Detail(n=n, text=detail) for n, detail in enumerate(draft.details)],
         hyperstring=draft.hyperstring,
         compression_ratio=draft.tokens_out / tokens_in,
-        recomposition_results=[Recomposition(text=draft.reconstruction, similarity=trial.similarity)],
+        recomposition_results=[
+            Recomposition(text=draft.reconstruction, similarity=trial.similarity)
+        ],
         avg_similarity=trial.similarity,
     )
 

@@ -40,7 +40,9 @@ class PurposeExclude(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class Purpose(msgspec.Struct, kw_only=True):
-    exclude: Annotated[list[PurposeExclude], Meta(max_length=64)] = msgspec.field(default_factory=list)
+    exclude: Annotated[list[PurposeExclude], Meta(max_length=64)] = msgspec.field(
+        default_factory=list
+    )
 
 
 class Filters(msgspec.Struct, kw_only=True, omit_defaults=True):

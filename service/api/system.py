@@ -35,4 +35,6 @@ def ready(readiness: NamedDependency[Readiness]) -> Response[ReadyStatus]:
     if readiness.ready:
         return Response(ReadyStatus(status="ready"))
     waiting = ", ".join(readiness.unmet())
-    return Response(ReadyStatus(status="not ready", detail=f"waiting for: {waiting}"), status_code=503)
+    return Response(
+        ReadyStatus(status="not ready", detail=f"waiting for: {waiting}"), status_code=503
+    )

@@ -44,18 +44,26 @@ class RetryPolicy:
     """A longer Retry-After is not waited out: the 429 goes back to the client."""
 
 
-def open_session(*, connect_timeout: float, read_timeout: float, max_connections: int) -> aiohttp.ClientSession:
+def open_session(
+    *, connect_timeout: float, read_timeout: float, max_connections: int
+) -> aiohttp.ClientSession:
     """The process's one client session (call inside the running event loop, close at shutdown)."""
     connector = aiohttp.TCPConnector(
-        limit=max_connections, limit_per_host=max_connections, ttl_dns_cache=300,
+        limit=max_connections,
+        limit_per_host=max_connections,
+        ttl_dns_cache=300,
         keepalive_timeout=30,
     )
     timeout = aiohttp.ClientTimeout(
-        total=connect_timeout + read_timeout, connect=connect_timeout,
-        sock_connect=connect_timeout, sock_read=read_timeout,
+        total=connect_timeout + read_timeout,
+        connect=connect_timeout,
+        sock_connect=connect_timeout,
+        sock_read=read_timeout,
     )
     return aiohttp.ClientSession(
-        connector=connector, timeout=timeout, raise_for_status=False,
+        connector=connector,
+        timeout=timeout,
+        raise_for_status=False,
         json_serialize=lambda value: msgspec.json.encode(value).decode(),
     )
 
@@ -67,8 +75,9 @@ class UpstreamClient:
         self.session = session
         self.policy = policy
 
-    async def post_json(self, url: str, *, headers: Mapping[str, str], payload: Any, what: str,
-                        answer_type: type[T]) -> T:
+    async def post_json(
+        self, url: str, *, headers: Mapping[str, str], payload: Any, what: str, answer_type: type[T]
+    ) -> T:
         """The answer decoded into ``answer_type`` (the fields we read, validated in one pass);
         raises a :class:`ProviderError` subclass with a one-line detail.
 
@@ -97,7 +106,9 @@ class UpstreamClient:
             await asyncio.sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
-    async def _retry_delay(self, response: aiohttp.ClientResponse, what: str, *, attempt: int, last: bool) -> float:
+    async def _retry_delay(
+        self, response: aiohttp.ClientResponse, what: str, *, attempt: int, last: bool
+    ) -> float:
         """Seconds to wait before the next attempt, or raise when the error is final."""
         status = response.status
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -112,14 +123,20 @@ class UpstreamClient:
             return wait
         message = await _error_message(response)
         if status in RETRYABLE_STATUSES and not last:
-            return min(retry_after, self.policy.max_retry_after_seconds) if retry_after else _backoff(attempt)
+            return (
+                min(retry_after, self.policy.max_retry_after_seconds)
+                if retry_after
+                else _backoff(attempt)
+            )
         if status in (401, 403):
             raise ProviderAuthError(
                 f"the inference provider refused the service's credentials for {what} "
                 f"(HTTP {status}): check the provider API key"
             )
         if status in (404, 405, 501):
-            raise EndpointNotFoundError(f"the inference provider has no {what} endpoint (HTTP {status})")
+            raise EndpointNotFoundError(
+                f"the inference provider has no {what} endpoint (HTTP {status})"
+            )
         tried = f" after {attempt} attempts" if status in RETRYABLE_STATUSES else ""
         raise ProviderFailedError(
             f"the inference provider answered HTTP {status} to {what}{tried}{message}"
@@ -127,7 +144,7 @@ class UpstreamClient:
 
 
 def describe(url: str, endpoint: str) -> str:
-    """"chat completions at api.openai.com": the host only, never a path or query with secrets."""
+    """ "chat completions at api.openai.com": the host only, never a path or query with secrets."""
     return f"{endpoint} at {urlsplit(url).hostname}"
 
 
@@ -169,11 +186,15 @@ async def _read_json(response: aiohttp.ClientResponse, what: str, answer_type: t
             f"the inference provider's answer to {what} is not in the API's shape ({error})"
         ) from error
     except msgspec.DecodeError as error:
-        raise ProviderFailedError(f"the inference provider's answer to {what} is not JSON") from error
+        raise ProviderFailedError(
+            f"the inference provider's answer to {what} is not JSON"
+        ) from error
 
 
 async def _error_message(response: aiohttp.ClientResponse) -> str:
-    """': <provider's message>' shortened to one line, or '' (bodies are untrusted and may be huge)."""
+    """': <provider's message>' shortened to one line, or ''.
+
+    Error bodies are untrusted and may be huge: only the first 4 KiB are read."""
     try:
         raw = await response.content.read(4096)
         decoded = msgspec.json.decode(raw)

@@ -8,25 +8,27 @@ follows from the text (tokens, ratio, totals, suggested) must come out exactly a
 from __future__ import annotations
 
 ESSAY_TEXT = (
-    "Quantum computing represents a paradigm shift in computational capabilities. Unlike classical "
-    "computers that use bits representing either 0 or 1, quantum computers utilize qubits that can "
-    "exist in superposition states. This fundamental difference enables quantum computers to process "
-    "vast amounts of information simultaneously.  The implications for cryptography are profound. "
-    "Current encryption methods rely on the computational difficulty of factoring large prime "
-    "numbers. Quantum computers could break these encryptions in minutes rather than millennia. This "
-    "has led to the development of quantum-resistant cryptographic algorithms.  In drug discovery, "
-    "quantum simulations can model molecular interactions at unprecedented scales. Pharmaceutical "
-    "companies are investing billions in quantum research to accelerate drug development. The "
-    "ability to simulate protein folding could revolutionize treatment for diseases like "
-    "Alzheimer's and cancer.  Financial modeling presents another frontier. Portfolio optimization, "
-    "risk analysis, and derivative pricing could benefit from quantum speedups. Major banks are "
-    "establishing quantum computing divisions to maintain competitive advantages in high-frequency "
-    "trading and risk management.  However, significant challenges remain. Quantum decoherence "
-    "limits computation time, requiring extreme cooling to near absolute zero. Error rates are still "
-    "too high for practical applications. The engineering challenges of scaling from dozens to "
-    "millions of qubits remain formidable. "
+    "Quantum computing represents a paradigm shift in computational capabilities. Unlike "
+    "classical computers that use bits representing either 0 or 1, quantum computers utilize "
+    "qubits that can exist in superposition states. This fundamental difference enables "
+    "quantum computers to process vast amounts of information simultaneously.  The "
+    "implications for cryptography are profound. Current encryption methods rely on the "
+    "computational difficulty of factoring large prime numbers. Quantum computers could "
+    "break these encryptions in minutes rather than millennia. This has led to the "
+    "development of quantum-resistant cryptographic algorithms.  In drug discovery, quantum "
+    "simulations can model molecular interactions at unprecedented scales. Pharmaceutical "
+    "companies are investing billions in quantum research to accelerate drug development. "
+    "The ability to simulate protein folding could revolutionize treatment for diseases like "
+    "Alzheimer's and cancer.  Financial modeling presents another frontier. Portfolio "
+    "optimization, risk analysis, and derivative pricing could benefit from quantum "
+    "speedups. Major banks are establishing quantum computing divisions to maintain "
+    "competitive advantages in high-frequency trading and risk management.  However, "
+    "significant challenges remain. Quantum decoherence limits computation time, requiring "
+    "extreme cooling to near absolute zero. Error rates are still too high for practical "
+    "applications. The engineering challenges of scaling from dozens to millions of qubits "
+    "remain formidable. "
 )
-"""§3.1's request content: five 'paragraphs' joined by double spaces (one segment), trailing space."""
+"""§3.1's request content: five 'paragraphs' joined by double spaces (one segment)."""
 
 CATEGORY = "Quantum computing's transformative impact on industries."
 
@@ -52,9 +54,15 @@ RECONSTRUCTION_5 = (
 )
 
 ELEMENTS_9 = (
-    "quantum computing", "classical computers", "qubits", "cryptography",
-    "quantum-resistant algorithms", "drug discovery", "pharmaceutical investments",
-    "financial modeling", "quantum challenges",
+    "quantum computing",
+    "classical computers",
+    "qubits",
+    "cryptography",
+    "quantum-resistant algorithms",
+    "drug discovery",
+    "pharmaceutical investments",
+    "financial modeling",
+    "quantum challenges",
 )
 DETAILS_9 = (
     "represents a major shift in computational capabilities.",
@@ -87,27 +95,63 @@ TOKENS_OUT_5 = 84
 TOKENS_OUT_9 = 115
 
 STANDARD_TEST_KEY_HASH = "1b0c759e0e6ccad1"
-"""hashed_api_key of the captures (sha256 of Hypernym's public standard-tier test key, first 16 hex)."""
+"""hashed_api_key of the captures: sha256 of Hypernym's public standard-tier test key, 16 hex."""
 
 SHORT_TEXT = "Test text to process"
 SHORT_CATEGORY = "Text processing task"
 """§3.6: a zone-1 input and the category the README shows for it."""
 
-CAPTURED_SEGMENT_KEYS = frozenset({
-    "was_compressed", "has_semantic_category", "semantic_category", "covariant_elements",
-    "covariant_details", "original", "reconstructed", "semantic_similarity", "compression_ratio",
-    "min_compression_ratio", "min_semantic_similarity", "category_similarities",
-    "excluded_by_filter", "exclusion_reason",
-})
-CAPTURED_METADATA_KEYS = frozenset({
-    "version", "timestamp", "tokens", "filters_applied", "excluded_segments_count",
-    "processing_time", "parallel_processing", "parallel_metrics",
-})
-CAPTURED_PARALLEL_METRICS_KEYS = frozenset({
-    "avg_paragraph_time", "max_concurrent_tasks", "parallel_efficiency", "total_paragraphs",
-})
-CAPTURED_ENVELOPE_KEYS = frozenset({"status", "tier", "request_id", "log_id", "processing_time", "results"})
-CAPTURED_PARAMS_KEYS = frozenset({
-    "analysis_mode", "force_detail_count", "force_single_segment", "hashed_api_key",
-    "include_embeddings", "min_compression_ratio", "min_semantic_similarity", "request_id", "tier",
-})
+CAPTURED_SEGMENT_KEYS = frozenset(
+    {
+        "was_compressed",
+        "has_semantic_category",
+        "semantic_category",
+        "covariant_elements",
+        "covariant_details",
+        "original",
+        "reconstructed",
+        "semantic_similarity",
+        "compression_ratio",
+        "min_compression_ratio",
+        "min_semantic_similarity",
+        "category_similarities",
+        "excluded_by_filter",
+        "exclusion_reason",
+    }
+)
+CAPTURED_METADATA_KEYS = frozenset(
+    {
+        "version",
+        "timestamp",
+        "tokens",
+        "filters_applied",
+        "excluded_segments_count",
+        "processing_time",
+        "parallel_processing",
+        "parallel_metrics",
+    }
+)
+CAPTURED_PARALLEL_METRICS_KEYS = frozenset(
+    {
+        "avg_paragraph_time",
+        "max_concurrent_tasks",
+        "parallel_efficiency",
+        "total_paragraphs",
+    }
+)
+CAPTURED_ENVELOPE_KEYS = frozenset(
+    {"status", "tier", "request_id", "log_id", "processing_time", "results"}
+)
+CAPTURED_PARAMS_KEYS = frozenset(
+    {
+        "analysis_mode",
+        "force_detail_count",
+        "force_single_segment",
+        "hashed_api_key",
+        "include_embeddings",
+        "min_compression_ratio",
+        "min_semantic_similarity",
+        "request_id",
+        "tier",
+    }
+)

@@ -32,7 +32,13 @@ from aiohttp import web
 from tests.fakes import captures
 
 FaultKind = Literal["timeout", "rate_limit", "server_error", "malformed_json", "no_embeddings"]
-FAULT_KINDS: tuple[str, ...] = ("timeout", "rate_limit", "server_error", "malformed_json", "no_embeddings")
+FAULT_KINDS: tuple[str, ...] = (
+    "timeout",
+    "rate_limit",
+    "server_error",
+    "malformed_json",
+    "no_embeddings",
+)
 DEFAULT_DIMENSIONS = 768
 
 FINANCIAL_ADVICE_TEXT = (
@@ -73,7 +79,9 @@ class FakeProvider:
         """Base URL including /v1, set once serving."""
         self._pinned = _pinned_vectors()
 
-    def inject(self, kind: FaultKind, *, count: int | None = None, retry_after_seconds: int = 1) -> None:
+    def inject(
+        self, kind: FaultKind, *, count: int | None = None, retry_after_seconds: int = 1
+    ) -> None:
         self.fault = Fault(kind=kind, remaining=count, retry_after_seconds=retry_after_seconds)
 
     def clear(self) -> None:
@@ -106,9 +114,13 @@ class FakeProvider:
                 self.fault = None
         return fault
 
-    async def _before(self, request: web.Request, endpoint: str, kinds: set[str]) -> web.Response | Fault | None:
+    async def _before(
+        self, request: web.Request, endpoint: str, kinds: set[str]
+    ) -> web.Response | Fault | None:
         self.calls[endpoint] += 1
-        self.authorizations.append(request.headers.get("Authorization") or request.headers.get("x-api-key", ""))
+        self.authorizations.append(
+            request.headers.get("Authorization") or request.headers.get("x-api-key", "")
+        )
         if self.latency_ms:
             await asyncio.sleep(self.latency_ms / 1000)
         fault = self._take_fault({"timeout", "rate_limit", "server_error"} | kinds)
@@ -117,8 +129,11 @@ class FakeProvider:
         if fault.kind == "timeout":
             await asyncio.sleep(3600)
         if fault.kind == "rate_limit":
-            return web.json_response({"error": {"message": "Rate limit reached", "type": "rate_limit"}},
-                                     status=429, headers={"Retry-After": str(fault.retry_after_seconds)})
+            return web.json_response(
+                {"error": {"message": "Rate limit reached", "type": "rate_limit"}},
+                status=429,
+                headers={"Retry-After": str(fault.retry_after_seconds)},
+            )
         if fault.kind == "server_error":
             return web.json_response({"error": {"message": "upstream exploded"}}, status=500)
         if fault.kind == "no_embeddings":
@@ -127,8 +142,12 @@ class FakeProvider:
 
     # -- chat -----------------------------------------------------------------------------
 
-    def _answer(self, body: dict[str, Any], *, schema: dict[str, Any] | None, malformed: bool) -> str:
-        user_messages = [m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user"]
+    def _answer(
+        self, body: dict[str, Any], *, schema: dict[str, Any] | None, malformed: bool
+    ) -> str:
+        user_messages = [
+            m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user"
+        ]
         first = user_messages[0] if user_messages else ""
         if schema is None:
             return _reconstruction(first)
@@ -145,12 +164,21 @@ class FakeProvider:
         response_format = body.get("response_format") or {}
         schema = response_format.get("json_schema", {}).get("schema") if response_format else None
         content = self._answer(body, schema=schema, malformed=early is not None)
-        return web.json_response({
-            "id": "chatcmpl-fake", "object": "chat.completion", "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": content}}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        })
+        return web.json_response(
+            {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "model": body.get("model", "fake"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": content},
+                    }
+                ],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            }
+        )
 
     async def _messages(self, request: web.Request) -> web.Response:
         early = await self._before(request, "messages", {"malformed_json"})
@@ -161,13 +189,24 @@ class FakeProvider:
         schema = tools[0].get("input_schema") if tools else None
         content = self._answer(body, schema=schema, malformed=early is not None)
         if schema is not None and early is None:
-            block: dict[str, Any] = {"type": "tool_use", "id": "toolu_fake", "name": tools[0]["name"],
-                                     "input": json.loads(content)}
+            block: dict[str, Any] = {
+                "type": "tool_use",
+                "id": "toolu_fake",
+                "name": tools[0]["name"],
+                "input": json.loads(content),
+            }
         else:
             block = {"type": "text", "text": content}
-        return web.json_response({"id": "msg_fake", "type": "message", "role": "assistant",
-                                  "model": body.get("model", "fake"), "content": [block],
-                                  "stop_reason": "end_turn"})
+        return web.json_response(
+            {
+                "id": "msg_fake",
+                "type": "message",
+                "role": "assistant",
+                "model": body.get("model", "fake"),
+                "content": [block],
+                "stop_reason": "end_turn",
+            }
+        )
 
     # -- embeddings -----------------------------------------------------------------------
 
@@ -180,12 +219,17 @@ class FakeProvider:
         if isinstance(texts, str):
             texts = [texts]
         dimensions = int(body.get("dimensions") or DEFAULT_DIMENSIONS)
-        data = [{"object": "embedding", "index": i, "embedding": self.embedding(text, dimensions)}
-                for i, text in enumerate(texts)]
+        data = [
+            {"object": "embedding", "index": i, "embedding": self.embedding(text, dimensions)}
+            for i, text in enumerate(texts)
+        ]
         # msgspec, not json: a benchmark's fake must not be the bottleneck (768 floats per text).
-        return web.Response(body=msgspec.json.encode({"object": "list", "data": data,
-                                                      "model": body.get("model", "fake")}),
-                            content_type="application/json")
+        return web.Response(
+            body=msgspec.json.encode(
+                {"object": "list", "data": data, "model": body.get("model", "fake")}
+            ),
+            content_type="application/json",
+        )
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 (one fake per test session; texts repeat)
     def embedding(self, text: str, dimensions: int = DEFAULT_DIMENSIONS) -> list[float]:
@@ -200,7 +244,11 @@ class FakeProvider:
         body = await request.json()
         if body.get("kind") not in FAULT_KINDS:
             return web.json_response({"detail": f"kind must be one of {FAULT_KINDS}"}, status=400)
-        self.inject(body["kind"], count=body.get("count"), retry_after_seconds=int(body.get("retry_after", 1)))
+        self.inject(
+            body["kind"],
+            count=body.get("count"),
+            retry_after_seconds=int(body.get("retry_after", 1)),
+        )
         return web.json_response({"fault": body["kind"]})
 
     async def _clear_fault(self, _: web.Request) -> web.Response:
@@ -215,9 +263,16 @@ def _analysis(prompt: str, detail_count: int) -> dict[str, Any]:
     """Hypernym's captured output for the captured texts, else a deterministic stand-in."""
     paragraph = prompt.split("Paragraph:\n", 1)[-1].strip()
     if paragraph == captures.ESSAY_TEXT.strip() and detail_count in (5, 9):
-        elements, details = ((captures.ELEMENTS_5, captures.DETAILS_5) if detail_count == 5
-                             else (captures.ELEMENTS_9, captures.DETAILS_9))
-        return {"semantic_category": captures.CATEGORY, "elements": list(elements), "details": list(details)}
+        elements, details = (
+            (captures.ELEMENTS_5, captures.DETAILS_5)
+            if detail_count == 5
+            else (captures.ELEMENTS_9, captures.DETAILS_9)
+        )
+        return {
+            "semantic_category": captures.CATEGORY,
+            "elements": list(elements),
+            "details": list(details),
+        }
     if paragraph == captures.SHORT_TEXT:
         category = captures.SHORT_CATEGORY
     elif paragraph == FINANCIAL_ADVICE_TEXT:
@@ -231,7 +286,9 @@ def _analysis(prompt: str, detail_count: int) -> dict[str, Any]:
         words = re.findall(r"[A-Za-z][A-Za-z'-]+", paragraph) or ["text"]
         chunk = max(1, math.ceil(len(words) / detail_count))
         answer["elements"] = [words[(i * chunk) % len(words)].lower() for i in range(detail_count)]
-        answer["details"] = [" ".join(words[i * chunk:(i + 1) * chunk]) or words[-1] for i in range(detail_count)]
+        answer["details"] = [
+            " ".join(words[i * chunk : (i + 1) * chunk]) or words[-1] for i in range(detail_count)
+        ]
     return answer
 
 
@@ -281,7 +338,10 @@ def _bag_of_words(text: str, dimensions: int) -> list[float]:
     vector = [0.0] * dimensions
     span = max(1, dimensions - 32)
     for word in re.findall(r"[a-z0-9]+", text.lower()):
-        slot = 32 + int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big") % span
+        slot = (
+            32
+            + int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big") % span
+        )
         vector[min(slot, dimensions - 1)] += 1.0
     norm = math.sqrt(sum(x * x for x in vector)) or 1.0
     return [x / norm for x in vector]
@@ -292,8 +352,9 @@ def running_fake_provider(*, latency_ms: float = 0.0, port: int = 0) -> Iterator
     """Serve a :class:`FakeProvider` on 127.0.0.1 from a background thread; stop it on exit."""
     fake = FakeProvider(latency_ms=latency_ms)
     loop = asyncio.new_event_loop()
-    runner = web.AppRunner(fake.application(), access_log=None, shutdown_timeout=1.0,
-                           handler_cancellation=True)
+    runner = web.AppRunner(
+        fake.application(), access_log=None, shutdown_timeout=1.0, handler_cancellation=True
+    )
     started = threading.Event()
 
     def serve() -> None:
@@ -326,8 +387,15 @@ def main() -> None:
     arguments = parser.parse_args()
     fake = FakeProvider(latency_ms=arguments.latency_ms)
     print(f"fake provider on http://127.0.0.1:{arguments.port}/v1", flush=True)
-    web.run_app(fake.application(), host="127.0.0.1", port=arguments.port, access_log=None,
-                print=None, shutdown_timeout=1.0, handler_cancellation=True)
+    web.run_app(
+        fake.application(),
+        host="127.0.0.1",
+        port=arguments.port,
+        access_log=None,
+        print=None,
+        shutdown_timeout=1.0,
+        handler_cancellation=True,
+    )
 
 
 if __name__ == "__main__":

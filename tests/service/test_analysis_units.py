@@ -12,6 +12,7 @@ from service.analysis.prompts import InvalidOutputError, analysis_schema, parse_
 from service.analysis.segmentation import split_segments
 from service.analysis.tiers import TIERS, allowed_detail_count, deadline_seconds
 from service.analysis.tokens import count_tokens
+from service.analysis.trials import Draft, Trial, consensus_trial, trial_temperatures
 from service.analysis.zones import Zone, automatic_detail_count, plan_segment
 from service.providers.credentials import api_base, guess_provider_kind, provider_url_problem
 from service.providers.http import parse_retry_after
@@ -31,50 +32,94 @@ def test_hyperstring_format() -> None:
     assert clean_fragment(" one;\n two::three ") == "one, two:three"
 
 
-@pytest.mark.parametrize(("ratio", "similarity", "expected"), [
-    (0.3559322033898305, 0.8452141284942627, True),   # §3.1 with thresholds 0.5 / 0.8
-    (0.4872881355932203, 0.8691549301147461, False),  # §3.2 with thresholds 0.3 / 0.7 (ratio fails)
-])
+@pytest.mark.parametrize(
+    ("ratio", "similarity", "expected"),
+    [
+        (0.3559322033898305, 0.8452141284942627, True),  # §3.1 with thresholds 0.5 / 0.8
+        (
+            0.4872881355932203,
+            0.8691549301147461,
+            False,
+        ),  # §3.2 with thresholds 0.3 / 0.7 (ratio fails)
+    ],
+)
 def test_suggested_rule_on_the_captures(ratio: float, similarity: float, expected: bool) -> None:
     thresholds = (0.5, 0.8) if expected else (0.3, 0.7)
-    assert suggested_uses_hyperstring(was_compressed=True, compression_ratio=ratio, semantic_similarity=similarity,
-                                      min_compression_ratio=thresholds[0],
-                                      min_semantic_similarity=thresholds[1]) is expected
+    assert (
+        suggested_uses_hyperstring(
+            was_compressed=True,
+            compression_ratio=ratio,
+            semantic_similarity=similarity,
+            min_compression_ratio=thresholds[0],
+            min_semantic_similarity=thresholds[1],
+        )
+        is expected
+    )
 
 
 def test_defaults_always_accept_a_compressed_segment_and_never_an_uncompressed_one() -> None:
-    assert suggested_uses_hyperstring(was_compressed=True, compression_ratio=1.0, semantic_similarity=0.0,
-                                      min_compression_ratio=1.0, min_semantic_similarity=0.0)
-    assert not suggested_uses_hyperstring(was_compressed=False, compression_ratio=1.0, semantic_similarity=1.0,
-                                          min_compression_ratio=1.0, min_semantic_similarity=0.0)
+    assert suggested_uses_hyperstring(
+        was_compressed=True,
+        compression_ratio=1.0,
+        semantic_similarity=0.0,
+        min_compression_ratio=1.0,
+        min_semantic_similarity=0.0,
+    )
+    assert not suggested_uses_hyperstring(
+        was_compressed=False,
+        compression_ratio=1.0,
+        semantic_similarity=1.0,
+        min_compression_ratio=1.0,
+        min_semantic_similarity=0.0,
+    )
 
 
 def test_segmentation_splits_on_blank_lines_and_keeps_raw_text() -> None:
     segments = split_segments("One two.  \n \nThree four. \n\n\n  \n", force_single_segment=False)
-    assert [(s.raw, s.text) for s in segments] == [("One two.  ", "One two."), ("Three four. ", "Three four.")]
+    assert [(s.raw, s.text) for s in segments] == [
+        ("One two.  ", "One two."),
+        ("Three four. ", "Three four."),
+    ]
     assert [s.text for s in split_segments("a\n\nb", force_single_segment=True)] == ["a\n\nb"]
     assert split_segments(" \n\n ", force_single_segment=False) == []
 
 
-@pytest.mark.parametrize(("chars", "tokens", "k"), [(1515, 236, 5), (3001, 700, 6), (200, 40, 3), (90, 17, 0)])
+@pytest.mark.parametrize(
+    ("chars", "tokens", "k"), [(1515, 236, 5), (3001, 700, 6), (200, 40, 3), (90, 17, 0)]
+)
 def test_automatic_detail_count(chars: int, tokens: int, k: int) -> None:
     assert automatic_detail_count(chars=chars, tokens=tokens) == k
 
 
 def test_zones() -> None:
-    assert plan_segment("Test text to process", tokens=4, forced_detail_count=None).zone is Zone.MICRO
-    assert plan_segment("one two three four five six", tokens=6, forced_detail_count=None).zone is Zone.INSUFFICIENT_TOKENS
+    assert (
+        plan_segment("Test text to process", tokens=4, forced_detail_count=None).zone is Zone.MICRO
+    )
+    assert (
+        plan_segment("one two three four five six", tokens=6, forced_detail_count=None).zone
+        is Zone.INSUFFICIENT_TOKENS
+    )
     # A forced k still needs 8 + 8k + 2 tokens.
     words = " ".join(["word"] * 30)
     assert plan_segment(words, tokens=33, forced_detail_count=3).zone is Zone.INSUFFICIENT_TOKENS
     assert plan_segment(words, tokens=34, forced_detail_count=3).detail_count == 3
 
 
-@pytest.mark.parametrize(("tier", "requested", "allowed"), [
-    ("standard", 15, None), ("standard", 9, 9), ("standard", 2, None), ("basic", 3, 3),
-    ("northstar", 15, 15), ("northstar", 0, None), ("northstar", None, None),
-])
-def test_forced_detail_count_is_clamped_by_tier(tier: str, requested: int | None, allowed: int | None) -> None:
+@pytest.mark.parametrize(
+    ("tier", "requested", "allowed"),
+    [
+        ("standard", 15, None),
+        ("standard", 9, 9),
+        ("standard", 2, None),
+        ("basic", 3, 3),
+        ("northstar", 15, 15),
+        ("northstar", 0, None),
+        ("northstar", None, None),
+    ],
+)
+def test_forced_detail_count_is_clamped_by_tier(
+    tier: str, requested: int | None, allowed: int | None
+) -> None:
     assert allowed_detail_count(requested, TIERS[tier]) == allowed  # type: ignore[index]
 
 
@@ -88,9 +133,15 @@ def test_deadline_by_tier() -> None:
 def test_filters_exclude_on_the_best_label_at_or_over_its_threshold() -> None:
     category = [1.0, 0.0, 0.0]
     labels = {"a": [0.5, math.sqrt(0.75), 0.0], "b": [0.8, 0.6, 0.0], "c": [0.0, 0.0, 1.0]}
-    outcome = apply_filters(category, labels, [PurposeFilter(label="a", threshold=0.5),
-                                               PurposeFilter(label="b", threshold=0.9),
-                                               PurposeFilter(label="c", threshold=0.0)])
+    outcome = apply_filters(
+        category,
+        labels,
+        [
+            PurposeFilter(label="a", threshold=0.5),
+            PurposeFilter(label="b", threshold=0.9),
+            PurposeFilter(label="c", threshold=0.0),
+        ],
+    )
     assert outcome.category_similarities == pytest.approx({"a": 0.5, "b": 0.8, "c": 0.0})
     assert outcome.exclusion is not None
     assert (outcome.exclusion.filter_category, outcome.exclusion.threshold) == ("a", 0.5)
@@ -114,18 +165,30 @@ def test_model_output_parsing() -> None:
     assert analysis_schema(3)["properties"]["details"]["minItems"] == 3
 
 
-@pytest.mark.parametrize(("header", "seconds"), [("3", 3.0), ("0.5", 0.5), (None, None), ("soon", None),
-                                                 ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)])
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("3", 3.0),
+        ("0.5", 0.5),
+        (None, None),
+        ("soon", None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+    ],
+)
 def test_retry_after_parsing(header: str | None, seconds: float | None) -> None:
     assert parse_retry_after(header) == seconds
 
 
 def test_provider_url_rules() -> None:
     assert provider_url_problem("https://api.openai.com/v1", allow_plaintext=False) is None
-    assert "https" in (provider_url_problem("http://api.openai.com/v1", allow_plaintext=False) or "")
+    assert "https" in (
+        provider_url_problem("http://api.openai.com/v1", allow_plaintext=False) or ""
+    )
     assert "loopback" in (provider_url_problem("https://127.0.0.1/v1", allow_plaintext=False) or "")
     assert provider_url_problem("http://127.0.0.1:9/v1", allow_plaintext=True) is None
-    assert "link-local" in (provider_url_problem("http://169.254.170.2/v2", allow_plaintext=True) or "")
+    assert "link-local" in (
+        provider_url_problem("http://169.254.170.2/v2", allow_plaintext=True) or ""
+    )
     assert guess_provider_kind("https://api.anthropic.com") == "anthropic"
     assert guess_provider_kind("https://llm.internal/v1") == "openai"
     assert api_base("http://one-api:8080") == "http://one-api:8080/v1"
@@ -133,11 +196,15 @@ def test_provider_url_rules() -> None:
 
 
 def test_consensus_takes_the_most_common_category_then_the_best_reconstruction() -> None:
-    from service.analysis.trials import Draft, Trial, consensus_trial, trial_temperatures
-
     def trial(category: str, similarity: float) -> Trial:
-        draft = Draft(semantic_category=category, elements=(), details=(), hyperstring=category,
-                      tokens_out=1, reconstruction=category)
+        draft = Draft(
+            semantic_category=category,
+            elements=(),
+            details=(),
+            hyperstring=category,
+            tokens_out=1,
+            reconstruction=category,
+        )
         return Trial(draft=draft, similarity=similarity, reconstruction_vector=[1.0])
 
     trials = [trial("A.", 0.9), trial("B.", 0.5), trial("b.", 0.7), trial("B.", 0.6)]

@@ -22,14 +22,22 @@ from tests.service.runner import ServiceProcess
 STANDARD = {"X-API-Key": STANDARD_KEY}
 
 
-def analyze(service: ServiceProcess, body: dict[str, Any], headers: dict[str, str] = STANDARD) -> dict[str, Any]:
+def analyze(
+    service: ServiceProcess, body: dict[str, Any], headers: dict[str, str] = STANDARD
+) -> dict[str, Any]:
     reply = service.request("POST", "/analyze_sync", body, headers=headers)
     assert reply.status == 200, reply.body
     return reply.json()
 
 
-def test_basic_partial_analysis_matches_capture_3_1(service: ServiceProcess, fake: FakeProvider) -> None:
-    params = {"min_compression_ratio": 0.5, "min_semantic_similarity": 0.8, "analysis_mode": "partial"}
+def test_basic_partial_analysis_matches_capture_3_1(
+    service: ServiceProcess, fake: FakeProvider
+) -> None:
+    params = {
+        "min_compression_ratio": 0.5,
+        "min_semantic_similarity": 0.8,
+        "analysis_mode": "partial",
+    }
     body = analyze(service, {"essay_text": captures.ESSAY_TEXT, "params": params})
 
     assert set(body) == captures.CAPTURED_ENVELOPE_KEYS
@@ -43,8 +51,11 @@ def test_basic_partial_analysis_matches_capture_3_1(service: ServiceProcess, fak
     results = body["results"]
     metadata = results["metadata"]
     assert set(metadata) == captures.CAPTURED_METADATA_KEYS
-    assert metadata["tokens"] == {"in": captures.TOKENS_IN, "out": captures.TOKENS_OUT_5,
-                                  "total": captures.TOKENS_IN + captures.TOKENS_OUT_5}
+    assert metadata["tokens"] == {
+        "in": captures.TOKENS_IN,
+        "out": captures.TOKENS_OUT_5,
+        "total": captures.TOKENS_IN + captures.TOKENS_OUT_5,
+    }
     assert metadata["version"] == "0.2.0"
     assert metadata["filters_applied"] is False
     assert metadata["excluded_segments_count"] == 0
@@ -60,22 +71,34 @@ def test_basic_partial_analysis_matches_capture_3_1(service: ServiceProcess, fak
     assert request["filters"] == {}
     assert set(request["params"]) == captures.CAPTURED_PARAMS_KEYS
     assert request["params"] == {
-        "analysis_mode": "partial", "force_detail_count": None, "force_single_segment": False,
+        "analysis_mode": "partial",
+        "force_detail_count": None,
+        "force_single_segment": False,
         "hashed_api_key": hashlib.sha256(STANDARD_KEY.encode()).hexdigest()[:16],
-        "include_embeddings": False, "min_compression_ratio": 0.5, "min_semantic_similarity": 0.8,
-        "request_id": body["request_id"], "tier": "standard",
+        "include_embeddings": False,
+        "min_compression_ratio": 0.5,
+        "min_semantic_similarity": 0.8,
+        "request_id": body["request_id"],
+        "tier": "standard",
     }
 
     response = results["response"]
     assert response["meta"]["embedding"]["dimensions"] == 768
-    assert response["texts"] == {"compressed": captures.HYPERSTRING_5, "suggested": captures.HYPERSTRING_5}
+    assert response["texts"] == {
+        "compressed": captures.HYPERSTRING_5,
+        "suggested": captures.HYPERSTRING_5,
+    }
     (segment,) = response["segments"]
     assert set(segment) == captures.CAPTURED_SEGMENT_KEYS
     assert segment["was_compressed"] is True
     assert segment["has_semantic_category"] is True
     assert segment["semantic_category"] == captures.CATEGORY
-    assert segment["covariant_elements"] == [{str(i): e} for i, e in enumerate(captures.ELEMENTS_5, start=1)]
-    assert segment["covariant_details"] == [{"n": n, "text": d} for n, d in enumerate(captures.DETAILS_5)]
+    assert segment["covariant_elements"] == [
+        {str(i): e} for i, e in enumerate(captures.ELEMENTS_5, start=1)
+    ]
+    assert segment["covariant_details"] == [
+        {"n": n, "text": d} for n, d in enumerate(captures.DETAILS_5)
+    ]
     assert segment["original"] == {"text": captures.ESSAY_TEXT.strip()}
     assert segment["reconstructed"] == {"text": captures.RECONSTRUCTION_5}
     assert segment["compression_ratio"] == 0.3559322033898305  # 84 / 236, as captured
@@ -87,9 +110,15 @@ def test_basic_partial_analysis_matches_capture_3_1(service: ServiceProcess, fak
     assert segment["exclusion_reason"] is None
 
 
-def test_nine_forced_details_fail_the_ratio_so_suggested_is_the_original_3_2(service: ServiceProcess) -> None:
-    params = {"min_compression_ratio": 0.3, "min_semantic_similarity": 0.7, "force_detail_count": 9,
-              "analysis_mode": "partial"}
+def test_nine_forced_details_fail_the_ratio_so_suggested_is_the_original_3_2(
+    service: ServiceProcess,
+) -> None:
+    params = {
+        "min_compression_ratio": 0.3,
+        "min_semantic_similarity": 0.7,
+        "force_detail_count": 9,
+        "analysis_mode": "partial",
+    }
     body = analyze(service, {"essay_text": captures.ESSAY_TEXT, "params": params})
     results = body["results"]
     assert results["metadata"]["tokens"] == {"in": 236, "out": 115, "total": 351}
@@ -98,7 +127,10 @@ def test_nine_forced_details_fail_the_ratio_so_suggested_is_the_original_3_2(ser
     assert len(segment["covariant_elements"]) == 9
     assert segment["covariant_elements"][0] == {"1": "quantum computing"}
     assert segment["covariant_elements"][8] == {"9": "quantum challenges"}
-    assert segment["covariant_details"][1] == {"n": 1, "text": "use bits that represent either 0 or 1."}
+    assert segment["covariant_details"][1] == {
+        "n": 1,
+        "text": "use bits that represent either 0 or 1.",
+    }
     assert segment["compression_ratio"] == 0.4872881355932203  # 115 / 236, as captured
     assert segment["semantic_similarity"] == pytest.approx(0.8691549301147461, abs=1e-12)
     assert results["response"]["texts"]["compressed"] == captures.HYPERSTRING_9
@@ -106,10 +138,18 @@ def test_nine_forced_details_fail_the_ratio_so_suggested_is_the_original_3_2(ser
 
 
 def test_filters_score_the_category_without_excluding_3_3(service: ServiceProcess) -> None:
-    filters = {"purpose": {"exclude": [{"semantic_category": "financial", "min_semantic_similarity": 0.35},
-                                       {"semantic_category": "investment", "min_semantic_similarity": 0.35}]}}
+    filters = {
+        "purpose": {
+            "exclude": [
+                {"semantic_category": "financial", "min_semantic_similarity": 0.35},
+                {"semantic_category": "investment", "min_semantic_similarity": 0.35},
+            ]
+        }
+    }
     params = {"min_compression_ratio": 0.5, "min_semantic_similarity": 0.8, "force_detail_count": 5}
-    body = analyze(service, {"essay_text": captures.ESSAY_TEXT, "params": params, "filters": filters})
+    body = analyze(
+        service, {"essay_text": captures.ESSAY_TEXT, "params": params, "filters": filters}
+    )
     results = body["results"]
     assert results["metadata"]["filters_applied"] is True
     assert results["metadata"]["excluded_segments_count"] == 0
@@ -117,15 +157,24 @@ def test_filters_score_the_category_without_excluding_3_3(service: ServiceProces
     assert "analysis_mode" not in results["request"]["params"]
     (segment,) = results["response"]["segments"]
     assert segment["category_similarities"] == pytest.approx(
-        {"financial": 0.13671241700649261, "investment": 0.16041812300682068}, abs=1e-12)
+        {"financial": 0.13671241700649261, "investment": 0.16041812300682068}, abs=1e-12
+    )
     assert segment["excluded_by_filter"] is False
     assert segment["exclusion_reason"] is None
     assert results["response"]["texts"]["suggested"] == captures.HYPERSTRING_5
 
 
-def test_standard_key_asking_for_northstar_features_is_silently_downgraded_3_4(service: ServiceProcess) -> None:
-    params = {"min_compression_ratio": 0.5, "min_semantic_similarity": 0.8, "analysis_mode": "comprehensive",
-              "timeout": 900, "force_detail_count": 15, "include_embeddings": True}
+def test_standard_key_asking_for_northstar_features_is_silently_downgraded_3_4(
+    service: ServiceProcess,
+) -> None:
+    params = {
+        "min_compression_ratio": 0.5,
+        "min_semantic_similarity": 0.8,
+        "analysis_mode": "comprehensive",
+        "timeout": 900,
+        "force_detail_count": 15,
+        "include_embeddings": True,
+    }
     body = analyze(service, {"essay_text": captures.ESSAY_TEXT, "params": params})
     echo = body["results"]["request"]["params"]
     assert echo["analysis_mode"] == "comprehensive"
@@ -139,9 +188,15 @@ def test_standard_key_asking_for_northstar_features_is_silently_downgraded_3_4(s
     assert body["results"]["metadata"]["tokens"]["out"] == 84
 
 
-def test_filter_exclusion_drops_the_segment_from_suggested_only_3_5(service: ServiceProcess) -> None:
+def test_filter_exclusion_drops_the_segment_from_suggested_only_3_5(
+    service: ServiceProcess,
+) -> None:
     text = captures.ESSAY_TEXT + "\n\n" + FINANCIAL_ADVICE_TEXT
-    filters = {"purpose": {"exclude": [{"semantic_category": "investment advice", "min_semantic_similarity": 0.35}]}}
+    filters = {
+        "purpose": {
+            "exclude": [{"semantic_category": "investment advice", "min_semantic_similarity": 0.35}]
+        }
+    }
     body = analyze(service, {"essay_text": text, "filters": filters})
     results = body["results"]
     assert results["metadata"]["filters_applied"] is True
@@ -152,7 +207,8 @@ def test_filter_exclusion_drops_the_segment_from_suggested_only_3_5(service: Ser
     assert financial["semantic_category"] == FINANCIAL_CATEGORY
     assert financial["excluded_by_filter"] is True
     assert financial["exclusion_reason"] == pytest.approx(
-        {"filter_category": "investment advice", "similarity": 0.79, "threshold": 0.35}, abs=1e-12)
+        {"filter_category": "investment advice", "similarity": 0.79, "threshold": 0.35}, abs=1e-12
+    )
     texts = results["response"]["texts"]
     financial_hyperstring = texts["compressed"].split("\n\n")[1]
     assert financial_hyperstring.startswith(FINANCIAL_CATEGORY + "::")
@@ -220,8 +276,11 @@ def test_paragraphs_become_segments_unless_one_segment_is_forced(service: Servic
 
 def test_northstar_gets_forced_counts_and_embeddings(service: ServiceProcess) -> None:
     params = {"force_detail_count": 12, "include_embeddings": True}
-    body = analyze(service, {"essay_text": captures.ESSAY_TEXT, "params": params},
-                   headers={"X-API-Key": NORTHSTAR_KEY})
+    body = analyze(
+        service,
+        {"essay_text": captures.ESSAY_TEXT, "params": params},
+        headers={"X-API-Key": NORTHSTAR_KEY},
+    )
     assert body["tier"] == "northstar"
     assert body["results"]["request"]["params"]["force_detail_count"] == 12
     assert body["results"]["request"]["params"]["include_embeddings"] is True
@@ -233,14 +292,24 @@ def test_northstar_gets_forced_counts_and_embeddings(service: ServiceProcess) ->
 
 
 def test_unknown_fields_are_accepted_and_ignored(service: ServiceProcess) -> None:
-    body = analyze(service, {"essay_text": captures.SHORT_TEXT, "message_history": "", "extra": {"x": 1},
-                             "params": {"surprise": True}})
+    body = analyze(
+        service,
+        {
+            "essay_text": captures.SHORT_TEXT,
+            "message_history": "",
+            "extra": {"x": 1},
+            "params": {"surprise": True},
+        },
+    )
     assert body["status"] == "success"
 
 
 def test_bearer_authorization_is_accepted_like_x_api_key(service: ServiceProcess) -> None:
-    body = analyze(service, {"essay_text": captures.SHORT_TEXT},
-                   headers={"Authorization": f"Bearer {NORTHSTAR_KEY}"})
+    body = analyze(
+        service,
+        {"essay_text": captures.SHORT_TEXT},
+        headers={"Authorization": f"Bearer {NORTHSTAR_KEY}"},
+    )
     assert body["tier"] == "northstar"
 
 
@@ -253,23 +322,39 @@ def test_rate_limits_report_the_callers_tier(service: ServiceProcess) -> None:
     assert limits["concurrent_paragraphs"] == 6
     assert limits["recommended"] == {"max_workers": 6}
     assert limits["analysis_modes"] == ["partial"]
-    northstar = service.request("GET", "/user/rate-limits", headers={"X-API-Key": NORTHSTAR_KEY}).json()
+    northstar = service.request(
+        "GET", "/user/rate-limits", headers={"X-API-Key": NORTHSTAR_KEY}
+    ).json()
     assert northstar["concurrent_paragraphs"] == 128
     assert northstar["force_detail_count"] == {"min": 1, "max": None}
 
 
-@pytest.mark.parametrize(("method", "path"), [("POST", "/analyze_begin"), ("GET", "/analyze_status/abc")])
-def test_async_endpoints_answer_501_with_a_detail(service: ServiceProcess, method: str, path: str) -> None:
-    reply = service.request(method, path, {"essay_text": "x"} if method == "POST" else None, headers=STANDARD)
+@pytest.mark.parametrize(
+    ("method", "path"), [("POST", "/analyze_begin"), ("GET", "/analyze_status/abc")]
+)
+def test_async_endpoints_answer_501_with_a_detail(
+    service: ServiceProcess, method: str, path: str
+) -> None:
+    reply = service.request(
+        method, path, {"essay_text": "x"} if method == "POST" else None, headers=STANDARD
+    )
     assert reply.status == 501
     assert "analyze_sync" in reply.json()["detail"]
 
 
-def test_northstar_comprehensive_mode_returns_every_trial_and_their_consensus(service: ServiceProcess,
-                                                                              fake: FakeProvider) -> None:
-    params = {"analysis_mode": "comprehensive", "min_compression_ratio": 0.5, "min_semantic_similarity": 0.8}
-    body = analyze(service, {"essay_text": captures.ESSAY_TEXT, "params": params},
-                   headers={"X-API-Key": NORTHSTAR_KEY})
+def test_northstar_comprehensive_mode_returns_every_trial_and_their_consensus(
+    service: ServiceProcess, fake: FakeProvider
+) -> None:
+    params = {
+        "analysis_mode": "comprehensive",
+        "min_compression_ratio": 0.5,
+        "min_semantic_similarity": 0.8,
+    }
+    body = analyze(
+        service,
+        {"essay_text": captures.ESSAY_TEXT, "params": params},
+        headers={"X-API-Key": NORTHSTAR_KEY},
+    )
     metadata = body["results"]["metadata"]
     assert (metadata["analysis_mode"], metadata["cache_hit"]) == ("comprehensive", False)
     assert metadata["tokens"] == {"in": 236, "out": 84, "total": 320}
@@ -281,7 +366,9 @@ def test_northstar_comprehensive_mode_returns_every_trial_and_their_consensus(se
         "covariant_details": [{"n": n, "text": d} for n, d in enumerate(captures.DETAILS_5)],
         "hyperstring": captures.HYPERSTRING_5,
         "compression_ratio": 84 / 236,
-        "recomposition_results": [{"text": captures.RECONSTRUCTION_5, "similarity": trial["avg_similarity"]}],
+        "recomposition_results": [
+            {"text": captures.RECONSTRUCTION_5, "similarity": trial["avg_similarity"]}
+        ],
         "avg_similarity": pytest.approx(0.8452141284942627, abs=1e-12),
     }
     assert segment["semantic_category"] == captures.CATEGORY

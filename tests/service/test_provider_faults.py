@@ -28,7 +28,9 @@ def assert_still_ready(service: ServiceProcess, fake: FakeProvider) -> None:
     assert analyze(service).status == 200
 
 
-def test_provider_timeout_gives_503_with_retry_after(service: ServiceProcess, fake: FakeProvider) -> None:
+def test_provider_timeout_gives_503_with_retry_after(
+    service: ServiceProcess, fake: FakeProvider
+) -> None:
     fake.inject("timeout")
     reply = analyze(service)
     assert reply.status == 503
@@ -39,7 +41,9 @@ def test_provider_timeout_gives_503_with_retry_after(service: ServiceProcess, fa
     assert_still_ready(service, fake)
 
 
-def test_provider_429_is_retried_then_passed_on_with_retry_after(service: ServiceProcess, fake: FakeProvider) -> None:
+def test_provider_429_is_retried_then_passed_on_with_retry_after(
+    service: ServiceProcess, fake: FakeProvider
+) -> None:
     fake.inject("rate_limit", retry_after_seconds=1)
     reply = analyze(service)
     assert reply.status == 429
@@ -49,19 +53,24 @@ def test_provider_429_is_retried_then_passed_on_with_retry_after(service: Servic
     assert_still_ready(service, fake)
 
 
-def test_one_429_honours_retry_after_and_succeeds(service: ServiceProcess, fake: FakeProvider) -> None:
+def test_one_429_honours_retry_after_and_succeeds(
+    service: ServiceProcess, fake: FakeProvider
+) -> None:
     fake.inject("rate_limit", count=1, retry_after_seconds=1)
     reply = analyze(service)
     assert reply.status == 200
     assert reply.json()["results"]["metadata"]["tokens"]["out"] == captures.TOKENS_OUT_5
 
 
-def test_provider_500_is_retried_then_gives_502(service: ServiceProcess, fake: FakeProvider) -> None:
+def test_provider_500_is_retried_then_gives_502(
+    service: ServiceProcess, fake: FakeProvider
+) -> None:
     fake.inject("server_error")
     reply = analyze(service)
     assert reply.status == 502
     assert reply.json()["detail"] == (
-        "the inference provider answered HTTP 500 to chat completions at 127.0.0.1 after 2 attempts: "
+        "the inference provider answered HTTP 500 to chat completions at 127.0.0.1 "
+        "after 2 attempts: "
         "upstream exploded"
     )
     assert fake.calls["chat"] == 2
@@ -75,17 +84,21 @@ def test_connection_refused_gives_503(fake: FakeProvider, tmp_path: Path) -> Non
         reply = analyze(refused)
         assert reply.status == 503
         assert reply.json()["detail"].startswith(
-            "cannot reach the inference provider for chat completions at 127.0.0.1 after 2 attempts")
+            "cannot reach the inference provider for chat completions at 127.0.0.1 after 2 attempts"
+        )
         assert reply.headers["retry-after"] == "5"
         assert refused.request("GET", "/ready").status == 200
 
 
-def test_malformed_model_json_gets_one_repair_then_502(service: ServiceProcess, fake: FakeProvider) -> None:
+def test_malformed_model_json_gets_one_repair_then_502(
+    service: ServiceProcess, fake: FakeProvider
+) -> None:
     fake.inject("malformed_json")
     reply = analyze(service)
     assert reply.status == 502
     assert reply.json()["detail"] == (
-        "the model's analysis was not in the requested format after one repair attempt (not a JSON object)"
+        "the model's analysis was not in the requested format "
+        "after one repair attempt (not a JSON object)"
     )
     assert fake.calls["chat"] == 2  # the answer, then one repair
     assert_still_ready(service, fake)
@@ -98,7 +111,9 @@ def test_malformed_model_json_is_repaired_once(service: ServiceProcess, fake: Fa
     assert reply.json()["results"]["response"]["texts"]["compressed"] == captures.HYPERSTRING_5
 
 
-def test_embeddings_unsupported_gives_502_naming_the_fix(service: ServiceProcess, fake: FakeProvider) -> None:
+def test_embeddings_unsupported_gives_502_naming_the_fix(
+    service: ServiceProcess, fake: FakeProvider
+) -> None:
     fake.inject("no_embeddings")
     reply = analyze(service)
     assert reply.status == 502
@@ -111,17 +126,25 @@ def test_embeddings_unsupported_gives_502_naming_the_fix(service: ServiceProcess
 def test_deadline_of_the_tier_gives_408(service: ServiceProcess, fake: FakeProvider) -> None:
     fake.latency_ms = 1500
     try:
-        reply = service.request("POST", "/analyze_sync", {**BODY, "params": {"timeout": 1}},
-                                headers={"X-API-Key": NORTHSTAR_KEY})
+        reply = service.request(
+            "POST",
+            "/analyze_sync",
+            {**BODY, "params": {"timeout": 1}},
+            headers={"X-API-Key": NORTHSTAR_KEY},
+        )
     finally:
         fake.latency_ms = 0
     assert reply.status == 408
-    assert reply.json()["detail"].startswith("the analysis did not finish within 1 s (the northstar tier's limit)")
+    assert reply.json()["detail"].startswith(
+        "the analysis did not finish within 1 s (the northstar tier's limit)"
+    )
     assert_still_ready(service, fake)
 
 
 @pytest.mark.parametrize("kind", ["server_error", "rate_limit"])
-def test_fault_details_never_carry_keys(service: ServiceProcess, fake: FakeProvider, kind: str) -> None:
+def test_fault_details_never_carry_keys(
+    service: ServiceProcess, fake: FakeProvider, kind: str
+) -> None:
     fake.inject(kind)  # type: ignore[arg-type]
     reply = analyze(service)
     assert b"managed-key" not in reply.body

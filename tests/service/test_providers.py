@@ -1,4 +1,4 @@
-"""Each provider kind end to end: BYOP OpenAI-compatible (both env spellings) and Anthropic Messages."""
+"""Each provider kind end to end: BYOP OpenAI-compatible (both env spellings), Anthropic."""
 
 from __future__ import annotations
 
@@ -29,20 +29,32 @@ def byop_env(fake: FakeProvider, prefix: str, **extra: str) -> dict[str, str]:
 @pytest.mark.parametrize("prefix", ["UPSTREAM", "BYOP"])
 def test_byop_openai_compatible_provider(fake: FakeProvider, tmp_path: Path, prefix: str) -> None:
     with running_service(byop_env(fake, prefix), tmp_path / "service.log") as service:
-        reply = service.request("POST", "/analyze_sync", {"essay_text": captures.ESSAY_TEXT, "params": PARAMS})
+        reply = service.request(
+            "POST", "/analyze_sync", {"essay_text": captures.ESSAY_TEXT, "params": PARAMS}
+        )
     assert reply.status == 200
     body = reply.json()
     assert body["results"]["response"]["texts"]["suggested"] == captures.HYPERSTRING_5
     assert body["results"]["metadata"]["tokens"] == {"in": 236, "out": 84, "total": 320}
     assert set(fake.authorizations) == {"Bearer byop-key-1"}
-    assert fake.calls["chat"] == 2 and fake.calls["embeddings"] == 1
+    assert fake.calls["chat"] == 2
+    assert fake.calls["embeddings"] == 1
 
 
-def test_anthropic_messages_with_separate_embeddings_endpoint(fake: FakeProvider, tmp_path: Path) -> None:
-    env = byop_env(fake, "UPSTREAM", UPSTREAM_PROVIDER_KIND="anthropic", UPSTREAM_EMBEDDINGS_URL=fake.url,
-                   UPSTREAM_EMBEDDINGS_API_KEY="embed-key")
+def test_anthropic_messages_with_separate_embeddings_endpoint(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    env = byop_env(
+        fake,
+        "UPSTREAM",
+        UPSTREAM_PROVIDER_KIND="anthropic",
+        UPSTREAM_EMBEDDINGS_URL=fake.url,
+        UPSTREAM_EMBEDDINGS_API_KEY="embed-key",
+    )
     with running_service(env, tmp_path / "service.log") as service:
-        reply = service.request("POST", "/analyze_sync", {"essay_text": captures.ESSAY_TEXT, "params": PARAMS})
+        reply = service.request(
+            "POST", "/analyze_sync", {"essay_text": captures.ESSAY_TEXT, "params": PARAMS}
+        )
     assert reply.status == 200, reply.body
     segment = reply.json()["results"]["response"]["segments"][0]
     assert segment["covariant_details"][0]["text"] == captures.DETAILS_5[0]

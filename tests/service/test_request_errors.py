@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,6 @@ HEADERS = {"X-API-Key": STANDARD_KEY}
 
 def assert_detail(body: bytes, *fragments: str) -> str:
     assert b"Traceback" not in body
-    import json
-
     decoded = json.loads(body)
     assert set(decoded) == {"detail"}
     detail = decoded["detail"]
@@ -28,21 +27,45 @@ def assert_detail(body: bytes, *fragments: str) -> str:
     return detail
 
 
-@pytest.mark.parametrize(("body", "fragments"), [
-    ({}, ["essay_text", "required"]),
-    ({"essay_text": 42}, ["essay_text", "Expected `str`, got `int`"]),
-    ({"essay_text": "text", "params": {"min_compression_ratio": 1.5}}, ["params.min_compression_ratio", "<= 1.0"]),
-    ({"essay_text": "text", "params": {"min_semantic_similarity": -0.1}}, ["params.min_semantic_similarity", ">= 0.0"]),
-    ({"essay_text": "text", "params": {"analysis_mode": "thorough"}}, ["params.analysis_mode", "partial"]),
-    ({"essay_text": "text", "params": {"force_single_segment": "yes"}}, ["params.force_single_segment", "bool"]),
-    ({"essay_text": "text", "params": {"timeout": 5000}}, ["params.timeout", "<= 1200"]),
-    ({"essay_text": "text", "filters": {"purpose": {"exclude": [{"min_semantic_similarity": 0.3}]}}},
-     ["filters.purpose.exclude[0]", "semantic_category"]),
-    ({"essay_text": "text", "filters": {"purpose": {"exclude": "financial"}}}, ["filters.purpose.exclude", "array"]),
-    ({"essay_text": "   \n\n  "}, ["essay_text holds no text"]),
-])
-def test_invalid_body_gives_400_saying_what_is_wrong(service: ServiceProcess, body: dict[str, Any],
-                                                      fragments: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("body", "fragments"),
+    [
+        ({}, ["essay_text", "required"]),
+        ({"essay_text": 42}, ["essay_text", "Expected `str`, got `int`"]),
+        (
+            {"essay_text": "text", "params": {"min_compression_ratio": 1.5}},
+            ["params.min_compression_ratio", "<= 1.0"],
+        ),
+        (
+            {"essay_text": "text", "params": {"min_semantic_similarity": -0.1}},
+            ["params.min_semantic_similarity", ">= 0.0"],
+        ),
+        (
+            {"essay_text": "text", "params": {"analysis_mode": "thorough"}},
+            ["params.analysis_mode", "partial"],
+        ),
+        (
+            {"essay_text": "text", "params": {"force_single_segment": "yes"}},
+            ["params.force_single_segment", "bool"],
+        ),
+        ({"essay_text": "text", "params": {"timeout": 5000}}, ["params.timeout", "<= 1200"]),
+        (
+            {
+                "essay_text": "text",
+                "filters": {"purpose": {"exclude": [{"min_semantic_similarity": 0.3}]}},
+            },
+            ["filters.purpose.exclude[0]", "semantic_category"],
+        ),
+        (
+            {"essay_text": "text", "filters": {"purpose": {"exclude": "financial"}}},
+            ["filters.purpose.exclude", "array"],
+        ),
+        ({"essay_text": "   \n\n  "}, ["essay_text holds no text"]),
+    ],
+)
+def test_invalid_body_gives_400_saying_what_is_wrong(
+    service: ServiceProcess, body: dict[str, Any], fragments: list[str]
+) -> None:
     reply = service.request("POST", "/analyze_sync", body, headers=HEADERS)
     assert reply.status == 400
     assert_detail(reply.body, *fragments)
@@ -61,14 +84,18 @@ def test_missing_key_gives_401(service: ServiceProcess) -> None:
 
 
 def test_unknown_key_gives_403_without_echoing_it(service: ServiceProcess) -> None:
-    reply = service.request("POST", "/analyze_sync", {"essay_text": "text"}, headers={"X-API-Key": "guess-123"})
+    reply = service.request(
+        "POST", "/analyze_sync", {"essay_text": "text"}, headers={"X-API-Key": "guess-123"}
+    )
     assert reply.status == 403
     detail = assert_detail(reply.body, "not valid")
     assert "guess-123" not in detail
 
 
 def test_text_over_max_input_chars_gives_413(fake: FakeProvider, tmp_path: Path) -> None:
-    with running_service(managed_env(fake, MAX_INPUT_CHARS="1000"), tmp_path / "service.log") as small:
+    with running_service(
+        managed_env(fake, MAX_INPUT_CHARS="1000"), tmp_path / "service.log"
+    ) as small:
         reply = small.request("POST", "/analyze_sync", {"essay_text": "a" * 1001})
         assert reply.status == 413
         assert_detail(reply.body, "1001 characters", "at most 1000", "MAX_INPUT_CHARS")
