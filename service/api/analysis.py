@@ -44,7 +44,6 @@ ERROR_RESPONSES = {
         408: "The analysis did not finish within the tier's deadline.",
         413: "essay_text is longer than MAX_INPUT_CHARS, or the body is too large.",
         429: "The provider (or the service) is rate limiting; see Retry-After.",
-        501: "Not available in this deployment.",
         502: "The provider failed, cannot embed, or its model answered in the wrong format.",
         503: "The provider is unreachable or too slow; see Retry-After.",
     }.items()

@@ -5,6 +5,8 @@ The session service runs with PROVIDER_READ_TIMEOUT_SECONDS=2 and PROVIDER_MAX_A
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -150,3 +152,19 @@ def test_fault_details_never_carry_keys(
     assert b"managed-key" not in reply.body
     assert STANDARD_KEY.encode() not in reply.body
     assert b"managed-key" not in Path(service.log_path).read_bytes()
+
+
+def test_faults_can_be_injected_over_the_fake_control_endpoint(
+    service: ServiceProcess, fake: FakeProvider
+) -> None:
+    """What the standalone fake (benchmarks, manual runs) offers: POST/DELETE /_fake/fault."""
+    control = fake.url.removesuffix("/v1")
+    request = urllib.request.Request(  # noqa: S310 (loopback http)
+        f"{control}/_fake/fault", method="POST", data=b'{"kind": "server_error", "count": 2}'
+    )
+    with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 (loopback http)
+        assert json.load(answer) == {"fault": "server_error"}
+    assert analyze(service).status == 502
+    assert analyze(service).status == 200  # the count ran out
+    with urllib.request.urlopen(f"{control}/_fake/seen", timeout=5) as answer:  # noqa: S310
+        assert json.load(answer)["calls"]["chat"] >= 3
