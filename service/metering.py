@@ -33,7 +33,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -155,7 +155,7 @@ def _error_code(error: ClientError) -> str:
 
 
 @contextlib.contextmanager
-def _classified():  # noqa: ANN202 - a context manager generator
+def _classified() -> Iterator[None]:
     """Turn boto3's errors into :class:`MeteringError`, noting whether AWS may have acted."""
     try:
         yield
@@ -175,10 +175,11 @@ def _classified():  # noqa: ANN202 - a context manager generator
 
 @dataclass(frozen=True, kw_only=True)
 class RetryPolicy:
-    """Exponential backoff with full jitter between ``base_seconds`` and ``max_seconds``."""
+    """Exponential backoff from ``base_seconds`` up to ``max_seconds``, each delay jittered
+    between half and all of its ceiling."""
 
     attempts: int = 5
-    """Attempts at start (RegisterUsage, DryRun) and per shutdown flush round."""
+    """Attempts of the start check (RegisterUsage, or hourly's DryRun)."""
     base_seconds: float = 1.0
     max_seconds: float = 300.0
 
