@@ -16,6 +16,7 @@ from litestar.types import ExceptionHandlersMap
 
 from service.api.schemas import FIELD_HINTS
 from service.providers.errors import (
+    ContentRefusedError,
     EmbeddingsUnsupportedError,
     ModelOutputError,
     ProviderError,
@@ -29,6 +30,7 @@ log = logging.getLogger("service.errors")
 
 PROVIDER_ERROR_STATUS: dict[type[ProviderError], int] = {
     ProviderRateLimitedError: 429,
+    ContentRefusedError: 408,
     ProviderTimeoutError: 503,
     ProviderUnreachableError: 503,
     ProviderFailedError: 502,

@@ -14,6 +14,7 @@ import msgspec
 from service.providers.base import ChatRequest
 from service.providers.credentials import CredentialsSource, ProviderCredentials, api_base
 from service.providers.errors import (
+    ContentRefusedError,
     EmbeddingsUnsupportedError,
     EndpointNotFoundError,
     ProviderAuthError,
@@ -30,8 +31,14 @@ ANTHROPIC_TOOL = "record"
 class InferenceClient:
     """:class:`service.providers.base.Provider` over the shared :class:`UpstreamClient`."""
 
-    def __init__(self, upstream: UpstreamClient, credentials: CredentialsSource, *,
-                 embedding_dimensions: int, max_output_tokens: int) -> None:
+    def __init__(
+        self,
+        upstream: UpstreamClient,
+        credentials: CredentialsSource,
+        *,
+        embedding_dimensions: int,
+        max_output_tokens: int,
+    ) -> None:
         self.upstream = upstream
         self.credentials = credentials
         self.embedding_dimensions = embedding_dimensions
@@ -75,8 +82,11 @@ class InferenceClient:
         what = describe(url, "embeddings")
         try:
             answer = await self.upstream.post_json(
-                url, headers=_bearer(current.embeddings_api_key or current.api_key),
-                payload=payload, what=what, answer_type=_Embeddings,
+                url,
+                headers=_bearer(current.embeddings_api_key or current.api_key),
+                payload=payload,
+                what=what,
+                answer_type=_Embeddings,
             )
         except EndpointNotFoundError as error:
             raise EmbeddingsUnsupportedError(
@@ -99,11 +109,21 @@ class InferenceClient:
         if request.output_schema is not None:
             payload["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": request.output_schema.name, "schema": request.output_schema.schema},
+                "json_schema": {
+                    "name": request.output_schema.name,
+                    "schema": request.output_schema.schema,
+                },
             }
         what = describe(url, "chat completions")
-        answer = await self.upstream.post_json(url, headers=_bearer(current.api_key), payload=payload,
-                                               what=what, answer_type=_ChatCompletion)
+        answer = await self.upstream.post_json(
+            url,
+            headers=_bearer(current.api_key),
+            payload=payload,
+            what=what,
+            answer_type=_ChatCompletion,
+        )
+        if answer.choices and answer.choices[0].finish_reason == "content_filter":
+            raise ContentRefusedError(f"the provider's content filter blocked {what}")
         content = answer.choices[0].message.content if answer.choices else None
         if content is None:
             raise ProviderFailedError(f"the answer of {what} has no choices[0].message.content")
@@ -120,18 +140,30 @@ class InferenceClient:
         }
         if request.output_schema is not None:
             # Anthropic's structured output: a forced tool call whose input is the object.
-            payload["tools"] = [{"name": ANTHROPIC_TOOL, "description": request.output_schema.name,
-                                 "input_schema": request.output_schema.schema}]
+            payload["tools"] = [
+                {
+                    "name": ANTHROPIC_TOOL,
+                    "description": request.output_schema.name,
+                    "input_schema": request.output_schema.schema,
+                }
+            ]
             payload["tool_choice"] = {"type": "tool", "name": ANTHROPIC_TOOL}
         headers = {"x-api-key": current.api_key, "anthropic-version": ANTHROPIC_VERSION}
         what = describe(url, "messages")
-        answer = await self.upstream.post_json(url, headers=headers, payload=payload, what=what,
-                                               answer_type=_AnthropicMessage)
+        answer = await self.upstream.post_json(
+            url, headers=headers, payload=payload, what=what, answer_type=_AnthropicMessage
+        )
+        if answer.stop_reason == "refusal":
+            raise ContentRefusedError(f"the model refused {what} on content grounds")
         if request.output_schema is not None:
             for block in answer.content:
                 if block.type == "tool_use" and block.input:
                     return bytes(block.input).decode()
-        texts = [block.text for block in answer.content if block.type == "text" and block.text is not None]
+        texts = [
+            block.text
+            for block in answer.content
+            if block.type == "text" and block.text is not None
+        ]
         if not texts and request.output_schema is None:
             raise ProviderFailedError(f"the answer of {what} has no text block")
         # Without a tool call the text is returned; the JSON repair step may still rescue it.
@@ -154,12 +186,14 @@ def _embeddings(answer: _Embeddings, *, count: int, what: str) -> list[list[floa
 
 # The fields read from provider answers; msgspec validates them while decoding.
 
+
 class _ChatMessage(msgspec.Struct):
     content: str | None = None
 
 
 class _Choice(msgspec.Struct):
     message: _ChatMessage
+    finish_reason: str | None = None
 
 
 class _ChatCompletion(msgspec.Struct):
@@ -175,6 +209,7 @@ class _ContentBlock(msgspec.Struct):
 
 class _AnthropicMessage(msgspec.Struct):
     content: list[_ContentBlock]
+    stop_reason: str | None = None
 
 
 class _EmbeddingItem(msgspec.Struct):

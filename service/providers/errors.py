@@ -41,5 +41,9 @@ class EmbeddingsUnsupportedError(ProviderError):
     """The configured provider cannot embed, so similarities cannot be computed honestly."""
 
 
+class ContentRefusedError(ProviderError):
+    """The provider's moderation blocked the text (Hypernym answers these with 408)."""
+
+
 class ModelOutputError(ProviderError):
     """The model's output was not the requested JSON, even after one repair attempt."""

@@ -31,8 +31,11 @@ from aiohttp import web
 
 from tests.fakes import captures
 
-FaultKind = Literal["timeout", "rate_limit", "server_error", "malformed_json", "no_embeddings"]
+FaultKind = Literal[
+    "timeout", "rate_limit", "server_error", "malformed_json", "no_embeddings", "content_filter"
+]
 FAULT_KINDS: tuple[str, ...] = (
+    "content_filter",
     "timeout",
     "rate_limit",
     "server_error",
@@ -157,13 +160,16 @@ class FakeProvider:
         return json.dumps(_analysis(first, int(details.get("minItems", 0))))
 
     async def _chat_completions(self, request: web.Request) -> web.Response:
-        early = await self._before(request, "chat", {"malformed_json"})
+        early = await self._before(request, "chat", {"malformed_json", "content_filter"})
         if isinstance(early, web.Response):
             return early
         body = await request.json()
         response_format = body.get("response_format") or {}
         schema = response_format.get("json_schema", {}).get("schema") if response_format else None
-        content = self._answer(body, schema=schema, malformed=early is not None)
+        refused = early is not None and early.kind == "content_filter"
+        content = (
+            None if refused else self._answer(body, schema=schema, malformed=early is not None)
+        )
         return web.json_response(
             {
                 "id": "chatcmpl-fake",
@@ -172,7 +178,7 @@ class FakeProvider:
                 "choices": [
                     {
                         "index": 0,
-                        "finish_reason": "stop",
+                        "finish_reason": "content_filter" if refused else "stop",
                         "message": {"role": "assistant", "content": content},
                     }
                 ],
@@ -181,30 +187,35 @@ class FakeProvider:
         )
 
     async def _messages(self, request: web.Request) -> web.Response:
-        early = await self._before(request, "messages", {"malformed_json"})
+        early = await self._before(request, "messages", {"malformed_json", "content_filter"})
         if isinstance(early, web.Response):
             return early
         body = await request.json()
         tools = body.get("tools") or []
         schema = tools[0].get("input_schema") if tools else None
+        refused = early is not None and early.kind == "content_filter"
         content = self._answer(body, schema=schema, malformed=early is not None)
-        if schema is not None and early is None:
-            block: dict[str, Any] = {
-                "type": "tool_use",
-                "id": "toolu_fake",
-                "name": tools[0]["name"],
-                "input": json.loads(content),
-            }
+        if refused:
+            blocks: list[dict[str, Any]] = []
+        elif schema is not None and early is None:
+            blocks = [
+                {
+                    "type": "tool_use",
+                    "id": "toolu_fake",
+                    "name": tools[0]["name"],
+                    "input": json.loads(content),
+                }
+            ]
         else:
-            block = {"type": "text", "text": content}
+            blocks = [{"type": "text", "text": content}]
         return web.json_response(
             {
                 "id": "msg_fake",
                 "type": "message",
                 "role": "assistant",
                 "model": body.get("model", "fake"),
-                "content": [block],
-                "stop_reason": "end_turn",
+                "content": blocks,
+                "stop_reason": "refusal" if refused else "end_turn",
             }
         )
 

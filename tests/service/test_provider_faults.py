@@ -168,3 +168,16 @@ def test_faults_can_be_injected_over_the_fake_control_endpoint(
     assert analyze(service).status == 200  # the count ran out
     with urllib.request.urlopen(f"{control}/_fake/seen", timeout=5) as answer:  # noqa: S310
         assert json.load(answer)["calls"]["chat"] >= 3
+
+
+def test_content_filter_gives_408_as_hypernym_does(
+    service: ServiceProcess, fake: FakeProvider
+) -> None:
+    fake.inject("content_filter")
+    reply = analyze(service)
+    assert reply.status == 408
+    assert reply.json() == {
+        "detail": "the provider's content filter blocked chat completions at 127.0.0.1"
+    }
+    assert fake.calls["chat"] == 1  # a refusal is not retried
+    assert_still_ready(service, fake)

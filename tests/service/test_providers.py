@@ -55,12 +55,16 @@ def test_anthropic_messages_with_separate_embeddings_endpoint(
         reply = service.request(
             "POST", "/analyze_sync", {"essay_text": captures.ESSAY_TEXT, "params": PARAMS}
         )
+        fake.inject("content_filter", count=1)
+        refused = service.request("POST", "/analyze_sync", {"essay_text": captures.ESSAY_TEXT})
+    assert refused.status == 408
+    assert refused.json()["detail"] == "the model refused messages at 127.0.0.1 on content grounds"
     assert reply.status == 200, reply.body
     segment = reply.json()["results"]["response"]["segments"][0]
     assert segment["covariant_details"][0]["text"] == captures.DETAILS_5[0]
     assert segment["reconstructed"]["text"] == captures.RECONSTRUCTION_5
     assert segment["semantic_similarity"] == pytest.approx(0.8452141284942627, abs=1e-12)
-    assert fake.calls["messages"] == 2
+    assert fake.calls["messages"] == 3  # analysis and reconstruction, then the refused one
     assert fake.calls["chat"] == 0
     # Chat authenticates with x-api-key, embeddings with their own bearer key.
     assert sorted(set(fake.authorizations)) == ["Bearer embed-key", "byop-key-1"]
