@@ -3,7 +3,9 @@
 Per compressed segment: (1) category, elements and details from one structured chat call;
 (2) a reconstruction from a second call that sees only the hyperstring; (3) one batched
 embeddings call for the original, the reconstruction and (with filters) the category. Filter
-labels are embedded once per request. Numbers are computed here, never taken from the model.
+labels are embedded once per request. Comprehensive mode makes (1) and (2) once per trial and
+embeds the original with every reconstruction in the one call (see :mod:`trials`). Numbers are
+computed here, never taken from the model.
 """
 
 from __future__ import annotations
