@@ -22,6 +22,8 @@ from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_helm.release import Release
 from constructs import Construct
 
+from modules.config import DeploymentConfig
+from modules.stacks import workload_environment
 from modules.tooling import REPO_ROOT
 
 CHART_PATH = REPO_ROOT / "service/chart/hypernym"
@@ -51,38 +53,18 @@ def eks_image_registry(region: str) -> str:
     suffix = ".amazonaws.com.cn" if region.startswith("cn-") else ".amazonaws.com"
     return f"{account}.dkr.ecr.{region}{suffix}"
 
-STACK_OWNED_VALUES = (
-    ("image",),
-    ("env",),
-    ("serviceAccount",),
-    ("ingress", "inboundCidrs"),
-    ("ingress", "certificateArn"),
-    ("networkPolicy", "ingressCidrs"),
-)
-"""Values the apps stack writes from the configuration and the cluster stack's outputs."""
-
-
 class HelmValuesError(ValueError):
     """A helm-values file is unreadable or sets a value the apps stack owns."""
 
 
 def load_static_values(path: Path) -> dict[str, Any]:
-    """An example's static values (helm-values/<example>.yaml), checked for stack-owned keys."""
+    """An example's Kubernetes-only tuning (helm-values/<example>.yaml)."""
     try:
         values = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as error:
         raise HelmValuesError(f"{path}: cannot read the Helm values: {error}") from None
     if not isinstance(values, dict):
         raise HelmValuesError(f"{path}: the Helm values must be a mapping of keys to values")
-    for owned in STACK_OWNED_VALUES:
-        node: Any = values
-        for key in owned:
-            node = node.get(key) if isinstance(node, dict) else None
-        if node is not None:
-            raise HelmValuesError(
-                f"{path}: `{'.'.join(owned)}` is written by the apps stack from the "
-                "configuration; remove it from the file"
-            )
     return values
 
 
@@ -96,32 +78,49 @@ def image_values(image: str) -> dict[str, str]:
     return {"repository": repository, "tag": tag, "digest": digest}
 
 
-def release_values(
-    static: Mapping[str, Any],
-    *,
-    image: str,
-    environment: Mapping[str, str],
-    service_account_name: str,
-    role_arn: str,
-    client_cidrs: Sequence[str],
-    vpc_cidr: str,
-    certificate_arn: str | None,
-) -> dict[str, Any]:
-    """The values document of the Hypernym release.
+def hypernym_values(config: DeploymentConfig, *, role_arn: str, vpc_cidr: str) -> dict[str, Any]:
+    """The Hypernym release's values: helm-values/eks-<mode>.yaml under what the configuration
+    decides for both platforms (the environment contract, load balancer and scaling settings,
+    the same as the ECS service's) and what the cluster stack made (the IRSA role)."""
+    lb, service = config.load_balancer, config.service
+    owned = {
+        "image": image_values(service.image),
+        "env": workload_environment(config),
+        "serviceAccount": {"name": config.eks.service_account, "roleArn": role_arn},
+        "ingress": {
+            "inboundCidrs": list(config.network.client_cidrs or (vpc_cidr,)),
+            "certificateArn": (lb.certificate_arn or "") if lb.protocol == "https" else "",
+            "sslPolicy": lb.ssl_policy,
+            "idleTimeoutSeconds": lb.idle_timeout_seconds,
+            "deregistrationDelaySeconds": lb.deregistration_delay_seconds,
+        },
+        "autoscaling": {
+            "minReplicas": service.min_count, "maxReplicas": service.max_count,
+            "targetCPUUtilizationPercentage": service.cpu_target_percent,
+            "targetMemoryUtilizationPercentage": service.memory_target_percent,
+            "scaleUpPeriodSeconds": service.scale_out_cooldown_seconds,
+            "scaleDownStabilizationSeconds": service.scale_in_cooldown_seconds,
+        },
+        # The ALB's addresses and the kubelet's (probes) are all inside the VPC.
+        "networkPolicy": {"ingressCidrs": [vpc_cidr]},
+    }
+    path = HELM_VALUES_DIR / f"eks-{config.inference.mode}.yaml"
+    return overlay(load_static_values(path), owned, source=path)
 
-    `environment` is service.contract.container_environment() of the deployment, the same
-    mapping the ECS task definition carries, so both platforms run the container identically.
-    """
-    values = copy.deepcopy(dict(static))
-    values["image"] = image_values(image)
-    values["env"] = dict(environment)
-    values["serviceAccount"] = {"name": service_account_name, "roleArn": role_arn}
-    ingress = values.setdefault("ingress", {})
-    ingress["inboundCidrs"] = list(client_cidrs)
-    ingress["certificateArn"] = certificate_arn or ""
-    # The ALB's addresses and the kubelet's (probes) are all inside the VPC.
-    values.setdefault("networkPolicy", {})["ingressCidrs"] = [vpc_cidr]
-    return values
+
+def overlay(static: Mapping[str, Any], owned: Mapping[str, Any], *, source: Path, at: str = "") -> dict[str, Any]:
+    """`owned` laid over `static`; `static` setting an owned value is an error, not a silent loss."""
+    merged = copy.deepcopy(dict(static))
+    for key, value in owned.items():
+        path = f"{at}{key}"
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = overlay(merged[key], value, source=source, at=f"{path}.")
+        elif key in merged:
+            raise HelmValuesError(f"{source}: `{path}` comes from the deployment configuration "
+                                  "(or the cluster stack); remove it from the file")
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
 
 
 @dataclass(frozen=True, kw_only=True)

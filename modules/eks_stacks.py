@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from cdktf import App, Fn, TerraformStack
 from cdktf_cdktf_provider_helm.provider import (
     HelmProvider,
@@ -22,13 +20,11 @@ from constructs import Construct
 
 from modules import naming
 from modules.app_release import (
-    HELM_VALUES_DIR,
     HypernymRelease,
     HypernymReleaseProps,
     LoadBalancerControllerProps,
     LoadBalancerControllerRelease,
-    load_static_values,
-    release_values,
+    hypernym_values,
 )
 from modules.backend import configure_backend
 from modules.config import DeploymentConfig
@@ -39,7 +35,7 @@ from modules.eks_addons import (
     EksAddonsProps,
 )
 from modules.eks_cluster import PRIVATE_CLUSTER_ENDPOINTS, EksCluster, EksClusterProps
-from modules.stacks import DeploymentStack, build_network, workload_environment
+from modules.stacks import DeploymentStack, build_network
 
 
 class EksClusterStack(DeploymentStack):
@@ -126,17 +122,6 @@ class EksAppsStack(TerraformStack):
             values=hypernym_values(config, role_arn=addons.app_role.arn, vpc_cidr=vpc_cidr),
             depends_on=[self.load_balancer_controller.release],
         ))
-
-
-def hypernym_values(config: DeploymentConfig, *, role_arn: str, vpc_cidr: str) -> dict[str, Any]:
-    """The Hypernym release's values: helm-values/eks-<mode>.yaml plus the stack's facts."""
-    return release_values(
-        load_static_values(HELM_VALUES_DIR / f"eks-{config.inference.mode}.yaml"),
-        image=config.service.image, environment=workload_environment(config),
-        service_account_name=config.eks.service_account, role_arn=role_arn,
-        client_cidrs=config.network.client_cidrs or (vpc_cidr,), vpc_cidr=vpc_cidr,
-        certificate_arn=config.load_balancer.certificate_arn,
-    )
 
 
 def eks_stacks(app: App, config: DeploymentConfig) -> list[TerraformStack]:

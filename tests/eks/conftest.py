@@ -4,39 +4,27 @@ from __future__ import annotations
 
 import pytest
 
-from modules.app_release import HELM_VALUES_DIR, load_static_values, release_values
-from service.contract import ContainerEnvironment, container_environment
+from modules.app_release import hypernym_values
+from modules.config import load_config
+from modules.tooling import REPO_ROOT
 
 from .stacks import EksSynth, example_data, synthesize
 
-KUBE_VERSION = "1.33.0"
-ACCOUNT = "123456789012"
-
 
 def example_release_values(example: str) -> dict:
-    mode = example.removeprefix("eks-")
-    environment = ContainerEnvironment(
-        environment="production", region="eu-west-1", provider_mode=mode,  # type: ignore[arg-type]
-        managed_api_url="http://one-api.gateway.svc:3000" if mode == "managed" else None,
-        byop_secret_arn=(f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:hypernym-byop-AbCdEf"
-                         if mode == "byop" else None),
-        marketplace_product_code="prod-abc123", metering="register",
-    )
-    return release_values(
-        load_static_values(HELM_VALUES_DIR / f"{example}.yaml"),
-        image=f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/hypernym:0.1.0",
-        environment=container_environment(environment),
-        service_account_name="hypernym-api",
-        role_arn=f"arn:aws:iam::{ACCOUNT}:role/{example}-eks-app-eu-west-1",
-        client_cidrs=["10.0.0.0/16", "172.16.0.0/12"],
-        vpc_cidr="10.0.0.0/16",
-        certificate_arn=None,
-    )
+    """The values the apps stack of `example` passes, with the app role ARN it will have."""
+    config = load_config(REPO_ROOT / f"deployments/{example}.toml")
+    role_arn = f"arn:aws:iam::123456789012:role/{config.name}-eks-app-{config.region}"
+    return hypernym_values(config, role_arn=role_arn, vpc_cidr=config.network.vpc_cidr)
 
 
 @pytest.fixture(scope="session")
 def kube_version() -> str:
-    return KUBE_VERSION
+    """The Kubernetes version the examples configure (both the same), for helm and the schemas."""
+    versions = {load_config(REPO_ROOT / f"deployments/{e}.toml").eks.kubernetes_version
+                for e in ("eks-managed", "eks-byop")}
+    (version,) = versions
+    return f"{version}.0"
 
 
 @pytest.fixture(params=["eks-managed", "eks-byop"])

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from cdktf import App
 
-from modules.app_release import CHART_PATH
+from modules.app_release import CHART_PATH, hypernym_values
+from modules.config import parse_config
 from modules.stacks import EcsStack
 
 from .helm import one as one_manifest
 from .helm import render, strict_schema_problems
-from .stacks import EksSynth, address, one, resources
+from .stacks import EksSynth, address, example_data, one, resources
 
 REMOTE_STATE = re.compile(r"\$\{data\.terraform_remote_state\.[^.]+\.outputs\.([^}]+)\}")
 
@@ -153,3 +154,24 @@ def test_pods_get_the_same_environment_as_the_ecs_task_for_the_same_config(
     spec = one_manifest(manifests, "Deployment")["spec"]["template"]["spec"]
     pod_env = {item["name"]: item["value"] for item in spec["containers"][0]["env"]}
     assert pod_env == ecs_env
+
+
+def test_load_balancer_and_scaling_settings_are_the_configurations(managed: EksSynth) -> None:
+    values = release_values(managed, "hypernym")
+    lb, service = managed.config.load_balancer, managed.config.service
+    assert (values["ingress"]["idleTimeoutSeconds"], values["ingress"]["deregistrationDelaySeconds"]) == (
+        lb.idle_timeout_seconds, lb.deregistration_delay_seconds)
+    scaling = values["autoscaling"]
+    assert (scaling["minReplicas"], scaling["maxReplicas"], scaling["scaleUpPeriodSeconds"],
+            scaling["scaleDownStabilizationSeconds"]) == (
+        service.min_count, service.max_count, service.scale_out_cooldown_seconds,
+        service.scale_in_cooldown_seconds)
+
+
+def test_https_configuration_gives_the_ingress_its_certificate() -> None:
+    data = example_data("eks-managed")
+    arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0b5e0d4c-1111-2222-3333-444455556666"
+    data["load_balancer"] = {"protocol": "https", "certificate_arn": arn}
+    values = hypernym_values(parse_config(data), role_arn="arn:aws:iam::123456789012:role/r",
+                             vpc_cidr="10.2.0.0/16")
+    assert values["ingress"]["certificateArn"] == arn

@@ -6,15 +6,23 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from modules.app_release import HelmValuesError, load_static_values
+from modules.app_release import CHART_PATH, HelmValuesError, overlay
 from modules.tooling import run_checkov
-from service.contract import HEALTH_PATH, READY_PATH
+from service.contract import (
+    DRAIN_TIMEOUT_SECONDS,
+    HEALTH_PATH,
+    KEEP_ALIVE_SECONDS,
+    READY_PATH,
+    SHUTDOWN_AFTER_DRAIN_SECONDS,
+    ContainerEnvironment,
+    container_environment,
+)
 
 from .helm import HelmError, lint, one, render, render_text, strict_schema_problems
 
@@ -111,19 +119,31 @@ def test_schema_rejects_the_latest_tag(tmp_path: Path, managed_values: dict, kub
         render(tmp_path, bad, kube_version=kube_version)
 
 
-def test_render_fails_when_the_grace_period_does_not_cover_the_pre_stop_sleep(
+def test_grace_period_must_cover_pre_stop_drain_and_shutdown(
     tmp_path: Path, managed_values: dict, kube_version: str
 ) -> None:
-    bad = with_value(managed_values, "shutdown.terminationGracePeriodSeconds", 15)
-    with pytest.raises(HelmError, match=r"terminationGracePeriodSeconds must be larger"):
-        render(tmp_path, bad, kube_version=kube_version)
+    sleep = managed_values["shutdown"]["preStopSleepSeconds"]
+    enough = sleep + DRAIN_TIMEOUT_SECONDS + SHUTDOWN_AFTER_DRAIN_SECONDS
+    render(tmp_path, with_value(managed_values, "shutdown.terminationGracePeriodSeconds", enough),
+           kube_version=kube_version)
+    short = with_value(managed_values, "shutdown.terminationGracePeriodSeconds", enough - 1)
+    with pytest.raises(HelmError, match=rf"terminationGracePeriodSeconds is {enough - 1}, it must be at least {enough}"):
+        render(tmp_path, short, kube_version=kube_version)
 
 
-def test_helm_values_files_may_not_set_what_the_stack_owns(tmp_path: Path) -> None:
-    path = tmp_path / "values.yaml"
-    path.write_text(yaml.safe_dump({"env": {"LOG_LEVEL": "debug"}}))
-    with pytest.raises(HelmValuesError, match=r"`env` is written by the apps stack"):
-        load_static_values(path)
+def test_alb_idle_timeout_must_stay_below_the_service_keep_alive(
+    tmp_path: Path, managed_values: dict, kube_version: str
+) -> None:
+    render(tmp_path, with_value(managed_values, "ingress.idleTimeoutSeconds", KEEP_ALIVE_SECONDS - 1),
+           kube_version=kube_version)
+    too_long = with_value(managed_values, "ingress.idleTimeoutSeconds", KEEP_ALIVE_SECONDS)
+    with pytest.raises(HelmError, match=r"must be below KEEP_ALIVE_SECONDS"):
+        render(tmp_path, too_long, kube_version=kube_version)
+
+
+def test_helm_values_files_may_not_set_what_the_configuration_owns(tmp_path: Path) -> None:
+    with pytest.raises(HelmValuesError, match=r"`env.LOG_LEVEL` comes from the deployment configuration"):
+        overlay({"env": {"LOG_LEVEL": "debug"}}, {"env": {"LOG_LEVEL": "info"}}, source=tmp_path / "v.yaml")
 
 
 # --- the environment contract ------------------------------------------------------------------
@@ -144,17 +164,16 @@ def test_container_port_is_the_contract_port(tmp_path: Path, managed_values: dic
 
 
 def test_schema_env_names_are_the_contract_names() -> None:
-    import json
-
-    from modules.app_release import CHART_PATH
-    from service.contract import ContainerEnvironment, container_environment
-
     schema = json.loads((CHART_PATH / "values.schema.json").read_text())
-    every_name = set()
+    every_name: set[str] = set()
     for mode in ("managed", "byop"):
         every_name |= set(container_environment(ContainerEnvironment(
             environment="e", region="eu-west-1", provider_mode=mode, managed_api_url="http://x",
             managed_model="m", byop_secret_arn="arn", marketplace_product_code="p",
+            metering_unit="requests", metering_dimension="d", marketplace_public_key_version=1,
+            byop_secret_refresh_seconds=300, max_in_flight=100, drain_timeout_seconds=60,
+            keep_alive_seconds=130, embedding_model="m", embedding_dimensions=768,
+            max_input_chars=100_000, open_access_tier="standard",
         )))
     assert set(schema["properties"]["env"]["properties"]) == every_name
 
@@ -208,7 +227,7 @@ def test_pre_stop_sleep_lets_the_alb_deregister_within_the_grace_period(
     grace = pod_spec(managed_manifests)["terminationGracePeriodSeconds"]
     assert sleep == managed_values["shutdown"]["preStopSleepSeconds"]
     assert sleep >= 10
-    assert grace - sleep >= 60, "the grace period must leave time to drain a 60 s request"
+    assert grace - sleep >= DRAIN_TIMEOUT_SECONDS + SHUTDOWN_AFTER_DRAIN_SECONDS
 
 
 def test_rollouts_never_drop_below_the_desired_count(managed_manifests: list) -> None:
