@@ -101,10 +101,10 @@ class RefreshingSecret(Generic[Credentials]):
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
     ) -> None:
         self.name = name
-        self._on_loaded: Callable[[], None] = lambda: None
         self.refresh_seconds = refresh_seconds
         self._read = read
         self._parse = parse
+        self._on_loaded: Callable[[], None] = lambda: None
         self._value: Credentials | None = None
         self._raw: str | None = None
         self._problem: str | None = "not loaded yet"
