@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 TierName = Literal["basic", "standard", "northstar"]
@@ -25,6 +25,20 @@ class Tier:
     embeddings: bool
 
 
+_STANDARD = Tier(
+    name="standard",
+    requests_per_hour=2_000,
+    concurrent_paragraphs=6,
+    priority=1,
+    retry_delay_seconds=60,
+    default_timeout_seconds=60,
+    max_timeout_seconds=60,
+    min_detail_count=3,
+    max_detail_count=9,
+    comprehensive=False,
+    embeddings=False,
+)
+
 TIERS: dict[TierName, Tier] = {
     "northstar": Tier(
         name="northstar",
@@ -39,31 +53,14 @@ TIERS: dict[TierName, Tier] = {
         comprehensive=True,
         embeddings=True,
     ),
-    "standard": Tier(
-        name="standard",
-        requests_per_hour=2_000,
-        concurrent_paragraphs=6,
-        priority=1,
-        retry_delay_seconds=60,
-        default_timeout_seconds=60,
-        max_timeout_seconds=60,
-        min_detail_count=3,
-        max_detail_count=9,
-        comprehensive=False,
-        embeddings=False,
-    ),
-    "basic": Tier(
+    "standard": _STANDARD,
+    "basic": replace(
+        _STANDARD,
         name="basic",
         requests_per_hour=1_000,
         concurrent_paragraphs=2,
         priority=2,
         retry_delay_seconds=90,
-        default_timeout_seconds=60,
-        max_timeout_seconds=60,
-        min_detail_count=3,
-        max_detail_count=9,
-        comprehensive=False,
-        embeddings=False,
     ),
 }
 

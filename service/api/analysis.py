@@ -173,7 +173,7 @@ ASYNC_DETAIL = (
     status_code=501,
     sync_to_thread=False,
 )
-def analyze_begin(request: Request, caller: NamedDependency[Caller]) -> None:
+def analyze_begin(caller: NamedDependency[Caller]) -> None:
     """Not available: answers 501 (see /analyze_sync)."""
     raise HTTPException(status_code=501, detail=ASYNC_DETAIL)
 

@@ -16,7 +16,7 @@ import pytest
 from service.analysis.tokens import count_tokens
 from tests.fakes import captures
 from tests.fakes.fake_provider import FINANCIAL_ADVICE_TEXT, FINANCIAL_CATEGORY, FakeProvider
-from tests.service.conftest import NORTHSTAR_KEY, STANDARD_KEY
+from tests.service.conftest import BASIC_KEY, NORTHSTAR_KEY, STANDARD_KEY
 from tests.service.runner import ServiceProcess
 
 STANDARD = {"X-API-Key": STANDARD_KEY}
@@ -327,6 +327,9 @@ def test_rate_limits_report_the_callers_tier(service: ServiceProcess) -> None:
     ).json()
     assert northstar["concurrent_paragraphs"] == 128
     assert northstar["force_detail_count"] == {"min": 1, "max": None}
+    basic = service.request("GET", "/user/rate-limits", headers={"X-API-Key": BASIC_KEY}).json()
+    assert (basic["requests_per_hour"], basic["concurrent_paragraphs"]) == (1000, 2)
+    assert basic["force_detail_count"] == {"min": 3, "max": 9}
 
 
 @pytest.mark.parametrize(
