@@ -382,6 +382,13 @@ class Metering:
                 error.code, item.record.timestamp.isoformat(),
             )
             return False
+        except Exception as error:  # a bug must not stop metering: keep the record, resend it
+            item.maybe_stored = True
+            logger.error(
+                "metering: unexpected %s sending the record of %s; it stays queued",
+                type(error).__name__, item.record.timestamp.isoformat(),
+            )
+            return False
         self._queue.pop(0)
         logger.info(
             "metering: recorded",

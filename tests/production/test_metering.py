@@ -325,3 +325,40 @@ def test_the_paragraphs_unit_counts_each_analysis_paragraphs(fake: FakeMetering)
 def test_hourly_needs_a_product_code() -> None:
     with pytest.raises(ValueError, match="MARKETPLACE_PRODUCT_CODE"):
         Metering(options=MeteringOptions(mode="hourly"), api=None)
+
+
+class FlakyApi:
+    """An API that fails once in a way no boto3 client should (a bug), then behaves."""
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+
+    def register_usage(self, **_: object) -> None:
+        return None
+
+    def meter_usage(self, *, product_code: str, record, dry_run: bool = False) -> str:  # noqa: ANN001
+        if dry_run:
+            return ""
+        if not self.sent:
+            self.sent.append(0)
+            raise RuntimeError("unexpected")
+        self.sent.append(record.quantity)
+        return "record-id"
+
+
+def test_an_unexpected_error_keeps_the_record_and_the_loop_alive(caplog: pytest.LogCaptureFixture) -> None:
+    api = FlakyApi()
+    clock = ManualClock(START)
+    meter = Metering(options=MeteringOptions(mode="hourly", product_code="p"), api=api, clock=clock,
+                     poll_seconds=0.01, retry=FAST_RETRY)
+
+    async def scenario() -> None:
+        meter.start()
+        meter.count(4)
+        clock.advance(hours=1)
+        await settle(meter)
+        await meter.close()
+
+    asyncio.run(scenario())
+    assert api.sent == [0, 4]
+    assert "unexpected RuntimeError" in caplog.text
