@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 
 from service import __version__
 from service.api.analysis import ANALYSIS_HANDLERS
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None, *, metering: Metering | None = 
         openapi_config=OpenAPIConfig(
             title="Hypernym analysis API", version=__version__, path="/schema",
             description="Hypernym-compatible semantic compression on your own inference provider.",
+            # The schema only: no browser UIs that pull scripts from third-party CDNs.
+            render_plugins=[JsonRenderPlugin()],
         ),
         request_max_body_size=settings.analysis.max_body_bytes,
         logging_config=None,  # service.logs configures logging: one JSON handler for everything

@@ -24,6 +24,7 @@ def test_openapi_schema_describes_the_analysis_endpoints(service: ServiceProcess
     paths = reply.json()["paths"]
     assert {"/analyze_sync", "/health", "/ready", "/user/rate-limits"} <= set(paths)
     assert "requestBody" in paths["/analyze_sync"]["post"]
+    assert service.request("GET", "/schema/swagger").status == 404  # no UI pages, the schema only
 
 
 def test_unknown_route_gets_404_with_detail(service: ServiceProcess) -> None:
