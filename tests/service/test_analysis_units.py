@@ -16,6 +16,7 @@ from service.analysis.trials import Draft, Trial, consensus_trial, trial_tempera
 from service.analysis.zones import Zone, automatic_detail_count, plan_segment
 from service.providers.credentials import api_base, guess_provider_kind, provider_url_problem
 from service.providers.http import parse_retry_after
+from service.readiness import Readiness
 from tests.fakes import captures
 
 
@@ -211,3 +212,18 @@ def test_consensus_takes_the_most_common_category_then_the_best_reconstruction()
     assert consensus_trial(trials) is trials[2]
     assert trial_temperatures(1) == [0.2]
     assert trial_temperatures(5) == [0.2, 0.4, 0.6, 0.8, 1.0]
+
+
+def test_readiness_needs_every_registered_condition() -> None:
+    readiness = Readiness()
+    readiness.register("config loaded")
+    readiness.register("provider client open")
+    readiness.met("config loaded")
+    assert not readiness.ready
+    assert readiness.unmet() == ["provider client open"]
+    readiness.met("provider client open")
+    assert readiness.ready
+    readiness.clear("config loaded")
+    assert readiness.unmet() == ["config loaded"]
+    with pytest.raises(KeyError, match="never registered"):
+        readiness.met("draining")

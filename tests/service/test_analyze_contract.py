@@ -379,3 +379,21 @@ def test_northstar_comprehensive_mode_returns_every_trial_and_their_consensus(
     assert body["results"]["response"]["texts"]["suggested"] == captures.HYPERSTRING_5
     assert fake.calls["chat"] == 120  # an analysis and a reconstruction per trial
     assert fake.calls["embeddings"] == 1  # the original and all 60 reconstructions in one call
+
+
+def test_segments_run_concurrently_up_to_the_tiers_limit(
+    service: ServiceProcess, fake: FakeProvider
+) -> None:
+    paragraphs = [
+        f"Paragraph {word} describes how a {word} system stores, moves and protects data for "
+        "many users across several regions with careful replication."
+        for word in ("first", "second", "third", "fourth", "fifth")
+    ]
+    fake.latency_ms = 50  # keep every segment in flight long enough to overlap
+    try:
+        basic = analyze(service, {"essay_text": "\n\n".join(paragraphs)}, {"X-API-Key": BASIC_KEY})
+        standard = analyze(service, {"essay_text": "\n\n".join(paragraphs)})
+    finally:
+        fake.latency_ms = 0
+    assert basic["results"]["metadata"]["parallel_metrics"]["max_concurrent_tasks"] == 2
+    assert standard["results"]["metadata"]["parallel_metrics"]["max_concurrent_tasks"] == 5
