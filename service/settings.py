@@ -81,8 +81,10 @@ class ProviderSettings:
     """``AWS_REGION``, for reading the BYOP secret."""
     embedding_model: str = "text-embedding-3-small"
     """``EMBEDDING_MODEL``: the embeddings model for similarity and filters."""
-    embedding_dimensions: int = 768
-    """``EMBEDDING_DIMENSIONS``: requested from the embeddings API (768 as Hypernym's)."""
+    embedding_dimensions: int | None = 768
+    """``EMBEDDING_DIMENSIONS``: requested from the embeddings API (768 as Hypernym's). None
+    (``0`` in the environment): not requested, the model's native size, for providers that
+    reject the ``dimensions`` parameter."""
     connect_timeout_seconds: float = 5.0
     """``PROVIDER_CONNECT_TIMEOUT_SECONDS``: TCP+TLS connect to the provider."""
     read_timeout_seconds: float = 60.0
@@ -238,7 +240,8 @@ def _provider_settings(reader: _EnvReader) -> ProviderSettings:
         byop_secret_arn=secret_arn,
         aws_region=reader.optional("AWS_REGION"),
         embedding_model=embedding_model,
-        embedding_dimensions=reader.integer("EMBEDDING_DIMENSIONS", 768, minimum=1, maximum=8192),
+        embedding_dimensions=reader.integer("EMBEDDING_DIMENSIONS", 768, minimum=0, maximum=8192)
+        or None,
         connect_timeout_seconds=reader.number(
             "PROVIDER_CONNECT_TIMEOUT_SECONDS", 5.0, minimum=0.1, maximum=120.0
         ),

@@ -81,6 +81,8 @@ class SegmentResult:
     reconstruction_embedding: list[float] | None
     trials: tuple[Trial, ...]
     """Every trial of comprehensive mode; empty in partial mode."""
+    reconstruction_vector_size: int | None
+    """Dimensions of the embeddings compared; None for a segment that was not compressed."""
     seconds: float
 
     @property
@@ -111,6 +113,14 @@ class Analysis:
     suggested: str
     seconds: float
     max_concurrent_tasks: int
+
+    @property
+    def embedding_dimensions(self) -> int | None:
+        """The size of the embeddings the provider returned; None when nothing was embedded."""
+        for segment in self.segments:
+            if segment.reconstruction_vector_size is not None:
+                return segment.reconstruction_vector_size
+        return None
 
 
 class EmptyTextError(ValueError):
@@ -196,6 +206,7 @@ async def _analyze_segment(
             original_embedding=None,
             reconstruction_embedding=None,
             trials=(),
+            reconstruction_vector_size=None,
             seconds=time.perf_counter() - started,
         )
     drafts = await _all_of(
@@ -244,6 +255,7 @@ async def _analyze_segment(
         if options.include_embeddings
         else None,
         trials=tuple(trials) if options.trials > 1 else (),
+        reconstruction_vector_size=len(original_vector),
         seconds=time.perf_counter() - started,
     )
 

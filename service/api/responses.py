@@ -42,7 +42,7 @@ def analysis_response(
     log_id: str,
     processing_time: float,
     embedding_model: str,
-    embedding_dimensions: int,
+    embedding_dimensions: int | None,
 ) -> AnalyzeResponse:
     segments = analysis.segments
     segment_seconds = sum(s.seconds for s in segments)
@@ -71,7 +71,11 @@ def analysis_response(
     )
     body = ResponseBody(
         meta=ResponseMeta(
-            embedding=EmbeddingMeta(dimensions=embedding_dimensions, version=embedding_model)
+            embedding=EmbeddingMeta(
+                # Configured size, else what the model returned (0: nothing was embedded).
+                dimensions=embedding_dimensions or analysis.embedding_dimensions or 0,
+                version=embedding_model,
+            )
         ),
         texts=Texts(compressed=analysis.compressed, suggested=analysis.suggested),
         segments=[_segment(s, options, comprehensive=comprehensive) for s in segments],

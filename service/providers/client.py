@@ -36,7 +36,7 @@ class InferenceClient:
         upstream: UpstreamClient,
         credentials: CredentialsSource,
         *,
-        embedding_dimensions: int,
+        embedding_dimensions: int | None,
         max_output_tokens: int,
     ) -> None:
         self.upstream = upstream
@@ -73,12 +73,13 @@ class InferenceClient:
             )
         base = api_base(current.embeddings_url or current.base_url)
         url = f"{base}/embeddings"
-        payload = {
+        payload: dict[str, Any] = {
             "model": current.embedding_model,
             "input": list(texts),
-            "dimensions": self.embedding_dimensions,
             "encoding_format": "float",
         }
+        if self.embedding_dimensions is not None:
+            payload["dimensions"] = self.embedding_dimensions
         what = describe(url, "embeddings")
         try:
             answer = await self.upstream.post_json(

@@ -77,6 +77,8 @@ class FakeProvider:
         self.latency_ms = latency_ms
         self.fault: Fault | None = None
         self.authorizations: list[str] = []
+        self.requested_dimensions: list[int | None] = []
+        """The ``dimensions`` parameter of each embeddings request (None: not sent)."""
         self.calls: Counter[str] = Counter()
         self.url = ""
         """Base URL including /v1, set once serving."""
@@ -93,6 +95,7 @@ class FakeProvider:
     def reset(self) -> None:
         self.clear()
         self.authorizations.clear()
+        self.requested_dimensions.clear()
         self.calls.clear()
 
     def application(self) -> web.Application:
@@ -229,6 +232,7 @@ class FakeProvider:
         texts = body.get("input")
         if isinstance(texts, str):
             texts = [texts]
+        self.requested_dimensions.append(body.get("dimensions"))
         dimensions = int(body.get("dimensions") or DEFAULT_DIMENSIONS)
         data = [
             {"object": "embedding", "index": i, "embedding": self.embedding(text, dimensions)}

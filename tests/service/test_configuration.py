@@ -69,8 +69,8 @@ BYOP = {
             "LOG_LEVEL='verbose' is not one of debug, info, warning, error",
         ),
         (
-            {**MANAGED, "EMBEDDING_DIMENSIONS": "0"},
-            "EMBEDDING_DIMENSIONS=0 is out of range: use 1 to 8192",
+            {**MANAGED, "EMBEDDING_DIMENSIONS": "-1"},
+            "EMBEDDING_DIMENSIONS=-1 is out of range: use 0 to 8192",
         ),
         ({**MANAGED, "MAX_INPUT_CHARS": "lots"}, "MAX_INPUT_CHARS='lots' is not an integer"),
         (

@@ -68,3 +68,13 @@ def test_anthropic_messages_with_separate_embeddings_endpoint(
     assert fake.calls["chat"] == 0
     # Chat authenticates with x-api-key, embeddings with their own bearer key.
     assert sorted(set(fake.authorizations)) == ["Bearer embed-key", "byop-key-1"]
+
+
+def test_native_embedding_size_sends_no_dimensions(fake: FakeProvider, tmp_path: Path) -> None:
+    """EMBEDDING_DIMENSIONS=0 is for providers that reject the parameter (ada-002, vLLM)."""
+    env = byop_env(fake, "UPSTREAM", EMBEDDING_DIMENSIONS="0")
+    with running_service(env, tmp_path / "service.log") as service:
+        reply = service.request("POST", "/analyze_sync", {"essay_text": captures.ESSAY_TEXT})
+    assert reply.status == 200, reply.body
+    assert fake.requested_dimensions == [None]
+    assert reply.json()["results"]["response"]["meta"]["embedding"]["dimensions"] == 768
