@@ -135,7 +135,8 @@ class UpstreamClient:
             )
         if status in (404, 405, 501):
             raise EndpointNotFoundError(
-                f"the inference provider has no {what} endpoint (HTTP {status})"
+                f"the inference provider does not serve {what} (HTTP {status}): "
+                "check the provider URL (an OpenAI-compatible base ends in /v1)"
             )
         tried = f" after {attempt} attempts" if status in RETRYABLE_STATUSES else ""
         raise ProviderFailedError(

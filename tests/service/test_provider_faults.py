@@ -181,3 +181,16 @@ def test_content_filter_gives_408_as_hypernym_does(
     }
     assert fake.calls["chat"] == 1  # a refusal is not retried
     assert_still_ready(service, fake)
+
+
+def test_wrong_provider_path_gives_502_naming_the_url_to_check(
+    fake: FakeProvider, tmp_path: Path
+) -> None:
+    env = managed_env(fake, MANAGED_API_URL=fake.url.removesuffix("/v1") + "/api")
+    with running_service(env, tmp_path / "service.log") as misconfigured:
+        reply = misconfigured.request("POST", "/analyze_sync", BODY)
+    assert reply.status == 502
+    assert reply.json()["detail"] == (
+        "the inference provider does not serve chat completions at 127.0.0.1 (HTTP 404): "
+        "check the provider URL (an OpenAI-compatible base ends in /v1)"
+    )
