@@ -452,7 +452,7 @@ def _arn_problems(arn: str | None, key: str, service: str, region: str | None) -
         return []
     match = _ARN.match(arn)
     if match is None or match["service"] != service:
-        return [f"`{key}` = {arn!r} is not a {service} ARN"]
+        return [f"`{key}` = {arn!r} is not an ARN for {service}"]
     if region is not None and match["region"] != region:
         return [f"`{key}` is in {match['region']}, the deployment in {region}; use a {service} "
                 f"resource in {region} (or replicate it there)"]
@@ -510,7 +510,7 @@ def _image_problems(config: DeploymentConfig) -> list[str]:
     if image.endswith(":latest"):
         return ["`service.image` uses the tag `latest`; pin a version tag or a digest so every "
                 "task runs the same image"]
-    if config.network.nat_gateways != "none" or config.existing_vpc:
+    if config.network.nat_gateways != "none" or config.existing_vpc or not _REGION.match(config.region):
         return []  # the image may come from anywhere the egress path reaches
     ecr = _ECR_IMAGE.match(image)
     if ecr is None:

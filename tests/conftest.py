@@ -1,12 +1,21 @@
-"""Session-wide fixtures: the moto server every Terraform and AWS test shares."""
+"""Session-wide fixtures: the moto server every Terraform and AWS test shares, and synthesis.
+
+Importing the prebuilt AWS bindings costs 10-15 s per process, so this one pytest process
+synthesizes every deployment in-process, each at most once (`synth_example`, `synth_config`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.harness.moto import MotoServer, running_moto
+
+# jsii prints a large Node 20 end-of-life banner unless silenced (the value is the major version).
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 
 @pytest.fixture(scope="session")
@@ -14,3 +23,31 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
     """A real moto server on 127.0.0.1 (fails, not skips, when moto is not installed)."""
     with running_moto(tmp_path_factory.mktemp("moto")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def synth_config(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """`synth_config(config, label)` -> the cdktf.out of that DeploymentConfig, cached by label."""
+    from modules.app import build_app
+
+    built: dict[str, Path] = {}
+
+    def synthesize(config: object, label: str) -> Path:
+        if label not in built:
+            outdir = tmp_path_factory.mktemp(label) / "cdktf.out"
+            build_app(config, outdir).synth()  # type: ignore[arg-type]
+            built[label] = outdir
+        return built[label]
+
+    return synthesize
+
+
+@pytest.fixture(scope="session")
+def synth_example(synth_config: Callable[..., Path]) -> Callable[[str], Path]:
+    """`synth_example("ecs-byop")` -> the cdktf.out of deployments/ecs-byop.toml, once per session."""
+    from modules.config import load_config, resolve_config_path
+
+    def synthesize(name: str) -> Path:
+        return synth_config(load_config(resolve_config_path(name)), f"example-{name}")
+
+    return synthesize

@@ -1,0 +1,137 @@
+"""The network construct in the synthesized ECS stacks."""
+
+from __future__ import annotations
+
+from tests.infra.synthesized import Stack
+
+
+def test_vpc_uses_the_configured_range_with_dns_on(managed: Stack) -> None:
+    vpc = managed.one("aws_vpc")
+    assert vpc["cidr_block"] == "10.0.0.0/16"
+    assert vpc["enable_dns_support"] is True and vpc["enable_dns_hostnames"] is True
+
+
+def test_private_subnets_sit_in_two_different_zones_without_public_ips(managed: Stack) -> None:
+    subnets = managed.resources("aws_subnet")
+    assert sorted(s["cidr_block"] for s in subnets.values()) == ["10.0.1.0/24", "10.0.2.0/24"]
+    zones = [s["availability_zone"] for s in subnets.values()]
+    assert len(set(zones)) == 2
+    assert all(s["map_public_ip_on_launch"] is False for s in subnets.values())
+
+
+def test_default_zones_come_from_a_closed_list_of_regular_zone_names(managed: Stack) -> None:
+    (zones,) = managed.data("aws_availability_zones").values()
+    assert zones["filter"] == [{"name": "zone-name", "values": [f"eu-west-1{c}" for c in "abcdef"]}]
+
+
+def test_each_private_subnet_has_its_own_route_table(managed: Stack) -> None:
+    associations = managed.resources("aws_route_table_association").values()
+    assert len(managed.resources("aws_route_table")) == 2
+    assert len({a["route_table_id"] for a in associations}) == 2
+    assert len({a["subnet_id"] for a in associations}) == 2
+
+
+def test_no_internet_gateway_nat_or_default_route_by_default(managed: Stack) -> None:
+    for kind in ("aws_internet_gateway", "aws_nat_gateway", "aws_eip", "aws_route"):
+        assert managed.resources(kind) == {}, kind
+    assert all(s["cidr_block"].startswith("10.0.") for s in managed.resources("aws_subnet").values())
+
+
+def test_interface_endpoints_use_private_dns_in_the_private_subnets(managed: Stack) -> None:
+    interface = [e for e in managed.resources("aws_vpc_endpoint").values()
+                 if e["vpc_endpoint_type"] == "Interface"]
+    subnets = sorted(managed.ref("aws_subnet", f"private-{i}_") for i in (1, 2))
+    assert interface
+    for endpoint in interface:
+        assert endpoint["private_dns_enabled"] is True
+        assert sorted(endpoint["subnet_ids"]) == subnets
+        assert endpoint["security_group_ids"] == [managed.ref("aws_security_group", "endpoint-sg")]
+
+
+def endpoint_services(stack: Stack) -> set[str]:
+    return {e["service_name"].removeprefix("com.amazonaws.eu-west-1.")
+            for e in stack.resources("aws_vpc_endpoint").values()}
+
+
+def test_endpoints_cover_ecr_logs_metering_and_s3(managed: Stack) -> None:
+    assert {"ecr.api", "ecr.dkr", "logs", "metering.marketplace", "s3"} <= endpoint_services(managed)
+
+
+def test_secrets_manager_endpoint_exists_when_tasks_read_a_secret(managed: Stack, byop: Stack) -> None:
+    assert "secretsmanager" in endpoint_services(managed)  # the gateway token
+    assert "secretsmanager" in endpoint_services(byop)  # the provider credentials
+
+
+def test_no_secrets_manager_or_metering_endpoint_when_unused(tokenless_managed: Stack) -> None:
+    assert endpoint_services(tokenless_managed) == {"ecr.api", "ecr.dkr", "logs", "s3"}
+
+
+def test_s3_gateway_endpoint_serves_every_private_route_table(managed: Stack) -> None:
+    (s3,) = [e for e in managed.resources("aws_vpc_endpoint").values()
+             if e["vpc_endpoint_type"] == "Gateway"]
+    assert s3["service_name"] == "com.amazonaws.eu-west-1.s3"
+    assert sorted(s3["route_table_ids"]) == sorted(
+        managed.ref("aws_route_table", f"private-{i}-routes") for i in (1, 2))
+
+
+def test_endpoint_security_group_admits_only_https_from_the_vpc(managed: Stack) -> None:
+    group = managed.ref("aws_security_group", "endpoint-sg")
+    ingress = [r for r in managed.resources("aws_vpc_security_group_ingress_rule").values()
+               if r["security_group_id"] == group]
+    assert [(r["from_port"], r["to_port"], r["cidr_ipv4"]) for r in ingress] == [
+        (443, 443, managed.ref("aws_vpc", "vpc", "cidr_block"))]
+    egress = [r for r in managed.resources("aws_vpc_security_group_egress_rule").values()
+              if r["security_group_id"] == group]
+    assert egress == []
+
+
+def test_default_security_group_is_emptied(managed: Stack) -> None:
+    default = managed.one("aws_default_security_group")
+    assert "ingress" not in default and "egress" not in default
+
+
+def test_flow_logs_record_all_traffic_to_cloudwatch(managed: Stack) -> None:
+    flow = managed.one("aws_flow_log")
+    assert flow["traffic_type"] == "ALL"
+    assert flow["log_destination_type"] == "cloud-watch-logs"
+    assert flow["iam_role_arn"] == managed.ref("aws_iam_role", "flow-logs-role", "arn")
+
+
+def test_single_nat_gateway_routes_every_private_subnet_through_it(byop: Stack) -> None:
+    (nat,) = byop.resources("aws_nat_gateway")
+    routes = [r for r in byop.resources("aws_route").values() if "nat_gateway_id" in r]
+    assert len(routes) == 2
+    assert {r["nat_gateway_id"] for r in routes} == {f"${{aws_nat_gateway.{nat}.id}}"}
+    assert all(r["destination_cidr_block"] == "0.0.0.0/0" for r in routes)
+
+
+def test_nat_gateways_sit_in_public_subnets_behind_an_internet_gateway(byop: Stack) -> None:
+    byop.one("aws_internet_gateway")
+    public = [s for s in byop.resources("aws_subnet").values() if s["tags"].get("Tier") == "public"]
+    assert sorted(s["cidr_block"] for s in public) == ["10.1.101.0/24", "10.1.102.0/24"]
+    assert all(s["map_public_ip_on_launch"] is False for s in public)
+    (internet_route,) = [r for r in byop.resources("aws_route").values() if "gateway_id" in r]
+    assert internet_route["destination_cidr_block"] == "0.0.0.0/0"
+
+
+def test_per_az_nat_gives_each_zone_its_own_gateway(per_az_nat_with_kms: Stack) -> None:
+    routes = [r for r in per_az_nat_with_kms.resources("aws_route").values() if "nat_gateway_id" in r]
+    assert len(per_az_nat_with_kms.resources("aws_nat_gateway")) == 2
+    assert len({r["nat_gateway_id"] for r in routes}) == 2
+
+
+def test_existing_vpc_is_used_instead_of_a_new_one(existing_vpc: Stack) -> None:
+    assert existing_vpc.resources("aws_vpc") == {}
+    assert existing_vpc.resources("aws_subnet") == {}
+    (vpc,) = existing_vpc.data("aws_vpc").values()
+    assert vpc["id"] == "vpc-0a1b2c3d4e5f"
+    service = existing_vpc.one("aws_ecs_service")
+    assert service["network_configuration"]["subnets"] == ["subnet-0aaa", "subnet-0bbb"]
+
+
+def test_existing_vpc_gets_endpoints_in_its_subnets_and_route_tables(existing_vpc: Stack) -> None:
+    endpoints = existing_vpc.resources("aws_vpc_endpoint").values()
+    gateway = [e for e in endpoints if e["vpc_endpoint_type"] == "Gateway"]
+    assert gateway[0]["route_table_ids"] == ["rtb-0aaa", "rtb-0bbb"]
+    assert all(e["subnet_ids"] == ["subnet-0aaa", "subnet-0bbb"]
+               for e in endpoints if e["vpc_endpoint_type"] == "Interface")
