@@ -69,6 +69,8 @@ PRIVATE_CLUSTER_ENDPOINTS: Mapping[str, str] = {
 logs, S3 gateway): AWS's private-cluster requirements, for what this deployment runs."""
 
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+INTERNAL_LOAD_BALANCER_SUBNET_TAGS: Mapping[str, str] = {"kubernetes.io/role/internal-elb": "1"}
+"""How the AWS Load Balancer Controller finds the subnets of internal load balancers."""
 
 
 def node_ami_type(instance_type: str) -> str:
@@ -105,10 +107,10 @@ class EksClusterProps:
     node_desired_count: int = 2
     node_max_count: int = 10
     node_volume_size_gib: int = 20
-    tag_subnets: bool = True
-    """Tag `subnet_ids` kubernetes.io/role/internal-elb=1 so the load balancer controller
-    finds them for internal ALBs. Default: tagged here (aws_ec2_tag); turn off when the subnets'
-    own resources carry the tag."""
+    tag_subnets: bool = False
+    """Tag `subnet_ids` with INTERNAL_LOAD_BALANCER_SUBNET_TAGS here (aws_ec2_tag), for
+    subnets this deployment does not manage. Default: off, the subnets' own resources carry the
+    tags (a subnet resource would remove a tag added beside it on its next apply)."""
 
 
 class EksCluster(Construct):
@@ -145,8 +147,9 @@ class EksCluster(Construct):
             self._grant_admin(index, role_arn)
         if props.tag_subnets:
             for index, subnet_id in enumerate(props.subnet_ids):
-                Ec2Tag(self, f"internal-elb-subnet-{index + 1}", resource_id=subnet_id,
-                       key="kubernetes.io/role/internal-elb", value="1")
+                for key, value in INTERNAL_LOAD_BALANCER_SUBNET_TAGS.items():
+                    Ec2Tag(self, f"subnet-{index + 1}-{re.sub(r'[^a-z0-9]+', '-', key)}",
+                           resource_id=subnet_id, key=key, value=value)
         self.node_role = self._service_role("node-role", props.node_role_name,
                                             "ec2.amazonaws.com", "EKS managed nodes")
         # No CNI policy here: the VPC CNI gets its own IRSA role (eks_addons), so pods on the

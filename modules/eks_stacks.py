@@ -34,7 +34,12 @@ from modules.eks_addons import (
     EksAddons,
     EksAddonsProps,
 )
-from modules.eks_cluster import PRIVATE_CLUSTER_ENDPOINTS, EksCluster, EksClusterProps
+from modules.eks_cluster import (
+    INTERNAL_LOAD_BALANCER_SUBNET_TAGS,
+    PRIVATE_CLUSTER_ENDPOINTS,
+    EksCluster,
+    EksClusterProps,
+)
 from modules.stacks import DeploymentStack, build_network
 
 
@@ -44,7 +49,7 @@ class EksClusterStack(DeploymentStack):
     def __init__(self, scope: Construct, config: DeploymentConfig) -> None:
         super().__init__(scope, config, "eks-cluster")
         eks = config.eks
-        self.network = build_network(self, PRIVATE_CLUSTER_ENDPOINTS)
+        self.network = build_network(self, PRIVATE_CLUSTER_ENDPOINTS, INTERNAL_LOAD_BALANCER_SUBNET_TAGS)
 
         def role_name(purpose: str) -> str:
             return naming.role_name(config.name, config.region, purpose)
@@ -59,6 +64,8 @@ class EksClusterStack(DeploymentStack):
             log_retention_days=eks.log_retention_days, node_instance_type=eks.node_instance_type,
             node_min_count=eks.node_min_count, node_desired_count=eks.node_desired_count,
             node_max_count=eks.node_max_count,
+            # Subnets of an existing VPC are not ours to declare: tag them beside.
+            tag_subnets=config.existing_vpc,
         ))
         self.addons = EksAddons(self, "addons", props=EksAddonsProps(
             cluster=self.cluster, account_id=self.account_id, partition=self.partition,

@@ -77,6 +77,9 @@ class NetworkProps:
     flow_logs: Role | None = None
     """Role for VPC Flow Logs (all traffic, to a log group). Default: no flow logs."""
     flow_log_retention_days: int = 30
+    private_subnet_tags: Mapping[str, str] = field(default_factory=dict)
+    """Extra tags on the private subnets made here (e.g. for load balancer discovery).
+    Default: none."""
 
 
 class Network(Construct):
@@ -113,7 +116,8 @@ class Network(Construct):
         self.private_subnets = [
             Subnet(self, f"private-{i + 1}", vpc_id=vpc.id, cidr_block=cidr, availability_zone=zone,
                    map_public_ip_on_launch=False,
-                   tags={**name_tag(f"{props.name}-private-{i + 1}"), "Tier": "private"})
+                   tags={**name_tag(f"{props.name}-private-{i + 1}"), "Tier": "private",
+                         **props.private_subnet_tags})
             for i, (cidr, zone) in enumerate(zip(props.private_subnet_cidrs, zones, strict=True))
         ]
         self.private_subnet_ids = [s.id for s in self.private_subnets]

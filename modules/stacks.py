@@ -79,7 +79,8 @@ def interface_endpoints(config: DeploymentConfig) -> dict[str, str]:
     return endpoints
 
 
-def build_network(stack: DeploymentStack, extra_endpoints: Mapping[str, str] | None = None) -> Network:
+def build_network(stack: DeploymentStack, extra_endpoints: Mapping[str, str] | None = None,
+                  private_subnet_tags: Mapping[str, str] | None = None) -> Network:
     """The deployment's network in `stack`, with the workload's endpoints plus `extra_endpoints`."""
     config, net = stack.config, stack.config.network
     flow_logs = None
@@ -97,6 +98,7 @@ def build_network(stack: DeploymentStack, extra_endpoints: Mapping[str, str] | N
         existing_private_subnet_ids=net.existing_private_subnet_ids,
         existing_private_route_table_ids=net.existing_private_route_table_ids,
         flow_logs=flow_logs, flow_log_retention_days=config.service.log_retention_days,
+        private_subnet_tags=private_subnet_tags or {},
     ))
 
 

@@ -134,11 +134,25 @@ def test_node_role_has_no_cni_permissions(managed: EksSynth) -> None:
 
 
 def test_private_subnets_are_tagged_for_internal_load_balancers(managed: EksSynth) -> None:
-    tags = [t for t in resources(managed.cluster, "aws_ec2_tag").values()
-            if t["key"] == "kubernetes.io/role/internal-elb"]
-    subnets = one(managed.cluster, "aws_eks_cluster")["vpc_config"]["subnet_ids"]
-    assert sorted(t["resource_id"] for t in tags) == sorted(subnets)
-    assert {t["value"] for t in tags} == {"1"}
+    subnets = [s for s in resources(managed.cluster, "aws_subnet").values() if s["tags"].get("Tier") == "private"]
+    assert len(subnets) == len(managed.config.network.private_subnet_cidrs)
+    assert all(s["tags"]["kubernetes.io/role/internal-elb"] == "1" for s in subnets)
+    # Declared on the subnets themselves: a tag added beside them would be removed on re-apply.
+    assert not resources(managed.cluster, "aws_ec2_tag")
+
+
+def test_subnets_of_an_existing_vpc_are_tagged_beside_them(tmp_path: Path) -> None:
+    data = example_data("eks-managed")
+    data["network"] = {
+        "existing_vpc_id": "vpc-0123456789abcdef0", "client_cidrs": ["10.2.0.0/16"],
+        "existing_private_subnet_ids": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+        "existing_private_route_table_ids": ["rtb-0123456789abcdef0", "rtb-0123456789abcdef1"],
+    }
+    data["inference"]["managed_api_cidrs"] = ["10.2.0.0/16"]
+    tags = resources(synthesize(data, tmp_path).cluster, "aws_ec2_tag").values()
+    assert sorted((t["resource_id"], t["key"], t["value"]) for t in tags) == [
+        (subnet, "kubernetes.io/role/internal-elb", "1")
+        for subnet in data["network"]["existing_private_subnet_ids"]]
 
 
 # --- IRSA --------------------------------------------------------------------------------------------
