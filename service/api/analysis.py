@@ -11,23 +11,19 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, HTTPException
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_413_REQUEST_ENTITY_TOO_LARGE
-from msgspec import UNSET
 
-from service.analysis.filters import PurposeFilter
-from service.analysis.pipeline import AnalysisOptions, EmptyTextError, analyze
-from service.analysis.tiers import allowed_detail_count, deadline_seconds
+from service.analysis.pipeline import EmptyTextError, analyze
+from service.analysis.tiers import deadline_seconds
 from service.api.auth import Caller
-from service.api.responses import analysis_response, echo_params
+from service.api.requests import analysis_options, request_echo, requested_timeout
+from service.api.responses import analysis_response
 from service.api.schemas import (
-    AnalyzeParams,
     AnalyzeRequest,
     AnalyzeResponse,
     ErrorDetail,
-    Filters,
     ForceDetailRange,
     RateLimits,
     Recommended,
-    RequestEcho,
 )
 from service.logs import request_annotations
 from service.metering import Metering
@@ -72,35 +68,14 @@ async def analyze_sync(  # noqa: PLR0917 (Litestar injects every parameter by na
     if len(data.essay_text) > limit:
         raise HTTPException(
             status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            detail=f"essay_text has {len(data.essay_text)} characters; "
-            f"this service accepts at most "
-            f"{limit} (MAX_INPUT_CHARS): split the text into several requests",
+            detail=(
+                f"essay_text has {len(data.essay_text)} characters; this service accepts at "
+                f"most {limit} (MAX_INPUT_CHARS): split the text into several requests"
+            ),
         )
-    params = data.params or AnalyzeParams()
-    filters = data.filters or Filters()
     tier = caller.tier
-    options = AnalysisOptions(
-        min_compression_ratio=params.min_compression_ratio,
-        min_semantic_similarity=params.min_semantic_similarity,
-        force_single_segment=params.force_single_segment,
-        detail_count=allowed_detail_count(params.force_detail_count, tier),
-        include_embeddings=params.include_embeddings and tier.embeddings,
-        filters=tuple(
-            PurposeFilter(
-                label=entry.semantic_category.strip(),
-                threshold=settings.analysis.default_filter_threshold
-                if entry.min_semantic_similarity is UNSET
-                else entry.min_semantic_similarity,
-            )
-            for entry in (filters.purpose.exclude if filters.purpose is not UNSET else [])
-        ),
-        trials=settings.analysis.comprehensive_trials
-        if params.analysis_mode == "comprehensive" and tier.comprehensive
-        else 1,
-        max_concurrency=tier.concurrent_paragraphs,
-    )
-    sent_timeout = None if params.timeout is UNSET else params.timeout
-    deadline = deadline_seconds(tier, sent_timeout)
+    options = analysis_options(data, tier, settings.analysis)
+    deadline = deadline_seconds(tier, requested_timeout(data))
     request_id = request.scope["state"]["request_id"]  # assigned by RequestLogMiddleware
     try:
         async with asyncio.timeout(deadline):
@@ -117,17 +92,8 @@ async def analyze_sync(  # noqa: PLR0917 (Litestar injects every parameter by na
         ) from None
     metering.record_analysis(len(result.segments))
     request_annotations(request.scope)["paragraphs"] = len(result.segments)
-    echo = RequestEcho(
-        content=data.essay_text,
-        filters=filters,
-        params=echo_params(
-            sent_mode=None if params.analysis_mode is UNSET else params.analysis_mode,
-            sent_timeout=sent_timeout,
-            options=options,
-            hashed_api_key=caller.hashed_api_key,
-            request_id=request_id,
-            tier=tier.name,
-        ),
+    echo = request_echo(
+        data, options, hashed_api_key=caller.hashed_api_key, request_id=request_id, tier=tier.name
     )
     return analysis_response(
         analysis=result,

@@ -11,7 +11,6 @@ from service.analysis.trials import Trial
 from service.api.schemas import (
     AnalyzeResponse,
     Detail,
-    EchoParams,
     Embedding,
     EmbeddingMeta,
     ExclusionReason,
@@ -87,29 +86,6 @@ def analysis_response(
         log_id=log_id,
         processing_time=processing_time,
         results=Results(metadata=metadata, request=echo, response=body),
-    )
-
-
-def echo_params(
-    *,
-    sent_mode: str | None,
-    sent_timeout: int | None,
-    options: AnalysisOptions,
-    hashed_api_key: str | None,
-    request_id: str,
-    tier: str,
-) -> EchoParams:
-    return EchoParams(
-        analysis_mode=sent_mode if sent_mode is not None else UNSET,  # type: ignore[arg-type]
-        force_detail_count=options.detail_count,
-        force_single_segment=options.force_single_segment,
-        hashed_api_key=hashed_api_key,
-        include_embeddings=options.include_embeddings,
-        min_compression_ratio=options.min_compression_ratio,
-        min_semantic_similarity=options.min_semantic_similarity,
-        request_id=request_id,
-        tier=tier,
-        timeout=sent_timeout if sent_timeout is not None else UNSET,
     )
 
 
