@@ -37,7 +37,7 @@ ERROR_RESPONSES = {
         400: "The body is not valid JSON or breaks the request schema.",
         401: "API keys are configured and none was sent.",
         403: "The API key is not valid.",
-        408: "The analysis did not finish within the tier's deadline.",
+        408: "The tier's deadline passed, or the provider's content filter refused the text.",
         413: "essay_text is longer than MAX_INPUT_CHARS, or the body is too large.",
         429: "The provider (or the service) is rate limiting; see Retry-After.",
         502: "The provider failed, cannot embed, or its model answered in the wrong format.",
