@@ -19,9 +19,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -30,13 +29,10 @@ from pathlib import Path
 import aiohttp
 import psutil
 
-from modules.tooling import REPO_ROOT
+from benchmarks.fake_process import FIVE_PARAGRAPHS, ONE_PARAGRAPH, fake_provider_process
 from service.analysis.prompts import analysis_request, reconstruction_request
 from tests.fakes import captures
-from tests.service.runner import free_port, running_service
-
-ONE_PARAGRAPH = captures.ESSAY_TEXT
-FIVE_PARAGRAPHS = "\n\n".join(part.strip() for part in captures.ESSAY_TEXT.split("  "))
+from tests.service.runner import running_service
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -126,30 +122,14 @@ def main() -> None:
     )
     arguments = parser.parse_args()
 
-    port = free_port()
-    fake = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fakes.fake_provider",
-            "--port",
-            str(port),
-            "--latency-ms",
-            str(arguments.latency_ms),
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-    )
-    provider = f"http://127.0.0.1:{port}/v1"
-    env = {
-        "INFERENCE_PROVIDER_MODE": "managed",
-        "MANAGED_API_URL": provider,
-        "LOG_LEVEL": "warning",
-        "ENVIRONMENT": "benchmark",
-        "MAX_IN_FLIGHT": "1000",
-    }
-    try:
-        time.sleep(1.0)
+    with fake_provider_process(arguments.latency_ms) as provider:
+        env = {
+            "INFERENCE_PROVIDER_MODE": "managed",
+            "MANAGED_API_URL": provider,
+            "LOG_LEVEL": "warning",
+            "ENVIRONMENT": "benchmark",
+            "MAX_IN_FLIGHT": "1000",
+        }
         with (
             tempfile.TemporaryDirectory() as scratch,
             running_service(env, Path(scratch) / "service.log") as service,
@@ -158,6 +138,9 @@ def main() -> None:
             asyncio.run(
                 measure(service_call(service.url, ONE_PARAGRAPH), concurrency=4, requests=20)
             )  # warm-up
+            print(
+                f"load average before the runs: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+            )
             print(
                 f"fake provider latency per call: {arguments.latency_ms:.0f} ms; "
                 f"RSS after start and warm-up: {process.memory_info().rss / 2**20:.1f} MiB"
@@ -202,9 +185,6 @@ def main() -> None:
                 f"RSS after load: {process.memory_info().rss / 2**20:.1f} MiB "
                 f"(median request {statistics.median(served):.0f} ms in the last run)"
             )
-    finally:
-        fake.terminate()
-        fake.wait(10)
 
 
 if __name__ == "__main__":
