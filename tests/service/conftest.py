@@ -24,7 +24,7 @@ def managed_env(fake: FakeProvider, **overrides: str) -> dict[str, str]:
         "MANAGED_API_URL": fake.url,
         "MANAGED_API_KEY": "managed-key",
         "MANAGED_MODEL": "fake-model",
-        "PROVIDER_READ_TIMEOUT_SECONDS": "2",
+        "PROVIDER_READ_TIMEOUT_SECONDS": "3",  # short, for the timeout test; loopback answers in ms
         "PROVIDER_MAX_ATTEMPTS": "2",
         "LOG_LEVEL": "warning",
         **overrides,

@@ -1,6 +1,6 @@
 """Provider faults, one test each: the documented status and detail, and the service stays ready.
 
-The session service runs with PROVIDER_READ_TIMEOUT_SECONDS=2 and PROVIDER_MAX_ATTEMPTS=2.
+The session service runs with PROVIDER_READ_TIMEOUT_SECONDS=3 and PROVIDER_MAX_ATTEMPTS=2.
 """
 
 from __future__ import annotations
