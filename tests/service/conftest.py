@@ -13,7 +13,9 @@ from tests.service.runner import ServiceProcess, running_service
 STANDARD_KEY = "hk-test-standard"
 NORTHSTAR_KEY = "hk-test-northstar"
 BASIC_KEY = "hk-test-basic"
-API_KEYS = f'{{"{STANDARD_KEY}": "standard", "{NORTHSTAR_KEY}": "northstar", "{BASIC_KEY}": "basic"}}'
+API_KEYS = (
+    f'{{"{STANDARD_KEY}": "standard", "{NORTHSTAR_KEY}": "northstar", "{BASIC_KEY}": "basic"}}'
+)
 
 
 def managed_env(fake: FakeProvider, **overrides: str) -> dict[str, str]:
@@ -46,7 +48,9 @@ def fake(fake_provider: FakeProvider) -> Iterator[FakeProvider]:
 
 
 @pytest.fixture(scope="session")
-def service(fake_provider: FakeProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+def service(
+    fake_provider: FakeProvider, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceProcess]:
     """One managed-mode service with a key per tier, shared by the contract and fault tests."""
     log = Path(tmp_path_factory.mktemp("service")) / "service.log"
     with running_service(managed_env(fake_provider, API_KEYS=API_KEYS), log) as running:
