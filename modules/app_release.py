@@ -62,7 +62,8 @@ def load_static_values(path: Path) -> dict[str, Any]:
     try:
         values = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as error:
-        raise HelmValuesError(f"{path}: cannot read the Helm values: {error}") from None
+        detail = " ".join(str(error).split())  # one line, as every error the tools print
+        raise HelmValuesError(f"{path}: cannot read the Helm values: {detail}") from None
     if not isinstance(values, dict):
         raise HelmValuesError(f"{path}: the Helm values must be a mapping of keys to values")
     return values

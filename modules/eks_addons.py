@@ -62,13 +62,13 @@ class EksAddons(Construct):
             service_account="aws-node", description="VPC CNI: ENIs and pod IPs",
         )
         self.vpc_cni_role.attach_aws_managed("AmazonEKS_CNI_Policy")
-        before_nodes = [
+        self.addons = {
             # Network policy enforcement makes the chart's NetworkPolicy real.
-            self._addon("vpc-cni", service_account_role=self.vpc_cni_role,
-                        configuration={"enableNetworkPolicy": "true"}),
-            self._addon("kube-proxy"),
-        ]
-        self.node_group = cluster.add_node_group(depends_on=before_nodes)
+            "vpc-cni": self._addon("vpc-cni", service_account_role=self.vpc_cni_role,
+                                   configuration={"enableNetworkPolicy": "true"}),
+            "kube-proxy": self._addon("kube-proxy"),
+        }
+        self.node_group = cluster.add_node_group(depends_on=list(self.addons.values()))
 
         self.observability_role = cluster.service_account_role(
             self, "observability-role", name=props.observability_role_name,
@@ -77,15 +77,9 @@ class EksAddons(Construct):
         )
         self.observability_role.attach_aws_managed("CloudWatchAgentServerPolicy")
         # These schedule pods, so they need nodes to turn ACTIVE.
-        self.addons = {
-            name: self._addon(name, after=[self.node_group], service_account_role=role)
-            for name, role in (
-                ("coredns", None),
-                ("metrics-server", None),
-                ("amazon-cloudwatch-observability", self.observability_role),
-            )
-        }
-        self.addons.update({addon.addon_name: addon for addon in before_nodes})
+        for name, role in (("coredns", None), ("metrics-server", None),
+                           ("amazon-cloudwatch-observability", self.observability_role)):
+            self.addons[name] = self._addon(name, after=[self.node_group], service_account_role=role)
 
         self.load_balancer_controller_role = cluster.service_account_role(
             self, "load-balancer-controller-role", name=props.load_balancer_controller_role_name,

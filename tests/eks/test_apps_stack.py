@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from cdktf import App
 
-from modules.app_release import CHART_PATH, hypernym_values
+from modules.app_release import CHART_PATH, eks_image_registry, hypernym_values
 from modules.config import parse_config
 from modules.stacks import EcsStack
 
@@ -175,3 +175,12 @@ def test_https_configuration_gives_the_ingress_its_certificate() -> None:
     values = hypernym_values(parse_config(data), role_arn="arn:aws:iam::123456789012:role/r",
                              vpc_cidr="10.2.0.0/16")
     assert values["ingress"]["certificateArn"] == arn
+
+
+@pytest.mark.parametrize(("region", "registry"), [
+    ("eu-west-1", "602401143452.dkr.ecr.eu-west-1.amazonaws.com"),
+    ("af-south-1", "877085696533.dkr.ecr.af-south-1.amazonaws.com"),
+    ("cn-north-1", "918309763551.dkr.ecr.cn-north-1.amazonaws.com.cn"),
+])
+def test_eks_images_come_from_the_regions_eks_registry(region: str, registry: str) -> None:
+    assert eks_image_registry(region) == registry

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from modules.app_release import CHART_PATH, HelmValuesError, overlay
+from modules.app_release import CHART_PATH, HelmValuesError, load_static_values, overlay
 from modules.tooling import run_checkov
 from service.contract import (
     DRAIN_TIMEOUT_SECONDS,
@@ -144,6 +144,14 @@ def test_alb_idle_timeout_must_stay_below_the_service_keep_alive(
 def test_helm_values_files_may_not_set_what_the_configuration_owns(tmp_path: Path) -> None:
     with pytest.raises(HelmValuesError, match=r"`env.LOG_LEVEL` comes from the deployment configuration"):
         overlay({"env": {"LOG_LEVEL": "debug"}}, {"env": {"LOG_LEVEL": "info"}}, source=tmp_path / "v.yaml")
+
+
+def test_an_unreadable_helm_values_file_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "values.yaml"
+    path.write_text("resources: [unclosed\n")
+    with pytest.raises(HelmValuesError, match=r"values\.yaml: cannot read the Helm values") as raised:
+        load_static_values(path)
+    assert "\n" not in str(raised.value)
 
 
 # --- the environment contract ------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from modules.config import EKS_STANDARD_SUPPORT_ENDS
+from modules.eks_cluster import node_ami_type
 
 from .stacks import EksSynth, address, example_data, one, policy, resources, synthesize
 
@@ -268,3 +269,11 @@ def test_byop_adds_the_secrets_manager_endpoint(byop: EksSynth, managed: EksSynt
 
 def test_cluster_stack_has_only_the_aws_provider(managed: EksSynth) -> None:
     assert set(managed.cluster["provider"]) == {"aws"}
+
+
+@pytest.mark.parametrize(("instance_type", "ami_type"), [
+    ("t3.medium", "AL2023_x86_64_STANDARD"), ("m7i.large", "AL2023_x86_64_STANDARD"),
+    ("t4g.medium", "AL2023_ARM_64_STANDARD"), ("c7gn.large", "AL2023_ARM_64_STANDARD"),
+])
+def test_node_ami_matches_the_instance_architecture(instance_type: str, ami_type: str) -> None:
+    assert node_ami_type(instance_type) == ami_type
