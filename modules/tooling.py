@@ -97,8 +97,22 @@ class CheckovResult:
     failures: tuple[str, ...]
 
 
-def run_checkov(target: Path, framework: str, *, extra_env: dict[str, str] | None = None) -> list[CheckovResult]:
+def checkov_skips() -> frozenset[str]:
+    """The check ids .checkov.yaml skips (each with its reason there)."""
+    import yaml
+
+    if not CHECKOV_CONFIG.exists():
+        return frozenset()
+    return frozenset(yaml.safe_load(CHECKOV_CONFIG.read_text()).get("skip-check", []))
+
+
+def run_checkov(
+    target: Path, framework: str, *, extra_env: dict[str, str] | None = None, apply_skips: bool = True
+) -> list[CheckovResult]:
     """Scan a file or directory with checkov offline, using the project's one config file.
+
+    `apply_skips=False` runs the skipped checks too, so a caller can count what they would
+    have failed (checkov reports config-file skips as nothing at all).
 
     `framework` is one of checkov's names: terraform_json (CDKTF output), terraform_plan,
     kubernetes, helm. Never `terraform`: it ignores *.tf.json.
@@ -109,12 +123,15 @@ def run_checkov(target: Path, framework: str, *, extra_env: dict[str, str] | Non
     env.update(extra_env or {})
     flag = "-d" if target.is_dir() else "-f"
     command = [
-        str(checkov_executable()), flag, str(target), "--framework", framework,
+        str(checkov_executable()), flag, str(target.resolve()), "--framework", framework,
         "--skip-download", "--output", "json", "--quiet", "--compact",
     ]
-    if CHECKOV_CONFIG.exists():
+    if CHECKOV_CONFIG.exists() and apply_skips:
         command += ["--config-file", str(CHECKOV_CONFIG)]
-    completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    # checkov also picks up .checkov.yaml from its working directory: run it elsewhere to
+    # keep the skipped checks in.
+    cwd = None if apply_skips else (target if target.is_dir() else target.parent)
+    completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False, cwd=cwd)
     if completed.returncode not in (0, 1) or not completed.stdout.strip():
         raise RuntimeError(
             f"checkov failed on {target} (exit {completed.returncode}): "

@@ -1,0 +1,70 @@
+"""`hypernym-deploy build` and main.py: selection, clear errors, nothing half-written, summary."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modules.cli import DEPLOYMENT_ENV, main, selected_config
+from modules.tooling import REPO_ROOT
+
+CONSOLE_SCRIPT = Path(sys.executable).parent / "hypernym-deploy"
+
+
+def invalid_config(tmp_path: Path) -> Path:
+    path = tmp_path / "bad.toml"
+    path.write_text('name = "Bad Name"\nregion = "eu-west-1"\nplatform = "ecs"\n'
+                    '[service]\nimage = "x"\ncpu = 300\n[inference]\nmode = "byop"\n')
+    return path
+
+
+def test_environment_variable_selects_the_deployment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DEPLOYMENT_ENV, "ecs-byop")
+    assert selected_config(None).name == "hypernym-byop"
+    assert selected_config("ecs-managed").name == "hypernym"  # the flag wins
+
+
+def test_default_deployment_is_ecs_managed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(DEPLOYMENT_ENV, raising=False)
+    assert selected_config(None).name == "hypernym"
+
+
+def test_build_reports_every_config_problem_on_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    outdir = tmp_path / "cdktf.out"
+    completed = subprocess.run(
+        [str(CONSOLE_SCRIPT), "build", "--config", str(invalid_config(tmp_path)), "--outdir", str(outdir)],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert completed.returncode == 2
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 5, lines  # name, cpu, image, byop secret, product code
+    assert all(line.startswith("error: ") and "bad.toml: " in line for line in lines)
+    assert "Traceback" not in completed.stderr
+    assert list(tmp_path.iterdir()) == [tmp_path / "bad.toml"]
+
+
+def test_main_py_reports_config_problems_without_a_traceback(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "main.py"), "--config", str(invalid_config(tmp_path))],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path)
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
+    assert "`service.cpu` = 300 is not a Fargate size" in completed.stderr
+    assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_build_synthesizes_scans_and_summarizes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outdir = tmp_path / "cdktf.out"
+    (outdir / "stacks" / "stale").mkdir(parents=True)
+    (tmp_path / "terraform.hypernym-ecs.tfstate").write_text("{}")
+    assert main(["build", "--config", "ecs-managed", "--outdir", str(outdir)]) == 0
+    output = capsys.readouterr().out
+    (row,) = [line.split() for line in output.splitlines() if line.startswith("hypernym-ecs ")]
+    name, resources, passed, failed, skipped, json_path = row
+    assert int(resources) > 40 and int(passed) > 50 and failed == "0" and int(skipped) > 0
+    assert Path(json_path).resolve() == (outdir / "stacks/hypernym-ecs/cdk.tf.json").resolve()
+    assert not (outdir / "stacks" / "stale").exists(), "the previous output is replaced"
+    assert (tmp_path / "terraform.hypernym-ecs.tfstate").exists(), "local state is never touched"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out", "terraform.hypernym-ecs.tfstate"]
