@@ -20,6 +20,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from modules import naming
+from service.contract import DRAIN_TIMEOUT_SECONDS, SHUTDOWN_AFTER_DRAIN_SECONDS
 
 ProviderMode = Literal["managed", "byop"]
 MeteringMode = Literal["off", "register", "hourly"]
@@ -480,8 +481,10 @@ def _service_problems(config: DeploymentConfig) -> list[str]:
                 "health_check_grace_period_seconds"):
         if getattr(svc, key) < 0:
             problems.append(f"`service.{key}` must not be negative")
-    if not 2 <= svc.stop_timeout_seconds <= 120:
-        problems.append("`service.stop_timeout_seconds` must be between 2 and 120 (Fargate's limit)")
+    shutdown = DRAIN_TIMEOUT_SECONDS + SHUTDOWN_AFTER_DRAIN_SECONDS
+    if not shutdown <= svc.stop_timeout_seconds <= 120:
+        problems.append(f"`service.stop_timeout_seconds` must be between {shutdown} (the service's "
+                        "drain and shutdown) and 120 (Fargate's limit)")
     if svc.workers < 1:
         problems.append("`service.workers` must be at least 1")
     if svc.log_retention_days not in LOG_RETENTION_DAYS:

@@ -111,6 +111,8 @@ def workload_environment(config: DeploymentConfig) -> dict[str, str]:
         byop_secret_arn=inference.byop_secret_arn,
         marketplace_product_code=marketplace.product_code, metering=marketplace.metering,
         log_level=config.service.log_level, workers=config.service.workers,
+        # Outlive the load balancer's idle timeout, or it reuses a closed connection (a 502).
+        keep_alive_seconds=config.load_balancer.idle_timeout_seconds + 10,
     ))
 
 

@@ -166,7 +166,11 @@ def test_errors_when_log_retention_is_not_a_cloudwatch_value() -> None:
 
 
 def test_errors_when_stop_timeout_exceeds_fargate_limit() -> None:
-    assert "`service.stop_timeout_seconds`" in single_problem(service={"stop_timeout_seconds": 300})
+    assert "and 120 (Fargate's limit)" in single_problem(service={"stop_timeout_seconds": 300})
+
+
+def test_errors_when_stop_timeout_is_shorter_than_the_service_drain() -> None:
+    assert "between 75 (the service's drain" in single_problem(service={"stop_timeout_seconds": 30})
 
 
 def test_errors_when_the_image_is_not_pinned() -> None:

@@ -68,6 +68,11 @@ def test_container_environment_is_the_shared_contract(managed: Stack, byop: Stac
         assert environment == workload_environment(example(name))
 
 
+def test_service_keep_alive_outlasts_the_load_balancer_idle_timeout(managed: Stack) -> None:
+    environment = {e["name"]: e["value"] for e in managed.container()["environment"]}
+    assert int(environment["KEEP_ALIVE_SECONDS"]) > managed.one("aws_lb")["idle_timeout"]
+
+
 def test_managed_environment_names_the_gateway_not_a_secret(managed: Stack) -> None:
     environment = {e["name"]: e["value"] for e in managed.container()["environment"]}
     assert environment["INFERENCE_PROVIDER_MODE"] == "managed"
