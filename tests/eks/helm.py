@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -76,3 +77,21 @@ def strict_schema_problems(manifests: list[dict[str, Any]], *, kube_version: str
         except kubernetes_validate.SchemaNotFoundError as error:
             problems.append(f"{name}: {error}")
     return problems
+
+
+def render_notes(scratch: Path, values: dict[str, Any], *, kube_version: str) -> str:
+    """NOTES.txt as `helm install` would print it (which needs a cluster): rendered here from a
+    scratch copy of the chart in which it is the data of a ConfigMap."""
+    chart = Path(shutil.copytree(CHART, scratch / "notes-chart"))
+    notes = (chart / "templates/NOTES.txt").read_text()
+    (chart / "templates/NOTES.txt").unlink()
+    (chart / "templates/_notes.tpl").write_text(f'{{{{- define "notes" -}}}}\n{notes}{{{{- end }}}}\n')
+    (chart / "templates/notes.yaml").write_text(
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n'
+        '  notes: {{ include "notes" . | quote }}\n')
+    rendered = helm(
+        scratch, "template", RELEASE, str(chart), "--namespace", NAMESPACE,
+        "--kube-version", kube_version, "--values", str(write_values(scratch, values)),
+        "--show-only", "templates/notes.yaml",
+    ).stdout
+    return yaml.safe_load(rendered)["data"]["notes"]

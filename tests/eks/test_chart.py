@@ -24,7 +24,7 @@ from service.contract import (
     container_environment,
 )
 
-from .helm import HelmError, lint, one, render, render_text, strict_schema_problems
+from .helm import HelmError, lint, one, render, render_notes, render_text, strict_schema_problems
 
 
 def container(manifests: list[dict[str, Any]]) -> dict[str, Any]:
@@ -355,3 +355,20 @@ def test_network_policy_egress_is_dns_https_and_the_managed_gateway_port(
     policy = one(render(tmp_path, values, kube_version=kube_version), "NetworkPolicy")
     ports = {(p["port"], p["protocol"]) for rule in policy["spec"]["egress"] for p in rule["ports"]}
     assert ports == {(53, "UDP"), (53, "TCP"), (443, "TCP"), (3000, "TCP")}
+
+
+# --- NOTES.txt ----------------------------------------------------------------------------------
+
+
+def test_notes_tell_how_to_find_the_alb(tmp_path: Path, example_values: dict, kube_version: str) -> None:
+    notes = render_notes(tmp_path, example_values, kube_version=kube_version)
+    assert "get ingress hypernym" in notes
+    assert f"curl http://<address>{HEALTH_PATH}" in notes
+    assert "WARNING" not in notes
+
+
+def test_notes_warn_when_the_pods_have_no_aws_role(tmp_path: Path, byop_values: dict, kube_version: str) -> None:
+    notes = render_notes(tmp_path, with_value(byop_values, "serviceAccount.roleArn", ""),
+                         kube_version=kube_version)
+    assert "WARNING: serviceAccount.roleArn is empty" in notes
+    assert "reading the BYOP secret will fail" in notes
