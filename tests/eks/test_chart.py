@@ -243,6 +243,11 @@ def test_rollouts_never_drop_below_the_desired_count(managed_manifests: list) ->
     assert strategy["maxUnavailable"] == 0
 
 
+def test_rollouts_wait_until_the_alb_can_have_seen_new_pods_healthy(managed_manifests: list) -> None:
+    # 30 s interval x 2 healthy checks
+    assert one(managed_manifests, "Deployment")["spec"]["minReadySeconds"] == 60
+
+
 def test_replicas_are_left_to_the_autoscaler(managed_manifests: list) -> None:
     assert "replicas" not in one(managed_manifests, "Deployment")["spec"]
 
