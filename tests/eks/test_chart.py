@@ -78,30 +78,19 @@ def with_value(values: dict, path: str, value: object) -> dict:
     return changed
 
 
-def test_schema_rejects_a_wrong_type(tmp_path: Path, managed_values: dict, kube_version: str) -> None:
-    bad = with_value(managed_values, "autoscaling.maxReplicas", "ten")
-    with pytest.raises(HelmError, match=r"autoscaling\.maxReplicas"):
-        render(tmp_path, bad, kube_version=kube_version)
-
-
-def test_schema_rejects_a_negative_replica_count(
-    tmp_path: Path, managed_values: dict, kube_version: str
-) -> None:
-    bad = with_value(managed_values, "replicaCount", -1)
-    with pytest.raises(HelmError, match=r"replicaCount: Must be greater than or equal to 0"):
-        render(tmp_path, bad, kube_version=kube_version)
-
-
-def test_schema_rejects_an_unknown_mode(tmp_path: Path, managed_values: dict, kube_version: str) -> None:
-    bad = with_value(managed_values, "env.INFERENCE_PROVIDER_MODE", "openai")
-    with pytest.raises(HelmError, match=r"env\.INFERENCE_PROVIDER_MODE"):
-        render(tmp_path, bad, kube_version=kube_version)
-
-
-def test_schema_rejects_an_unknown_key(tmp_path: Path, managed_values: dict, kube_version: str) -> None:
-    bad = with_value(managed_values, "ingress.idleTimeout", 60)
-    with pytest.raises(HelmError, match=r"idleTimeout"):
-        render(tmp_path, bad, kube_version=kube_version)
+@pytest.mark.parametrize(("path", "value", "error"), [
+    pytest.param("autoscaling.maxReplicas", "ten", r"autoscaling\.maxReplicas", id="wrong-type"),
+    pytest.param("replicaCount", -1, r"replicaCount: Must be greater than or equal to 0",
+                 id="negative-replica-count"),
+    pytest.param("env.INFERENCE_PROVIDER_MODE", "openai", r"env\.INFERENCE_PROVIDER_MODE",
+                 id="unknown-mode"),
+    pytest.param("ingress.idleTimeout", 60, r"idleTimeout", id="unknown-key"),
+    pytest.param("image.tag", "latest", r"image\.tag", id="latest-tag"),
+])
+def test_schema_rejects(tmp_path: Path, managed_values: dict, kube_version: str, path: str,
+                        value: object, error: str) -> None:
+    with pytest.raises(HelmError, match=error):
+        render(tmp_path, with_value(managed_values, path, value), kube_version=kube_version)
 
 
 def test_schema_rejects_byop_without_a_secret_arn(
@@ -110,12 +99,6 @@ def test_schema_rejects_byop_without_a_secret_arn(
     bad = copy.deepcopy(byop_values)
     del bad["env"]["BYOP_SECRET_ARN"]
     with pytest.raises(HelmError, match=r"BYOP_SECRET_ARN"):
-        render(tmp_path, bad, kube_version=kube_version)
-
-
-def test_schema_rejects_the_latest_tag(tmp_path: Path, managed_values: dict, kube_version: str) -> None:
-    bad = with_value(managed_values, "image.tag", "latest")
-    with pytest.raises(HelmError, match=r"image\.tag"):
         render(tmp_path, bad, kube_version=kube_version)
 
 
