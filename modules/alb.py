@@ -65,20 +65,35 @@ class InternalLoadBalancer(Construct):
         if props.protocol == "https" and props.certificate_arn is None:
             raise ValueError("an HTTPS listener needs certificate_arn")
         self.load_balancer = Lb(
-            self, "alb", name=props.name, internal=True, load_balancer_type="application",
-            subnets=props.subnet_ids, security_groups=[props.security_group_id],
-            drop_invalid_header_fields=True, idle_timeout=props.idle_timeout_seconds,
+            self,
+            "alb",
+            name=props.name,
+            internal=True,
+            load_balancer_type="application",
+            subnets=props.subnet_ids,
+            security_groups=[props.security_group_id],
+            drop_invalid_header_fields=True,
+            idle_timeout=props.idle_timeout_seconds,
             enable_deletion_protection=props.deletion_protection,
-            access_logs=None if props.access_logs_bucket is None else LbAccessLogs(
-                bucket=props.access_logs_bucket, prefix=props.name, enabled=True),
+            access_logs=None
+            if props.access_logs_bucket is None
+            else LbAccessLogs(bucket=props.access_logs_bucket, prefix=props.name, enabled=True),
             tags=name_tag(props.name),
         )
         self.target_group = LbTargetGroup(
-            self, "targets", name=props.target_group_name, vpc_id=props.vpc_id, target_type="ip",
-            protocol="HTTP", port=props.target_port,
+            self,
+            "targets",
+            name=props.target_group_name,
+            vpc_id=props.vpc_id,
+            target_type="ip",
+            protocol="HTTP",
+            port=props.target_port,
             deregistration_delay=str(props.deregistration_delay_seconds),
             health_check=LbTargetGroupHealthCheck(
-                enabled=True, protocol="HTTP", path=props.health_check_path, matcher="200",
+                enabled=True,
+                protocol="HTTP",
+                path=props.health_check_path,
+                matcher="200",
                 interval=props.health_check_interval_seconds,
                 timeout=props.health_check_timeout_seconds,
                 healthy_threshold=props.healthy_threshold,
@@ -89,24 +104,42 @@ class InternalLoadBalancer(Construct):
         forward = [LbListenerDefaultAction(type="forward", target_group_arn=self.target_group.arn)]
         if props.protocol == "http":
             self.listener = LbListener(
-                self, "http", load_balancer_arn=self.load_balancer.arn, port=HTTP_PORT,
-                protocol="HTTP", default_action=forward, tags=name_tag(f"{props.name}-http"),
+                self,
+                "http",
+                load_balancer_arn=self.load_balancer.arn,
+                port=HTTP_PORT,
+                protocol="HTTP",
+                default_action=forward,
+                tags=name_tag(f"{props.name}-http"),
             )
             self.redirect_listener: LbListener | None = None
         else:
             self.listener = LbListener(
-                self, "https", load_balancer_arn=self.load_balancer.arn, port=HTTPS_PORT,
-                protocol="HTTPS", certificate_arn=props.certificate_arn,
-                ssl_policy=props.ssl_policy, default_action=forward,
+                self,
+                "https",
+                load_balancer_arn=self.load_balancer.arn,
+                port=HTTPS_PORT,
+                protocol="HTTPS",
+                certificate_arn=props.certificate_arn,
+                ssl_policy=props.ssl_policy,
+                default_action=forward,
                 tags=name_tag(f"{props.name}-https"),
             )
             self.redirect_listener = LbListener(
-                self, "http-redirect", load_balancer_arn=self.load_balancer.arn, port=HTTP_PORT,
-                protocol="HTTP", tags=name_tag(f"{props.name}-http-redirect"),
-                default_action=[LbListenerDefaultAction(
-                    type="redirect", redirect=LbListenerDefaultActionRedirect(
-                        protocol="HTTPS", port=str(HTTPS_PORT), status_code="HTTP_301"),
-                )],
+                self,
+                "http-redirect",
+                load_balancer_arn=self.load_balancer.arn,
+                port=HTTP_PORT,
+                protocol="HTTP",
+                tags=name_tag(f"{props.name}-http-redirect"),
+                default_action=[
+                    LbListenerDefaultAction(
+                        type="redirect",
+                        redirect=LbListenerDefaultActionRedirect(
+                            protocol="HTTPS", port=str(HTTPS_PORT), status_code="HTTP_301"
+                        ),
+                    )
+                ],
             )
         scheme = "http" if props.protocol == "http" else "https"
         self.url = f"{scheme}://{self.load_balancer.dns_name}"

@@ -24,8 +24,11 @@ def configure_backend(stack: TerraformStack, config: DeploymentConfig, stack_nam
         LocalBackend(stack, path=f"../../../terraform.{stack_name}.tfstate")
         return
     S3Backend(
-        stack, bucket=config.state.bucket, key=state_key(config, stack_name),
-        region=config.state.region or config.region, encrypt=True,
+        stack,
+        bucket=config.state.bucket,
+        key=state_key(config, stack_name),
+        region=config.state.region or config.region,
+        encrypt=True,
         kms_key_id=config.state.kms_key_id,
     )
     # cdktf 0.21's S3Backend predates S3-native locking.

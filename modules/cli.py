@@ -39,7 +39,7 @@ def selected_config(flag: str | None) -> DeploymentConfig:
 def synthesize(config: DeploymentConfig, outdir: Path) -> list[Path]:
     """Synthesize into a scratch directory, then replace `outdir`: never a half-written output."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from modules.app import build_app  # the AWS bindings take 10-15 s to import
+    from modules.app import build_app  # noqa: PLC0415 - the AWS bindings take 10-15 s to import
 
     outdir = outdir.resolve()
     outdir.parent.mkdir(parents=True, exist_ok=True)
@@ -75,8 +75,12 @@ def scan(stack_dir: Path, skips: frozenset[str]) -> StackScan:
     results = run_checkov(stack_dir / "cdk.tf.json", "terraform_json", apply_skips=False)
     findings = [f for r in results for f in r.failures]
     waived = [f for f in findings if f.split(" ", 1)[0] in skips]
-    return StackScan(stack_dir=stack_dir, passed=sum(r.passed for r in results),
-                     failures=tuple(f for f in findings if f not in waived), skipped=len(waived))
+    return StackScan(
+        stack_dir=stack_dir,
+        passed=sum(r.passed for r in results),
+        failures=tuple(f for f in findings if f not in waived),
+        skipped=len(waived),
+    )
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -96,14 +100,26 @@ def _build(args: argparse.Namespace) -> int:
     with ThreadPoolExecutor(max_workers=2) as pool:
         scans = list(pool.map(lambda stack_dir: scan(stack_dir, skips), stacks))
     rows = [("stack", "resources", "passed", "failed", "skipped", "Terraform JSON")]
-    rows += [(s.stack_dir.name, str(resource_count(s.stack_dir)), str(s.passed),
-              str(len(s.failures)), str(s.skipped), os.path.relpath(s.stack_dir / "cdk.tf.json"))
-             for s in scans]
+    rows += [
+        (
+            s.stack_dir.name,
+            str(resource_count(s.stack_dir)),
+            str(s.passed),
+            str(len(s.failures)),
+            str(s.skipped),
+            os.path.relpath(s.stack_dir / "cdk.tf.json"),
+        )
+        for s in scans
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    print(f"{config.name}: {config.platform}, {config.inference.mode} mode; checkov findings per "
-          "stack (skipped: waived in .checkov.yaml, each with its reason)")
+    print(
+        f"{config.name}: {config.platform}, {config.inference.mode} mode; checkov findings per "
+        "stack (skipped: waived in .checkov.yaml, each with its reason)"
+    )
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
     failures = [f for s in scans for f in s.failures]
     for failure in failures:
         print(f"FAILED {failure}")
@@ -112,14 +128,22 @@ def _build(args: argparse.Namespace) -> int:
 
 def _register_build(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "build", help="synthesize every stack, scan each with checkov, print a summary")
-    parser.add_argument("--config", help=f"deployment file or example name (default: "
-                        f"${DEPLOYMENT_ENV}, else ecs-managed)")
-    parser.add_argument("--outdir", default="cdktf.out", help="where the stacks go (default: %(default)s)")
+        "build", help="synthesize every stack, scan each with checkov, print a summary"
+    )
+    parser.add_argument(
+        "--config",
+        help=f"deployment file or example name (default: ${DEPLOYMENT_ENV}, else ecs-managed)",
+    )
+    parser.add_argument(
+        "--outdir", default="cdktf.out", help="where the stacks go (default: %(default)s)"
+    )
     parser.set_defaults(handler=_build)
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_register_build, plan_review.register]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _register_build,
+    plan_review.register,
+]
 
 
 def main(argv: list[str] | None = None) -> int:

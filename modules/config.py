@@ -48,19 +48,48 @@ FARGATE_MEMORY_MIB = {
 }
 """The CPU units / memory (MiB) combinations Fargate accepts."""
 
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
-                      1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 """The retention periods CloudWatch Logs accepts."""
 
-TLS12_POLICY_PREFIXES = ("ELBSecurityPolicy-TLS13-", "ELBSecurityPolicy-TLS-1-2-",
-                         "ELBSecurityPolicy-FS-1-2-")
+TLS12_POLICY_PREFIXES = (
+    "ELBSecurityPolicy-TLS13-",
+    "ELBSecurityPolicy-TLS-1-2-",
+    "ELBSecurityPolicy-FS-1-2-",
+)
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-_ARN = re.compile(r"^arn:aws[a-z-]*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):"
-                  r"(?P<account>\d{12}|):(?P<resource>.+)$")
-_ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com"
-                        r"(\.cn)?/(?P<repository>[a-z0-9._/-]+)(?P<reference>:[\w.-]+|@sha256:[0-9a-f]{64})$")
+_ARN = re.compile(
+    r"^arn:aws[a-z-]*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):"
+    r"(?P<account>\d{12}|):(?P<resource>.+)$"
+)
+_ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com"
+    r"(\.cn)?/(?P<repository>[a-z0-9._/-]+)(?P<reference>:[\w.-]+|@sha256:[0-9a-f]{64})$"
+)
 _IMAGE_REFERENCE = re.compile(r"^[^\s]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
 
 
@@ -98,7 +127,8 @@ class NetworkConfig:
     client_cidrs: tuple[str, ...] = ()
     """Networks allowed to reach the load balancer (peered VPCs, VPN). Default: the VPC's range."""
     flow_logs: bool = True
-    """VPC Flow Logs (all traffic) of a new VPC to CloudWatch Logs, kept `service.log_retention_days`."""
+    """VPC Flow Logs (all traffic) of a new VPC to CloudWatch Logs, kept as long as the service's
+    logs (`service.log_retention_days`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -233,7 +263,9 @@ class DeploymentConfig:
     @property
     def secrets_manager_used(self) -> bool:
         """Whether tasks read Secrets Manager (BYOP credentials or the gateway token)."""
-        return self.inference.mode == "byop" or self.inference.managed_api_key_secret_arn is not None
+        return (
+            self.inference.mode == "byop" or self.inference.managed_api_key_secret_arn is not None
+        )
 
 
 DEFAULT_DEPLOYMENT = "ecs-managed"
@@ -254,7 +286,9 @@ def load_config(path: Path | str, *, today: date | None = None) -> DeploymentCon
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError([f"{path}: no such file; pass --config with a file from deployments/"]) from None
+        raise ConfigError(
+            [f"{path}: no such file; pass --config with a file from deployments/"]
+        ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError([f"{path}: cannot read: {error}"]) from None
     except tomllib.TOMLDecodeError as error:
@@ -262,7 +296,9 @@ def load_config(path: Path | str, *, today: date | None = None) -> DeploymentCon
     return parse_config(data, source=str(path), today=today)
 
 
-def parse_config(data: dict[str, Any], *, source: str = "config", today: date | None = None) -> DeploymentConfig:
+def parse_config(
+    data: dict[str, Any], *, source: str = "config", today: date | None = None
+) -> DeploymentConfig:
     """Build and validate a configuration from already-parsed TOML data."""
     problems: list[str] = []
     config = _build(DeploymentConfig, data, "", problems)
@@ -305,7 +341,8 @@ def _build(cls: type, data: Any, where: str, problems: list[str]) -> Any:
 _INVALID = object()
 
 
-def _convert(hint: Any, value: Any, key: str, problems: list[str]) -> Any:
+def _convert(hint: Any, value: Any, key: str, problems: list[str]) -> Any:  # noqa: PLR0911
+    """`value` as the type `hint` names (one return per TOML type), or _INVALID."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (types.UnionType, typing.Union):  # `X | None`: TOML has no null, so always X
         return _convert(next(a for a in args if a is not type(None)), value, key, problems)
@@ -330,8 +367,9 @@ def _convert(hint: Any, value: Any, key: str, problems: list[str]) -> Any:
     # bool is an int in Python; TOML keeps them apart, and so do we.
     if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
         return value
-    problems.append(f"`{key}` must be {'an integer' if hint is int else f'a {hint.__name__}'}, "
-                    f"not {value!r}")
+    problems.append(
+        f"`{key}` must be {'an integer' if hint is int else f'a {hint.__name__}'}, not {value!r}"
+    )
     return _INVALID
 
 
@@ -353,8 +391,10 @@ def validate(config: DeploymentConfig, *, today: date) -> list[str]:
 def _identity_problems(config: DeploymentConfig) -> list[str]:
     problems = []
     if not _NAME.match(config.name):
-        problems.append(f"`name` = {config.name!r}: use lowercase letters, digits and hyphens, "
-                        "starting with a letter")
+        problems.append(
+            f"`name` = {config.name!r}: use lowercase letters, digits and hyphens, "
+            "starting with a letter"
+        )
     if not _REGION.match(config.region):
         problems.append(f"`region` = {config.region!r} is not an AWS region name (e.g. eu-west-1)")
     if _NAME.match(config.name):
@@ -388,25 +428,43 @@ def _parse_network(value: str, key: str, problems: list[str]) -> ipaddress.IPv4N
 def _network_problems(config: DeploymentConfig) -> list[str]:
     net = config.network
     problems: list[str] = []
-    for key, values in (("network.client_cidrs", net.client_cidrs),
-                        ("inference.managed_api_cidrs", config.inference.managed_api_cidrs)):
+    for key, values in (
+        ("network.client_cidrs", net.client_cidrs),
+        ("inference.managed_api_cidrs", config.inference.managed_api_cidrs),
+    ):
         for value in values:
             _parse_network(value, key, problems)
     if config.existing_vpc:
-        for key in ("availability_zones", "public_subnet_cidrs"):
-            if getattr(net, key):
-                problems.append(f"`network.{key}` only applies to a new VPC; remove it or "
-                                "`network.existing_vpc_id`")
-        if net.nat_gateways != "none":
-            problems.append("`network.nat_gateways` only applies to a new VPC; an existing VPC's "
-                            "egress is managed outside this deployment")
-        if len(net.existing_private_subnet_ids) < 2:
-            problems.append("`network.existing_private_subnet_ids` needs at least 2 subnets in "
-                            "different availability zones")
-        if net.create_vpc_endpoints and not net.existing_private_route_table_ids:
-            problems.append("`network.existing_private_route_table_ids` is required with an existing "
-                            "VPC (the S3 gateway endpoint attaches to them)")
-        return problems
+        return problems + _existing_vpc_problems(net)
+    return problems + _new_vpc_problems(net) + _zone_problems(net, config.region)
+
+
+def _existing_vpc_problems(net: NetworkConfig) -> list[str]:
+    problems = [
+        f"`network.{key}` only applies to a new VPC; remove it or `network.existing_vpc_id`"
+        for key in ("availability_zones", "public_subnet_cidrs")
+        if getattr(net, key)
+    ]
+    if net.nat_gateways != "none":
+        problems.append(
+            "`network.nat_gateways` only applies to a new VPC; an existing VPC's "
+            "egress is managed outside this deployment"
+        )
+    if len(net.existing_private_subnet_ids) < 2:
+        problems.append(
+            "`network.existing_private_subnet_ids` needs at least 2 subnets in "
+            "different availability zones"
+        )
+    if net.create_vpc_endpoints and not net.existing_private_route_table_ids:
+        problems.append(
+            "`network.existing_private_route_table_ids` is required with an existing "
+            "VPC (the S3 gateway endpoint attaches to them)"
+        )
+    return problems
+
+
+def _new_vpc_problems(net: NetworkConfig) -> list[str]:
+    problems: list[str] = []
     if net.existing_private_subnet_ids or net.existing_private_route_table_ids:
         problems.append("`network.existing_private_*` need `network.existing_vpc_id`")
     if not net.create_vpc_endpoints:
@@ -415,21 +473,26 @@ def _network_problems(config: DeploymentConfig) -> list[str]:
     if vpc is not None and not 16 <= vpc.prefixlen <= 28:
         problems.append(f"`network.vpc_cidr` = {net.vpc_cidr}: AWS allows /16 to /28")
     if len(net.private_subnet_cidrs) < 2:
-        problems.append(f"`network.private_subnet_cidrs` has {len(net.private_subnet_cidrs)} "
-                        "subnet(s); give at least 2 (one per availability zone)")
-    if net.availability_zones:
-        if len(net.availability_zones) != len(net.private_subnet_cidrs):
-            problems.append("`network.availability_zones` must list one zone per private subnet")
-        if len(set(net.availability_zones)) != len(net.availability_zones):
-            problems.append("`network.availability_zones` repeats a zone; each subnet needs its own")
-        problems += [f"`network.availability_zones`: {zone!r} is not in {config.region}"
-                     for zone in net.availability_zones if not zone.startswith(config.region)]
+        problems.append(
+            f"`network.private_subnet_cidrs` has {len(net.private_subnet_cidrs)} "
+            "subnet(s); give at least 2 (one per availability zone)"
+        )
     if net.nat_gateways == "none" and net.public_subnet_cidrs:
-        problems.append("`network.public_subnet_cidrs` needs `network.nat_gateways` "
-                        "(\"single\" or \"per_az\"); public subnets exist only for NAT")
+        problems.append(
+            "`network.public_subnet_cidrs` needs `network.nat_gateways` "
+            '("single" or "per_az"); public subnets exist only for NAT'
+        )
     if net.nat_gateways != "none" and len(net.public_subnet_cidrs) != len(net.private_subnet_cidrs):
-        problems.append(f"`network.nat_gateways` = {net.nat_gateways!r} needs one "
-                        "`network.public_subnet_cidrs` entry per private subnet")
+        problems.append(
+            f"`network.nat_gateways` = {net.nat_gateways!r} needs one "
+            "`network.public_subnet_cidrs` entry per private subnet"
+        )
+    return problems + _subnet_problems(net, vpc)
+
+
+def _subnet_problems(net: NetworkConfig, vpc: ipaddress.IPv4Network | None) -> list[str]:
+    """Subnets that don't parse, lie outside the VPC, are too small, or overlap each other."""
+    problems: list[str] = []
     subnets = [
         (f"network.{kind}[{i}]", network)
         for kind in ("private_subnet_cidrs", "public_subnet_cidrs")
@@ -442,9 +505,28 @@ def _network_problems(config: DeploymentConfig) -> list[str]:
         if subnet.prefixlen > 28:
             problems.append(f"`{key}` = {subnet}: AWS subnets are /28 or larger")
     for i, (key, subnet) in enumerate(subnets):
-        problems += [f"`{key}` = {subnet} overlaps `{other_key}` = {other}"
-                     for other_key, other in subnets[i + 1:] if subnet.overlaps(other)]
+        problems += [
+            f"`{key}` = {subnet} overlaps `{other_key}` = {other}"
+            for other_key, other in subnets[i + 1 :]
+            if subnet.overlaps(other)
+        ]
     return problems
+
+
+def _zone_problems(net: NetworkConfig, region: str) -> list[str]:
+    zones = net.availability_zones
+    if not zones:
+        return []
+    problems = []
+    if len(zones) != len(net.private_subnet_cidrs):
+        problems.append("`network.availability_zones` must list one zone per private subnet")
+    if len(set(zones)) != len(zones):
+        problems.append("`network.availability_zones` repeats a zone; each subnet needs its own")
+    return problems + [
+        f"`network.availability_zones`: {zone!r} is not in {region}"
+        for zone in zones
+        if not zone.startswith(region)
+    ]
 
 
 def _arn_problems(arn: str | None, key: str, service: str, region: str | None) -> list[str]:
@@ -455,8 +537,10 @@ def _arn_problems(arn: str | None, key: str, service: str, region: str | None) -
     if match is None or match["service"] != service:
         return [f"`{key}` = {arn!r} is not an ARN for {service}"]
     if region is not None and match["region"] != region:
-        return [f"`{key}` is in {match['region']}, the deployment in {region}; use a {service} "
-                f"resource in {region} (or replicate it there)"]
+        return [
+            f"`{key}` is in {match['region']}, the deployment in {region}; use a {service} "
+            f"resource in {region} (or replicate it there)"
+        ]
     return []
 
 
@@ -465,37 +549,53 @@ def _service_problems(config: DeploymentConfig) -> list[str]:
     problems = []
     valid_memory = FARGATE_MEMORY_MIB.get(svc.cpu)
     if valid_memory is None:
-        problems.append(f"`service.cpu` = {svc.cpu} is not a Fargate size; use one of "
-                        f"{', '.join(map(str, FARGATE_MEMORY_MIB))}")
+        problems.append(
+            f"`service.cpu` = {svc.cpu} is not a Fargate size; use one of "
+            f"{', '.join(map(str, FARGATE_MEMORY_MIB))}"
+        )
     elif svc.memory_mib not in valid_memory:
         step = valid_memory[1] - valid_memory[0]
-        accepted = (", ".join(map(str, valid_memory)) if len(valid_memory) <= 3
-                    else f"{valid_memory[0]}-{valid_memory[-1]} in steps of {step}")
-        problems.append(f"`service.memory_mib` = {svc.memory_mib} is not valid with cpu {svc.cpu}; "
-                        f"Fargate accepts {accepted}")
+        accepted = (
+            ", ".join(map(str, valid_memory))
+            if len(valid_memory) <= 3
+            else f"{valid_memory[0]}-{valid_memory[-1]} in steps of {step}"
+        )
+        problems.append(
+            f"`service.memory_mib` = {svc.memory_mib} is not valid with cpu {svc.cpu}; "
+            f"Fargate accepts {accepted}"
+        )
     problems += _count_problems("service", svc.min_count, svc.desired_count, svc.max_count)
     for key in ("cpu_target_percent", "memory_target_percent"):
         if not 1 <= getattr(svc, key) <= 100:
             problems.append(f"`service.{key}` must be between 1 and 100")
-    for key in ("scale_out_cooldown_seconds", "scale_in_cooldown_seconds",
-                "health_check_grace_period_seconds"):
+    for key in (
+        "scale_out_cooldown_seconds",
+        "scale_in_cooldown_seconds",
+        "health_check_grace_period_seconds",
+    ):
         if getattr(svc, key) < 0:
             problems.append(f"`service.{key}` must not be negative")
     shutdown = DRAIN_TIMEOUT_SECONDS + SHUTDOWN_AFTER_DRAIN_SECONDS
     if not shutdown <= svc.stop_timeout_seconds <= 120:
-        problems.append(f"`service.stop_timeout_seconds` must be between {shutdown} (the service's "
-                        "drain and shutdown) and 120 (Fargate's limit)")
+        problems.append(
+            f"`service.stop_timeout_seconds` must be between {shutdown} (the service's "
+            "drain and shutdown) and 120 (Fargate's limit)"
+        )
     if svc.workers < 1:
         problems.append("`service.workers` must be at least 1")
     if svc.log_retention_days not in LOG_RETENTION_DAYS:
-        problems.append(f"`service.log_retention_days` = {svc.log_retention_days} is not a "
-                        f"CloudWatch retention; use one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        problems.append(
+            f"`service.log_retention_days` = {svc.log_retention_days} is not a "
+            f"CloudWatch retention; use one of {', '.join(map(str, LOG_RETENTION_DAYS))}"
+        )
     problems += _arn_problems(svc.log_kms_key_arn, "service.log_kms_key_arn", "kms", config.region)
     problems += _image_problems(config)
     return problems
 
 
-def _count_problems(section: str, minimum: int, desired: int, maximum: int, prefix: str = "") -> list[str]:
+def _count_problems(
+    section: str, minimum: int, desired: int, maximum: int, prefix: str = ""
+) -> list[str]:
     keys = [f"`{section}.{prefix}{k}_count`" for k in ("min", "desired", "max")]
     if minimum < 1:
         return [f"{keys[0]} must be at least 1"]
@@ -511,17 +611,27 @@ def _image_problems(config: DeploymentConfig) -> list[str]:
     if not _IMAGE_REFERENCE.match(image):
         return [f"`service.image` = {image!r} must be pinned by a tag or an @sha256 digest"]
     if image.endswith(":latest"):
-        return ["`service.image` uses the tag `latest`; pin a version tag or a digest so every "
-                "task runs the same image"]
-    if config.network.nat_gateways != "none" or config.existing_vpc or not _REGION.match(config.region):
+        return [
+            "`service.image` uses the tag `latest`; pin a version tag or a digest so every "
+            "task runs the same image"
+        ]
+    if (
+        config.network.nat_gateways != "none"
+        or config.existing_vpc
+        or not _REGION.match(config.region)
+    ):
         return []  # the image may come from anywhere the egress path reaches
     ecr = _ECR_IMAGE.match(image)
     if ecr is None:
-        return ["`service.image` is not in ECR, and the VPC has no internet egress; push it to "
-                f"ECR in {config.region} or set `network.nat_gateways`"]
+        return [
+            "`service.image` is not in ECR, and the VPC has no internet egress; push it to "
+            f"ECR in {config.region} or set `network.nat_gateways`"
+        ]
     if ecr["region"] != config.region:
-        return [f"`service.image` is in ECR {ecr['region']}, reachable only over the internet; "
-                f"replicate it to ECR in {config.region} or set `network.nat_gateways`"]
+        return [
+            f"`service.image` is in ECR {ecr['region']}, reachable only over the internet; "
+            f"replicate it to ECR in {config.region} or set `network.nat_gateways`"
+        ]
     return []
 
 
@@ -530,34 +640,48 @@ def _inference_problems(config: DeploymentConfig) -> list[str]:
     problems = []
     if inference.mode == "managed":
         if inference.managed_api_url is None:
-            problems.append("`inference.managed_api_url` is required in managed mode "
-                            "(the OpenAI-compatible gateway's URL)")
+            problems.append(
+                "`inference.managed_api_url` is required in managed mode "
+                "(the OpenAI-compatible gateway's URL)"
+            )
         else:
             url = urlsplit(inference.managed_api_url)
             if url.scheme not in ("http", "https") or not url.hostname:
-                problems.append(f"`inference.managed_api_url` = {inference.managed_api_url!r} "
-                                "must be an http(s) URL with a host")
+                problems.append(
+                    f"`inference.managed_api_url` = {inference.managed_api_url!r} "
+                    "must be an http(s) URL with a host"
+                )
         if inference.byop_secret_arn is not None:
-            problems.append("`inference.byop_secret_arn` only applies to mode \"byop\"")
+            problems.append('`inference.byop_secret_arn` only applies to mode "byop"')
     else:
         if inference.byop_secret_arn is None:
-            problems.append("`inference.byop_secret_arn` is required in byop mode (the Secrets "
-                            "Manager secret with provider_url, api_key, model_name)")
+            problems.append(
+                "`inference.byop_secret_arn` is required in byop mode (the Secrets "
+                "Manager secret with provider_url, api_key, model_name)"
+            )
         for key in ("managed_api_url", "managed_model", "managed_api_key_secret_arn"):
             if getattr(inference, key) is not None:
-                problems.append(f"`inference.{key}` only applies to mode \"managed\"")
+                problems.append(f'`inference.{key}` only applies to mode "managed"')
         if inference.managed_api_cidrs:
-            problems.append("`inference.managed_api_cidrs` only applies to mode \"managed\"")
-    problems += _arn_problems(inference.byop_secret_arn, "inference.byop_secret_arn",
-                              "secretsmanager", region)
-    problems += _arn_problems(inference.managed_api_key_secret_arn,
-                              "inference.managed_api_key_secret_arn", "secretsmanager", region)
-    problems += _arn_problems(inference.secret_kms_key_arn, "inference.secret_kms_key_arn", "kms",
-                              region)
+            problems.append('`inference.managed_api_cidrs` only applies to mode "managed"')
+    problems += _arn_problems(
+        inference.byop_secret_arn, "inference.byop_secret_arn", "secretsmanager", region
+    )
+    problems += _arn_problems(
+        inference.managed_api_key_secret_arn,
+        "inference.managed_api_key_secret_arn",
+        "secretsmanager",
+        region,
+    )
+    problems += _arn_problems(
+        inference.secret_kms_key_arn, "inference.secret_kms_key_arn", "kms", region
+    )
     marketplace = config.marketplace
     if marketplace.metering != "off" and not marketplace.product_code:
-        problems.append(f"`marketplace.metering` = {marketplace.metering!r} needs "
-                        "`marketplace.product_code` (or set metering = \"off\")")
+        problems.append(
+            f"`marketplace.metering` = {marketplace.metering!r} needs "
+            '`marketplace.product_code` (or set metering = "off")'
+        )
     return problems
 
 
@@ -577,13 +701,18 @@ def _load_balancer_problems(config: DeploymentConfig) -> list[str]:
     lb = config.load_balancer
     problems = []
     if lb.protocol == "https" and lb.certificate_arn is None:
-        problems.append("`load_balancer.protocol` = \"https\" needs `load_balancer.certificate_arn` "
-                        "(an ACM certificate in the deployment's region)")
-    problems += _arn_problems(lb.certificate_arn, "load_balancer.certificate_arn", "acm",
-                              config.region)
+        problems.append(
+            '`load_balancer.protocol` = "https" needs `load_balancer.certificate_arn` '
+            "(an ACM certificate in the deployment's region)"
+        )
+    problems += _arn_problems(
+        lb.certificate_arn, "load_balancer.certificate_arn", "acm", config.region
+    )
     if not lb.ssl_policy.startswith(TLS12_POLICY_PREFIXES):
-        problems.append(f"`load_balancer.ssl_policy` = {lb.ssl_policy!r} allows TLS below 1.2; use "
-                        "an ELBSecurityPolicy-TLS13-* or -TLS-1-2-* policy")
+        problems.append(
+            f"`load_balancer.ssl_policy` = {lb.ssl_policy!r} allows TLS below 1.2; use "
+            "an ELBSecurityPolicy-TLS13-* or -TLS-1-2-* policy"
+        )
     if not 1 <= lb.idle_timeout_seconds <= 4000:
         problems.append("`load_balancer.idle_timeout_seconds` must be between 1 and 4000")
     if not 0 <= lb.deregistration_delay_seconds <= 3600:
@@ -599,25 +728,33 @@ def _eks_problems(config: DeploymentConfig, today: date) -> list[str]:
     ends = EKS_STANDARD_SUPPORT_ENDS.get(eks.kubernetes_version)
     supported = [v for v, end in EKS_STANDARD_SUPPORT_ENDS.items() if end > today]
     if ends is None or ends <= today:
-        problems.append(f"`eks.kubernetes_version` = {eks.kubernetes_version!r} is not in EKS "
-                        f"standard support on {today}; use one of {', '.join(supported) or 'none known'}"
-                        " (EKS_STANDARD_SUPPORT_ENDS in modules/config.py lists the calendar)")
+        problems.append(
+            f"`eks.kubernetes_version` = {eks.kubernetes_version!r} is not in EKS "
+            f"standard support on {today}; use one of {', '.join(supported) or 'none known'}"
+            " (EKS_STANDARD_SUPPORT_ENDS in modules/config.py lists the calendar)"
+        )
     if eks.endpoint_public_access and not eks.public_access_cidrs:
-        problems.append("`eks.endpoint_public_access` needs `eks.public_access_cidrs` "
-                        "(the networks allowed to reach the Kubernetes API)")
+        problems.append(
+            "`eks.endpoint_public_access` needs `eks.public_access_cidrs` "
+            "(the networks allowed to reach the Kubernetes API)"
+        )
     if eks.public_access_cidrs and not eks.endpoint_public_access:
         problems.append("`eks.public_access_cidrs` needs `eks.endpoint_public_access = true`")
     for value in eks.public_access_cidrs:
         network = _parse_network(value, "eks.public_access_cidrs", problems)
         if network is not None and network.prefixlen == 0:
-            problems.append("`eks.public_access_cidrs` must not contain 0.0.0.0/0; list your networks")
+            problems.append(
+                "`eks.public_access_cidrs` must not contain 0.0.0.0/0; list your networks"
+            )
     for arn in eks.admin_role_arns:
         problems += _arn_problems(arn, "eks.admin_role_arns", "iam", "")
-    problems += _count_problems("eks", eks.node_min_count, eks.node_desired_count,
-                                eks.node_max_count, prefix="node_")
+    problems += _count_problems(
+        "eks", eks.node_min_count, eks.node_desired_count, eks.node_max_count, prefix="node_"
+    )
     if eks.log_retention_days not in LOG_RETENTION_DAYS:
-        problems.append(f"`eks.log_retention_days` = {eks.log_retention_days} is not a CloudWatch "
-                        "retention")
+        problems.append(
+            f"`eks.log_retention_days` = {eks.log_retention_days} is not a CloudWatch retention"
+        )
     if not re.match(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", eks.namespace):
         problems.append("`eks.namespace` must be a DNS label (lowercase letters, digits, '-')")
     return problems

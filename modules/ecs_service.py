@@ -94,43 +94,75 @@ class FargateService(Construct):
     def __init__(self, scope: Construct, id: str, *, props: FargateServiceProps) -> None:
         super().__init__(scope, id)
         self.log_group = CloudwatchLogGroup(
-            self, "logs", name=props.log_group_name, retention_in_days=props.log_retention_days,
-            kms_key_id=props.log_kms_key_arn, tags=name_tag(props.log_group_name),
+            self,
+            "logs",
+            name=props.log_group_name,
+            retention_in_days=props.log_retention_days,
+            kms_key_id=props.log_kms_key_arn,
+            tags=name_tag(props.log_group_name),
         )
         props.execution_role.grant_log_write(self.log_group.arn)
         self.cluster = EcsCluster(
-            self, "cluster", name=props.name, tags=name_tag(props.name),
-            setting=[EcsClusterSetting(
-                name="containerInsights",
-                value="enabled" if props.container_insights else "disabled")],
+            self,
+            "cluster",
+            name=props.name,
+            tags=name_tag(props.name),
+            setting=[
+                EcsClusterSetting(
+                    name="containerInsights",
+                    value="enabled" if props.container_insights else "disabled",
+                )
+            ],
         )
         self.task_definition = EcsTaskDefinition(
-            self, "task", family=props.name, requires_compatibilities=["FARGATE"],
-            network_mode="awsvpc", cpu=str(props.cpu), memory=str(props.memory_mib),
+            self,
+            "task",
+            family=props.name,
+            requires_compatibilities=["FARGATE"],
+            network_mode="awsvpc",
+            cpu=str(props.cpu),
+            memory=str(props.memory_mib),
             runtime_platform=EcsTaskDefinitionRuntimePlatform(
-                operating_system_family="LINUX", cpu_architecture=props.cpu_architecture),
-            execution_role_arn=props.execution_role.arn, task_role_arn=props.task_role.arn,
+                operating_system_family="LINUX", cpu_architecture=props.cpu_architecture
+            ),
+            execution_role_arn=props.execution_role.arn,
+            task_role_arn=props.task_role.arn,
             volume=[EcsTaskDefinitionVolume(name=SCRATCH_VOLUME)],
             container_definitions=json.dumps([self._container(props, self.log_group.name)]),
             tags=name_tag(props.name),
         )
         self.service = EcsService(
-            self, "service", name=props.name, cluster=self.cluster.arn,
-            task_definition=self.task_definition.arn, launch_type="FARGATE",
+            self,
+            "service",
+            name=props.name,
+            cluster=self.cluster.arn,
+            task_definition=self.task_definition.arn,
+            launch_type="FARGATE",
             desired_count=props.desired_count,
             network_configuration=EcsServiceNetworkConfiguration(
-                subnets=props.subnet_ids, security_groups=[props.security_group_id],
-                assign_public_ip=False),
-            load_balancer=[EcsServiceLoadBalancer(
-                target_group_arn=props.target_group_arn, container_name=props.container_name,
-                container_port=props.container_port)],
+                subnets=props.subnet_ids,
+                security_groups=[props.security_group_id],
+                assign_public_ip=False,
+            ),
+            load_balancer=[
+                EcsServiceLoadBalancer(
+                    target_group_arn=props.target_group_arn,
+                    container_name=props.container_name,
+                    container_port=props.container_port,
+                )
+            ],
             health_check_grace_period_seconds=props.health_check_grace_period_seconds,
-            deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
-            deployment_minimum_healthy_percent=100, deployment_maximum_percent=200,
+            deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(
+                enable=True, rollback=True
+            ),
+            deployment_minimum_healthy_percent=100,
+            deployment_maximum_percent=200,
             availability_zone_rebalancing="ENABLED",
-            enable_ecs_managed_tags=True, propagate_tags="SERVICE",
+            enable_ecs_managed_tags=True,
+            propagate_tags="SERVICE",
             lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]),
-            depends_on=[props.listener], tags=name_tag(props.name),
+            depends_on=[props.listener],
+            tags=name_tag(props.name),
         )
         self._autoscale(props)
 
@@ -144,32 +176,52 @@ class FargateService(Construct):
             "readonlyRootFilesystem": True,
             "portMappings": [{"containerPort": props.container_port, "protocol": "tcp"}],
             "environment": [{"name": k, "value": v} for k, v in sorted(props.environment.items())],
-            "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": SCRATCH_PATH,
-                             "readOnly": False}],
+            "mountPoints": [
+                {"sourceVolume": SCRATCH_VOLUME, "containerPath": SCRATCH_PATH, "readOnly": False}
+            ],
             "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
-            "healthCheck": {"command": ["CMD", *props.health_check_command], "interval": 30,
-                            "timeout": 5, "retries": 3, "startPeriod": 60},
+            "healthCheck": {
+                "command": ["CMD", *props.health_check_command],
+                "interval": 30,
+                "timeout": 5,
+                "retries": 3,
+                "startPeriod": 60,
+            },
             "stopTimeout": props.stop_timeout_seconds,
-            "logConfiguration": {"logDriver": "awslogs", "options": {
-                "awslogs-group": log_group_name, "awslogs-region": props.region,
-                "awslogs-stream-prefix": "ecs"}},
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": log_group_name,
+                    "awslogs-region": props.region,
+                    "awslogs-stream-prefix": "ecs",
+                },
+            },
         }
         if props.secrets:
-            container["secrets"] = [{"name": k, "valueFrom": v} for k, v in sorted(props.secrets.items())]
+            container["secrets"] = [
+                {"name": k, "valueFrom": v} for k, v in sorted(props.secrets.items())
+            ]
         return container
 
     def _autoscale(self, props: FargateServiceProps) -> None:
         self.scaling_target = AppautoscalingTarget(
-            self, "scaling-target", service_namespace="ecs",
+            self,
+            "scaling-target",
+            service_namespace="ecs",
             resource_id=f"service/{self.cluster.name}/{self.service.name}",
             scalable_dimension="ecs:service:DesiredCount",
-            min_capacity=props.min_count, max_capacity=props.max_count,
+            min_capacity=props.min_count,
+            max_capacity=props.max_count,
             tags=name_tag(f"{props.name}-scaling"),
         )
-        for metric, percent in (("CPU", props.cpu_target_percent),
-                                ("Memory", props.memory_target_percent)):
+        for metric, percent in (
+            ("CPU", props.cpu_target_percent),
+            ("Memory", props.memory_target_percent),
+        ):
             AppautoscalingPolicy(
-                self, f"scale-on-{metric.lower()}", name=f"{props.name}-{metric.lower()}",
+                self,
+                f"scale-on-{metric.lower()}",
+                name=f"{props.name}-{metric.lower()}",
                 policy_type="TargetTrackingScaling",
                 service_namespace=self.scaling_target.service_namespace,
                 resource_id=self.scaling_target.resource_id,
@@ -178,9 +230,12 @@ class FargateService(Construct):
                     AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
                         predefined_metric_specification=(
                             AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
-                                predefined_metric_type=f"ECSServiceAverage{metric}Utilization")),
+                                predefined_metric_type=f"ECSServiceAverage{metric}Utilization"
+                            )
+                        ),
                         target_value=percent,
                         scale_out_cooldown=props.scale_out_cooldown_seconds,
                         scale_in_cooldown=props.scale_in_cooldown_seconds,
-                    )),
+                    )
+                ),
             )

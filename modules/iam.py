@@ -30,10 +30,15 @@ def service_trust_policy(service: str, *, account_id: str, source_arn: str | Non
     condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account_id}}
     if source_arn is not None:
         condition["ArnLike"] = {"aws:SourceArn": source_arn}
-    return policy_document({
-        "Sid": "TrustedService", "Effect": "Allow", "Principal": {"Service": service},
-        "Action": "sts:AssumeRole", "Condition": condition,
-    })
+    return policy_document(
+        {
+            "Sid": "TrustedService",
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole",
+            "Condition": condition,
+        }
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,8 +59,12 @@ class Role(Construct):
         super().__init__(scope, id)
         self._region = props.region
         self.role = IamRole(
-            self, "role", name=props.name, description=props.description,
-            assume_role_policy=props.trust_policy, max_session_duration=3600,
+            self,
+            "role",
+            name=props.name,
+            description=props.description,
+            assume_role_policy=props.trust_policy,
+            max_session_duration=3600,
             tags=name_tag(props.name),
         )
         self.arn = self.role.arn
@@ -63,56 +72,95 @@ class Role(Construct):
 
     def _grant(self, policy_id: str, *statements: Statement) -> IamRolePolicy:
         return IamRolePolicy(
-            self, policy_id, name=policy_id, role=self.role.id, policy=policy_document(*statements),
+            self,
+            policy_id,
+            name=policy_id,
+            role=self.role.id,
+            policy=policy_document(*statements),
         )
 
     def grant_metering(self) -> IamRolePolicy:
         """AWS Marketplace container metering (these actions take no resource-level scope)."""
-        return self._grant("marketplace-metering", {
-            "Sid": "MarketplaceMetering", "Effect": "Allow",
-            "Action": ["aws-marketplace:MeterUsage", "aws-marketplace:RegisterUsage"],
-            "Resource": "*",
-        })
+        return self._grant(
+            "marketplace-metering",
+            {
+                "Sid": "MarketplaceMetering",
+                "Effect": "Allow",
+                "Action": ["aws-marketplace:MeterUsage", "aws-marketplace:RegisterUsage"],
+                "Resource": "*",
+            },
+        )
 
-    def grant_secret_read(self, policy_id: str, secret_arn: str, kms_key_arn: str | None = None) -> IamRolePolicy:
-        """Read exactly one secret; decrypt with its customer-managed key only via Secrets Manager."""
-        statements: list[Statement] = [{
-            "Sid": "ReadSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-            "Resource": secret_arn,
-        }]
+    def grant_secret_read(
+        self, policy_id: str, secret_arn: str, kms_key_arn: str | None = None
+    ) -> IamRolePolicy:
+        """Read exactly one secret; decrypt with its customer key only through Secrets Manager."""
+        statements: list[Statement] = [
+            {
+                "Sid": "ReadSecret",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": secret_arn,
+            }
+        ]
         if kms_key_arn is not None:
-            statements.append({
-                "Sid": "DecryptSecret", "Effect": "Allow", "Action": "kms:Decrypt",
-                "Resource": kms_key_arn,
-                "Condition": {"StringEquals": {
-                    "kms:ViaService": f"secretsmanager.{self._region}.amazonaws.com"}},
-            })
+            statements.append(
+                {
+                    "Sid": "DecryptSecret",
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": kms_key_arn,
+                    "Condition": {
+                        "StringEquals": {
+                            "kms:ViaService": f"secretsmanager.{self._region}.amazonaws.com"
+                        }
+                    },
+                }
+            )
         return self._grant(policy_id, *statements)
 
     def grant_ecr_pull(self, repository_arn: str) -> IamRolePolicy:
         """Pull images from one repository (the token call has no resource-level scope)."""
-        return self._grant("ecr-pull", {
-            "Sid": "EcrToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
-            "Resource": "*",
-        }, {
-            "Sid": "EcrPull", "Effect": "Allow",
-            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
-                       "ecr:GetDownloadUrlForLayer"],
-            "Resource": repository_arn,
-        })
+        return self._grant(
+            "ecr-pull",
+            {
+                "Sid": "EcrToken",
+                "Effect": "Allow",
+                "Action": "ecr:GetAuthorizationToken",
+                "Resource": "*",
+            },
+            {
+                "Sid": "EcrPull",
+                "Effect": "Allow",
+                "Action": [
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                "Resource": repository_arn,
+            },
+        )
 
     def grant_log_write(self, log_group_arn: str) -> IamRolePolicy:
         """Write log streams into one log group."""
-        return self._grant("log-write", {
-            "Sid": "WriteLogs", "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": f"{log_group_arn}:log-stream:*",
-        })
+        return self._grant(
+            "log-write",
+            {
+                "Sid": "WriteLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"{log_group_arn}:log-stream:*",
+            },
+        )
 
     def grant_flow_log_delivery(self, log_group_arn: str) -> IamRolePolicy:
         """What VPC Flow Logs needs to deliver into one log group."""
-        return self._grant("flow-log-delivery", {
-            "Sid": "DeliverFlowLogs", "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
-        })
+        return self._grant(
+            "flow-log-delivery",
+            {
+                "Sid": "DeliverFlowLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
+            },
+        )

@@ -61,7 +61,9 @@ class NetworkProps:
     private_subnet_cidrs: tuple[str, ...] = ("10.0.1.0/24", "10.0.2.0/24")
     availability_zones: tuple[str, ...] = ()
     """Zone of each private subnet. Default: the region's first available zones, in order."""
-    interface_endpoints: Mapping[str, str] = field(default_factory=lambda: dict(CONTAINER_ENDPOINTS))
+    interface_endpoints: Mapping[str, str] = field(
+        default_factory=lambda: dict(CONTAINER_ENDPOINTS)
+    )
     """Interface endpoints to create, service name (after com.amazonaws.<region>.) to the reason
     it is needed. Default: CONTAINER_ENDPOINTS. The S3 gateway endpoint is always created."""
     create_vpc_endpoints: bool = True
@@ -104,29 +106,50 @@ class Network(Construct):
 
     def _create_vpc(self) -> None:
         props = self._props
-        vpc = Vpc(self, "vpc", cidr_block=props.vpc_cidr, enable_dns_support=True,
-                  enable_dns_hostnames=True, tags=name_tag(f"{props.name}-vpc"))
+        vpc = Vpc(
+            self,
+            "vpc",
+            cidr_block=props.vpc_cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags=name_tag(f"{props.name}-vpc"),
+        )
         self.vpc = vpc
         self.vpc_id = vpc.id
         self.vpc_cidr = vpc.cidr_block
         # The default security group of a new VPC allows all traffic among its members; empty it.
-        DefaultSecurityGroup(self, "default-sg", vpc_id=vpc.id,
-                             tags=name_tag(f"{props.name}-default-deny"))
+        DefaultSecurityGroup(
+            self, "default-sg", vpc_id=vpc.id, tags=name_tag(f"{props.name}-default-deny")
+        )
         zones = self._zones(len(props.private_subnet_cidrs))
         self.private_subnets = [
-            Subnet(self, f"private-{i + 1}", vpc_id=vpc.id, cidr_block=cidr, availability_zone=zone,
-                   map_public_ip_on_launch=False,
-                   tags={**name_tag(f"{props.name}-private-{i + 1}"), "Tier": "private",
-                         **props.private_subnet_tags})
+            Subnet(
+                self,
+                f"private-{i + 1}",
+                vpc_id=vpc.id,
+                cidr_block=cidr,
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={
+                    **name_tag(f"{props.name}-private-{i + 1}"),
+                    "Tier": "private",
+                    **props.private_subnet_tags,
+                },
+            )
             for i, (cidr, zone) in enumerate(zip(props.private_subnet_cidrs, zones, strict=True))
         ]
         self.private_subnet_ids = [s.id for s in self.private_subnets]
         self.private_route_tables = []
         for i, subnet in enumerate(self.private_subnets):
-            table = RouteTable(self, f"private-{i + 1}-routes", vpc_id=vpc.id,
-                               tags=name_tag(f"{props.name}-private-{i + 1}"))
-            RouteTableAssociation(self, f"private-{i + 1}-association", subnet_id=subnet.id,
-                                  route_table_id=table.id)
+            table = RouteTable(
+                self,
+                f"private-{i + 1}-routes",
+                vpc_id=vpc.id,
+                tags=name_tag(f"{props.name}-private-{i + 1}"),
+            )
+            RouteTableAssociation(
+                self, f"private-{i + 1}-association", subnet_id=subnet.id, route_table_id=table.id
+            )
             self.private_route_tables.append(table)
         self.private_route_table_ids = [t.id for t in self.private_route_tables]
         self.nat_gateway_ids: list[str] = []
@@ -140,65 +163,124 @@ class Network(Construct):
             return list(self._props.availability_zones)
         # A closed set of regular zone names (<region>a-f): the result cannot grow when AWS adds
         # a zone, and Local/Wavelength Zones (no endpoints, no Fargate) never match.
-        available = DataAwsAvailabilityZones(self, "zones", state="available", filter=[
-            DataAwsAvailabilityZonesFilter(
-                name="zone-name", values=[f"{self._props.region}{letter}" for letter in "abcdef"])])
+        available = DataAwsAvailabilityZones(
+            self,
+            "zones",
+            state="available",
+            filter=[
+                DataAwsAvailabilityZonesFilter(
+                    name="zone-name",
+                    values=[f"{self._props.region}{letter}" for letter in "abcdef"],
+                )
+            ],
+        )
         return [Token.as_string(Fn.element(available.names, i)) for i in range(count)]
 
     def _create_nat_egress(self, zones: list[str]) -> None:
         """Public subnets with NAT gateways; private route tables default-route through them."""
         props = self._props
-        gateway = InternetGateway(self, "internet-gateway", vpc_id=self.vpc_id,
-                                  tags=name_tag(f"{props.name}-igw"))
-        public_routes = RouteTable(self, "public-routes", vpc_id=self.vpc_id,
-                                   tags=name_tag(f"{props.name}-public"))
-        Route(self, "public-default-route", route_table_id=public_routes.id,
-              destination_cidr_block="0.0.0.0/0", gateway_id=gateway.id)
+        gateway = InternetGateway(
+            self, "internet-gateway", vpc_id=self.vpc_id, tags=name_tag(f"{props.name}-igw")
+        )
+        public_routes = RouteTable(
+            self, "public-routes", vpc_id=self.vpc_id, tags=name_tag(f"{props.name}-public")
+        )
+        Route(
+            self,
+            "public-default-route",
+            route_table_id=public_routes.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=gateway.id,
+        )
         nat_count = 1 if props.nat_gateways == "single" else len(zones)
         for i, (cidr, zone) in enumerate(zip(props.public_subnet_cidrs, zones, strict=True)):
-            subnet = Subnet(self, f"public-{i + 1}", vpc_id=self.vpc_id, cidr_block=cidr,
-                            availability_zone=zone, map_public_ip_on_launch=False,
-                            tags={**name_tag(f"{props.name}-public-{i + 1}"), "Tier": "public"})
-            RouteTableAssociation(self, f"public-{i + 1}-association", subnet_id=subnet.id,
-                                  route_table_id=public_routes.id)
+            subnet = Subnet(
+                self,
+                f"public-{i + 1}",
+                vpc_id=self.vpc_id,
+                cidr_block=cidr,
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={**name_tag(f"{props.name}-public-{i + 1}"), "Tier": "public"},
+            )
+            RouteTableAssociation(
+                self,
+                f"public-{i + 1}-association",
+                subnet_id=subnet.id,
+                route_table_id=public_routes.id,
+            )
             if i < nat_count:
-                address = Eip(self, f"nat-{i + 1}-address", domain="vpc",
-                              tags=name_tag(f"{props.name}-nat-{i + 1}"))
-                nat = NatGateway(self, f"nat-{i + 1}", allocation_id=address.allocation_id,
-                                 subnet_id=subnet.id, tags=name_tag(f"{props.name}-nat-{i + 1}"),
-                                 depends_on=[gateway])
+                address = Eip(
+                    self,
+                    f"nat-{i + 1}-address",
+                    domain="vpc",
+                    tags=name_tag(f"{props.name}-nat-{i + 1}"),
+                )
+                nat = NatGateway(
+                    self,
+                    f"nat-{i + 1}",
+                    allocation_id=address.allocation_id,
+                    subnet_id=subnet.id,
+                    tags=name_tag(f"{props.name}-nat-{i + 1}"),
+                    depends_on=[gateway],
+                )
                 self.nat_gateway_ids.append(nat.id)
         for i, table in enumerate(self.private_route_tables):
-            Route(self, f"private-{i + 1}-default-route", route_table_id=table.id,
-                  destination_cidr_block="0.0.0.0/0",
-                  nat_gateway_id=self.nat_gateway_ids[i % nat_count])
+            Route(
+                self,
+                f"private-{i + 1}-default-route",
+                route_table_id=table.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=self.nat_gateway_ids[i % nat_count],
+            )
 
     def _create_flow_logs(self, role: Role) -> None:
         props = self._props
-        logs = CloudwatchLogGroup(self, "flow-logs", name=f"/vpc/{props.name}/flow-logs",
-                                  retention_in_days=props.flow_log_retention_days,
-                                  tags=name_tag(f"{props.name}-flow-logs"))
+        logs = CloudwatchLogGroup(
+            self,
+            "flow-logs",
+            name=f"/vpc/{props.name}/flow-logs",
+            retention_in_days=props.flow_log_retention_days,
+            tags=name_tag(f"{props.name}-flow-logs"),
+        )
         role.grant_flow_log_delivery(logs.arn)
-        FlowLog(self, "flow-log", vpc_id=self.vpc_id, traffic_type="ALL",
-                log_destination_type="cloud-watch-logs", log_destination=logs.arn,
-                iam_role_arn=role.arn, max_aggregation_interval=60,
-                tags=name_tag(f"{props.name}-flow-log"))
+        FlowLog(
+            self,
+            "flow-log",
+            vpc_id=self.vpc_id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=logs.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags=name_tag(f"{props.name}-flow-log"),
+        )
 
     def _create_endpoints(self) -> None:
         props = self._props
-        self.endpoint_security_group = SecurityGroup(self, "endpoint-sg", props=SecurityGroupProps(
-            name=f"{props.name}-endpoints", vpc_id=self.vpc_id,
-            description="VPC interface endpoints: HTTPS from inside the VPC",
-        ))
+        self.endpoint_security_group = SecurityGroup(
+            self,
+            "endpoint-sg",
+            props=SecurityGroupProps(
+                name=f"{props.name}-endpoints",
+                vpc_id=self.vpc_id,
+                description="VPC interface endpoints: HTTPS from inside the VPC",
+            ),
+        )
         self.endpoint_security_group.allow_ingress(
-            "https-from-vpc", peer=Peer(cidr=self.vpc_cidr), port=443,
+            "https-from-vpc",
+            peer=Peer(cidr=self.vpc_cidr),
+            port=443,
             description="HTTPS to AWS APIs from anything in the VPC",
         )
         self.interface_endpoints = {
             service: VpcEndpoint(
-                self, f"endpoint-{service.replace('.', '-')}",
-                vpc_id=self.vpc_id, service_name=f"com.amazonaws.{props.region}.{service}",
-                vpc_endpoint_type="Interface", private_dns_enabled=True,
+                self,
+                f"endpoint-{service.replace('.', '-')}",
+                vpc_id=self.vpc_id,
+                service_name=f"com.amazonaws.{props.region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
                 subnet_ids=self.private_subnet_ids,
                 security_group_ids=[self.endpoint_security_group.id],
                 tags=name_tag(f"{props.name}-{service}"),
@@ -206,8 +288,11 @@ class Network(Construct):
             for service in sorted(props.interface_endpoints)
         }
         s3 = VpcEndpoint(
-            self, "endpoint-s3", vpc_id=self.vpc_id,
-            service_name=f"com.amazonaws.{props.region}.s3", vpc_endpoint_type="Gateway",
+            self,
+            "endpoint-s3",
+            vpc_id=self.vpc_id,
+            service_name=f"com.amazonaws.{props.region}.s3",
+            vpc_endpoint_type="Gateway",
             route_table_ids=self.private_route_table_ids,
             tags=name_tag(f"{props.name}-s3"),
         )

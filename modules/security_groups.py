@@ -34,7 +34,9 @@ class Peer:
     prefix_list_id: str | None = None
 
     def __post_init__(self) -> None:
-        given = [v for v in (self.cidr, self.security_group_id, self.prefix_list_id) if v is not None]
+        given = [
+            v for v in (self.cidr, self.security_group_id, self.prefix_list_id) if v is not None
+        ]
         if len(given) != 1:
             raise ValueError("a Peer takes exactly one of cidr, security_group_id, prefix_list_id")
 
@@ -53,24 +55,44 @@ class SecurityGroup(Construct):
         super().__init__(scope, id)
         self._name = props.name
         self.group = AwsSecurityGroup(
-            self, "group", name=props.name, description=props.description, vpc_id=props.vpc_id,
+            self,
+            "group",
+            name=props.name,
+            description=props.description,
+            vpc_id=props.vpc_id,
             tags=name_tag(props.name),
         )
         self.id = self.group.id
 
-    def allow_ingress(self, rule_id: str, *, peer: Peer, port: int, description: str) -> VpcSecurityGroupIngressRule:
+    def allow_ingress(
+        self, rule_id: str, *, peer: Peer, port: int, description: str
+    ) -> VpcSecurityGroupIngressRule:
         """Admit TCP `port` from `peer`."""
         return VpcSecurityGroupIngressRule(
-            self, rule_id, security_group_id=self.id, ip_protocol="tcp", from_port=port,
-            to_port=port, description=description, tags=name_tag(f"{self._name}-{rule_id}"),
+            self,
+            rule_id,
+            security_group_id=self.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=description,
+            tags=name_tag(f"{self._name}-{rule_id}"),
             **peer.rule_arguments(),
         )
 
-    def allow_egress(self, rule_id: str, *, peer: Peer, port: int, description: str) -> VpcSecurityGroupEgressRule:
+    def allow_egress(
+        self, rule_id: str, *, peer: Peer, port: int, description: str
+    ) -> VpcSecurityGroupEgressRule:
         """Let TCP connections to `peer` on `port` out."""
         return VpcSecurityGroupEgressRule(
-            self, rule_id, security_group_id=self.id, ip_protocol="tcp", from_port=port,
-            to_port=port, description=description, tags=name_tag(f"{self._name}-{rule_id}"),
+            self,
+            rule_id,
+            security_group_id=self.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=description,
+            tags=name_tag(f"{self._name}-{rule_id}"),
             **peer.rule_arguments(),
         )
 
@@ -106,35 +128,73 @@ class ServiceSecurityGroups(Construct):
 
     def __init__(self, scope: Construct, id: str, *, props: ServiceSecurityGroupsProps) -> None:
         super().__init__(scope, id)
-        self.load_balancer = SecurityGroup(self, "alb", props=SecurityGroupProps(
-            name=f"{props.name}-alb", vpc_id=props.vpc_id,
-            description="Internal load balancer: clients in, the service's tasks out",
-        ))
-        self.workload = SecurityGroup(self, "tasks", props=SecurityGroupProps(
-            name=f"{props.name}-tasks", vpc_id=props.vpc_id,
-            description="Service tasks: the load balancer in, AWS endpoints and upstreams out",
-        ))
+        self.load_balancer = SecurityGroup(
+            self,
+            "alb",
+            props=SecurityGroupProps(
+                name=f"{props.name}-alb",
+                vpc_id=props.vpc_id,
+                description="Internal load balancer: clients in, the service's tasks out",
+            ),
+        )
+        self.workload = SecurityGroup(
+            self,
+            "tasks",
+            props=SecurityGroupProps(
+                name=f"{props.name}-tasks",
+                vpc_id=props.vpc_id,
+                description="Service tasks: the load balancer in, AWS endpoints and upstreams out",
+            ),
+        )
         for i, cidr in enumerate(props.client_cidrs or (props.vpc_cidr,)):
             for port in props.listener_ports:
                 self.load_balancer.allow_ingress(
-                    f"clients-{i + 1}-port-{port}", peer=Peer(cidr=cidr), port=port,
-                    description=f"Clients to the listener on {port}")
+                    f"clients-{i + 1}-port-{port}",
+                    peer=Peer(cidr=cidr),
+                    port=port,
+                    description=f"Clients to the listener on {port}",
+                )
         self.load_balancer.allow_egress(
-            "to-tasks", peer=Peer(security_group_id=self.workload.id), port=props.container_port,
-            description="Forward to the service's tasks")
+            "to-tasks",
+            peer=Peer(security_group_id=self.workload.id),
+            port=props.container_port,
+            description="Forward to the service's tasks",
+        )
         self.workload.allow_ingress(
-            "from-alb", peer=Peer(security_group_id=self.load_balancer.id),
-            port=props.container_port, description="Requests and health checks from the load balancer")
-        endpoints = (Peer(cidr=props.vpc_cidr) if props.endpoint_security_group_id is None
-                     else Peer(security_group_id=props.endpoint_security_group_id))
-        self.workload.allow_egress("to-endpoints", peer=endpoints, port=443,
-                                   description="AWS APIs through the VPC endpoints")
+            "from-alb",
+            peer=Peer(security_group_id=self.load_balancer.id),
+            port=props.container_port,
+            description="Requests and health checks from the load balancer",
+        )
+        endpoints = (
+            Peer(cidr=props.vpc_cidr)
+            if props.endpoint_security_group_id is None
+            else Peer(security_group_id=props.endpoint_security_group_id)
+        )
+        self.workload.allow_egress(
+            "to-endpoints",
+            peer=endpoints,
+            port=443,
+            description="AWS APIs through the VPC endpoints",
+        )
         if props.s3_prefix_list_id is not None:
-            self.workload.allow_egress("to-s3", peer=Peer(prefix_list_id=props.s3_prefix_list_id),
-                                       port=443, description="ECR image layers from S3")
+            self.workload.allow_egress(
+                "to-s3",
+                peer=Peer(prefix_list_id=props.s3_prefix_list_id),
+                port=443,
+                description="ECR image layers from S3",
+            )
         for i, (cidr, port) in enumerate(props.upstreams):
-            self.workload.allow_egress(f"to-upstream-{i + 1}", peer=Peer(cidr=cidr), port=port,
-                                       description=f"LLM gateway on {port}")
+            self.workload.allow_egress(
+                f"to-upstream-{i + 1}",
+                peer=Peer(cidr=cidr),
+                port=port,
+                description=f"LLM gateway on {port}",
+            )
         if props.internet_https:
-            self.workload.allow_egress("to-internet-https", peer=Peer(cidr="0.0.0.0/0"), port=443,
-                                       description="HTTPS through NAT (providers on the internet)")
+            self.workload.allow_egress(
+                "to-internet-https",
+                peer=Peer(cidr="0.0.0.0/0"),
+                port=443,
+                description="HTTPS through NAT (providers on the internet)",
+            )

@@ -48,8 +48,12 @@ class DeploymentStack(TerraformStack):
         self.stack_name = naming.stack_name(config.name, unit)
         super().__init__(scope, self.stack_name)
         self.config = config
-        AwsProvider(self, "aws", region=config.region,
-                    default_tags=[AwsProviderDefaultTags(tags=default_tags(config))])
+        AwsProvider(
+            self,
+            "aws",
+            region=config.region,
+            default_tags=[AwsProviderDefaultTags(tags=default_tags(config))],
+        )
         configure_backend(self, config, self.stack_name)
         Aspects.of(self).add(RequireNameTag())
         self.account_id = DataAwsCallerIdentity(self, "caller").account_id
@@ -58,12 +62,18 @@ class DeploymentStack(TerraformStack):
     def role(self, id: str, purpose: str, service: str, source_arn: str, description: str) -> Role:
         """A role for an AWS service, trusted only for this account's `source_arn` resources."""
         config = self.config
-        return Role(self, id, props=RoleProps(
-            name=naming.role_name(config.name, config.region, purpose), description=description,
-            region=config.region,
-            trust_policy=service_trust_policy(service, account_id=self.account_id,
-                                              source_arn=source_arn),
-        ))
+        return Role(
+            self,
+            id,
+            props=RoleProps(
+                name=naming.role_name(config.name, config.region, purpose),
+                description=description,
+                region=config.region,
+                trust_policy=service_trust_policy(
+                    service, account_id=self.account_id, source_arn=source_arn
+                ),
+            ),
+        )
 
     def output(self, id: str, value: object, description: str) -> None:
         TerraformOutput(self, id, value=value, description=description)
@@ -79,41 +89,64 @@ def interface_endpoints(config: DeploymentConfig) -> dict[str, str]:
     return endpoints
 
 
-def build_network(stack: DeploymentStack, extra_endpoints: Mapping[str, str] | None = None,
-                  private_subnet_tags: Mapping[str, str] | None = None) -> Network:
+def build_network(
+    stack: DeploymentStack,
+    extra_endpoints: Mapping[str, str] | None = None,
+    private_subnet_tags: Mapping[str, str] | None = None,
+) -> Network:
     """The deployment's network in `stack`, with the workload's endpoints plus `extra_endpoints`."""
     config, net = stack.config, stack.config.network
     flow_logs = None
     if net.flow_logs and not config.existing_vpc:
         flow_logs = stack.role(
-            "flow-logs-role", "vpc-flow-logs", "vpc-flow-logs.amazonaws.com",
+            "flow-logs-role",
+            "vpc-flow-logs",
+            "vpc-flow-logs.amazonaws.com",
             f"arn:{stack.partition}:ec2:{config.region}:{stack.account_id}:vpc-flow-log/*",
-            "VPC Flow Logs delivery to CloudWatch Logs")
-    return Network(stack, "network", props=NetworkProps(
-        name=config.name, region=config.region, vpc_cidr=net.vpc_cidr,
-        private_subnet_cidrs=net.private_subnet_cidrs, availability_zones=net.availability_zones,
-        interface_endpoints={**interface_endpoints(config), **(extra_endpoints or {})},
-        create_vpc_endpoints=net.create_vpc_endpoints, nat_gateways=net.nat_gateways,
-        public_subnet_cidrs=net.public_subnet_cidrs, existing_vpc_id=net.existing_vpc_id,
-        existing_private_subnet_ids=net.existing_private_subnet_ids,
-        existing_private_route_table_ids=net.existing_private_route_table_ids,
-        flow_logs=flow_logs, flow_log_retention_days=config.service.log_retention_days,
-        private_subnet_tags=private_subnet_tags or {},
-    ))
+            "VPC Flow Logs delivery to CloudWatch Logs",
+        )
+    return Network(
+        stack,
+        "network",
+        props=NetworkProps(
+            name=config.name,
+            region=config.region,
+            vpc_cidr=net.vpc_cidr,
+            private_subnet_cidrs=net.private_subnet_cidrs,
+            availability_zones=net.availability_zones,
+            interface_endpoints={**interface_endpoints(config), **(extra_endpoints or {})},
+            create_vpc_endpoints=net.create_vpc_endpoints,
+            nat_gateways=net.nat_gateways,
+            public_subnet_cidrs=net.public_subnet_cidrs,
+            existing_vpc_id=net.existing_vpc_id,
+            existing_private_subnet_ids=net.existing_private_subnet_ids,
+            existing_private_route_table_ids=net.existing_private_route_table_ids,
+            flow_logs=flow_logs,
+            flow_log_retention_days=config.service.log_retention_days,
+            private_subnet_tags=private_subnet_tags or {},
+        ),
+    )
 
 
 def workload_environment(config: DeploymentConfig) -> dict[str, str]:
     """The container's environment, from the one contract shared with the Helm values."""
     inference, marketplace = config.inference, config.marketplace
-    return container_environment(ContainerEnvironment(
-        environment=config.environment, region=config.region, provider_mode=inference.mode,
-        managed_api_url=inference.managed_api_url, managed_model=inference.managed_model,
-        byop_secret_arn=inference.byop_secret_arn,
-        marketplace_product_code=marketplace.product_code, metering=marketplace.metering,
-        log_level=config.service.log_level, workers=config.service.workers,
-        # Outlive the load balancer's idle timeout, or it reuses a closed connection (a 502).
-        keep_alive_seconds=config.load_balancer.idle_timeout_seconds + 10,
-    ))
+    return container_environment(
+        ContainerEnvironment(
+            environment=config.environment,
+            region=config.region,
+            provider_mode=inference.mode,
+            managed_api_url=inference.managed_api_url,
+            managed_model=inference.managed_model,
+            byop_secret_arn=inference.byop_secret_arn,
+            marketplace_product_code=marketplace.product_code,
+            metering=marketplace.metering,
+            log_level=config.service.log_level,
+            workers=config.service.workers,
+            # Outlive the load balancer's idle timeout, or it reuses a closed connection (a 502).
+            keep_alive_seconds=config.load_balancer.idle_timeout_seconds + 10,
+        )
+    )
 
 
 def upstreams(config: DeploymentConfig, vpc_cidr: str) -> tuple[tuple[str, int], ...]:
@@ -132,53 +165,100 @@ class EcsStack(DeploymentStack):
         super().__init__(scope, config, "ecs")
         self.network = build_network(self)
         network, lb, svc = self.network, config.load_balancer, config.service
-        self.security_groups = ServiceSecurityGroups(self, "security-groups", props=ServiceSecurityGroupsProps(
-            name=config.name, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
-            listener_ports=listener_ports(lb.protocol), container_port=CONTAINER_PORT,
-            client_cidrs=config.network.client_cidrs,
-            endpoint_security_group_id=(network.endpoint_security_group.id
-                                        if network.endpoint_security_group else None),
-            s3_prefix_list_id=network.s3_prefix_list_id,
-            upstreams=upstreams(config, network.vpc_cidr), internet_https=network.internet_egress,
-        ))
+        self.security_groups = ServiceSecurityGroups(
+            self,
+            "security-groups",
+            props=ServiceSecurityGroupsProps(
+                name=config.name,
+                vpc_id=network.vpc_id,
+                vpc_cidr=network.vpc_cidr,
+                listener_ports=listener_ports(lb.protocol),
+                container_port=CONTAINER_PORT,
+                client_cidrs=config.network.client_cidrs,
+                endpoint_security_group_id=(
+                    network.endpoint_security_group.id if network.endpoint_security_group else None
+                ),
+                s3_prefix_list_id=network.s3_prefix_list_id,
+                upstreams=upstreams(config, network.vpc_cidr),
+                internet_https=network.internet_egress,
+            ),
+        )
         ecs_tasks = f"arn:{self.partition}:ecs:{config.region}:{self.account_id}:*"
-        self.execution_role = self.role("execution-role", "ecs-execution", "ecs-tasks.amazonaws.com",
-                                        ecs_tasks, "ECS agent: pulls the image, writes logs")
-        self.task_role = self.role("task-role", "ecs-task", "ecs-tasks.amazonaws.com", ecs_tasks,
-                                   "The Hypernym service's own AWS calls")
+        self.execution_role = self.role(
+            "execution-role",
+            "ecs-execution",
+            "ecs-tasks.amazonaws.com",
+            ecs_tasks,
+            "ECS agent: pulls the image, writes logs",
+        )
+        self.task_role = self.role(
+            "task-role",
+            "ecs-task",
+            "ecs-tasks.amazonaws.com",
+            ecs_tasks,
+            "The Hypernym service's own AWS calls",
+        )
         self._grant(config)
-        self.load_balancer = InternalLoadBalancer(self, "load-balancer", props=LoadBalancerProps(
-            name=naming.load_balancer_name(config.name),
-            target_group_name=naming.target_group_name(config.name),
-            vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
-            security_group_id=self.security_groups.load_balancer.id,
-            target_port=CONTAINER_PORT, health_check_path=HEALTH_PATH, protocol=lb.protocol,
-            certificate_arn=lb.certificate_arn, ssl_policy=lb.ssl_policy,
-            idle_timeout_seconds=lb.idle_timeout_seconds,
-            deregistration_delay_seconds=lb.deregistration_delay_seconds,
-            deletion_protection=lb.deletion_protection, access_logs_bucket=lb.access_logs_bucket,
-        ))
-        secrets = ({"MANAGED_API_KEY": config.inference.managed_api_key_secret_arn}
-                   if config.inference.managed_api_key_secret_arn else {})
-        self.service = FargateService(self, "service", props=FargateServiceProps(
-            name=config.name, region=config.region, image=svc.image, container_name=CONTAINER_NAME,
-            container_port=CONTAINER_PORT, environment=workload_environment(config),
-            secrets=secrets, health_check_command=HEALTHCHECK_COMMAND,
-            execution_role=self.execution_role, task_role=self.task_role,
-            subnet_ids=network.private_subnet_ids,
-            security_group_id=self.security_groups.workload.id,
-            target_group_arn=self.load_balancer.target_group.arn,
-            listener=self.load_balancer.listener, log_group_name=naming.log_group_name(config.name),
-            cpu=svc.cpu, memory_mib=svc.memory_mib, cpu_architecture=svc.cpu_architecture,
-            desired_count=svc.desired_count, min_count=svc.min_count, max_count=svc.max_count,
-            cpu_target_percent=svc.cpu_target_percent,
-            memory_target_percent=svc.memory_target_percent,
-            scale_out_cooldown_seconds=svc.scale_out_cooldown_seconds,
-            scale_in_cooldown_seconds=svc.scale_in_cooldown_seconds,
-            log_retention_days=svc.log_retention_days, log_kms_key_arn=svc.log_kms_key_arn,
-            stop_timeout_seconds=svc.stop_timeout_seconds,
-            health_check_grace_period_seconds=svc.health_check_grace_period_seconds,
-        ))
+        self.load_balancer = InternalLoadBalancer(
+            self,
+            "load-balancer",
+            props=LoadBalancerProps(
+                name=naming.load_balancer_name(config.name),
+                target_group_name=naming.target_group_name(config.name),
+                vpc_id=network.vpc_id,
+                subnet_ids=network.private_subnet_ids,
+                security_group_id=self.security_groups.load_balancer.id,
+                target_port=CONTAINER_PORT,
+                health_check_path=HEALTH_PATH,
+                protocol=lb.protocol,
+                certificate_arn=lb.certificate_arn,
+                ssl_policy=lb.ssl_policy,
+                idle_timeout_seconds=lb.idle_timeout_seconds,
+                deregistration_delay_seconds=lb.deregistration_delay_seconds,
+                deletion_protection=lb.deletion_protection,
+                access_logs_bucket=lb.access_logs_bucket,
+            ),
+        )
+        secrets = (
+            {"MANAGED_API_KEY": config.inference.managed_api_key_secret_arn}
+            if config.inference.managed_api_key_secret_arn
+            else {}
+        )
+        self.service = FargateService(
+            self,
+            "service",
+            props=FargateServiceProps(
+                name=config.name,
+                region=config.region,
+                image=svc.image,
+                container_name=CONTAINER_NAME,
+                container_port=CONTAINER_PORT,
+                environment=workload_environment(config),
+                secrets=secrets,
+                health_check_command=HEALTHCHECK_COMMAND,
+                execution_role=self.execution_role,
+                task_role=self.task_role,
+                subnet_ids=network.private_subnet_ids,
+                security_group_id=self.security_groups.workload.id,
+                target_group_arn=self.load_balancer.target_group.arn,
+                listener=self.load_balancer.listener,
+                log_group_name=naming.log_group_name(config.name),
+                cpu=svc.cpu,
+                memory_mib=svc.memory_mib,
+                cpu_architecture=svc.cpu_architecture,
+                desired_count=svc.desired_count,
+                min_count=svc.min_count,
+                max_count=svc.max_count,
+                cpu_target_percent=svc.cpu_target_percent,
+                memory_target_percent=svc.memory_target_percent,
+                scale_out_cooldown_seconds=svc.scale_out_cooldown_seconds,
+                scale_in_cooldown_seconds=svc.scale_in_cooldown_seconds,
+                log_retention_days=svc.log_retention_days,
+                log_kms_key_arn=svc.log_kms_key_arn,
+                stop_timeout_seconds=svc.stop_timeout_seconds,
+                health_check_grace_period_seconds=svc.health_check_grace_period_seconds,
+            ),
+        )
         self._outputs()
 
     def _grant(self, config: DeploymentConfig) -> None:
@@ -187,16 +267,20 @@ class EcsStack(DeploymentStack):
         if repository is not None:
             account, region, name = repository
             self.execution_role.grant_ecr_pull(
-                f"arn:{self.partition}:ecr:{region}:{account}:repository/{name}")
+                f"arn:{self.partition}:ecr:{region}:{account}:repository/{name}"
+            )
         if inference.managed_api_key_secret_arn is not None:
             # ECS injects MANAGED_API_KEY at task start, with the execution role.
             self.execution_role.grant_secret_read(
-                "gateway-token-read", inference.managed_api_key_secret_arn,
-                inference.secret_kms_key_arn)
+                "gateway-token-read",
+                inference.managed_api_key_secret_arn,
+                inference.secret_kms_key_arn,
+            )
         if inference.byop_secret_arn is not None:
             # The service reads the secret itself (task role), so rotation needs no redeploy.
             self.task_role.grant_secret_read(
-                "byop-secret-read", inference.byop_secret_arn, inference.secret_kms_key_arn)
+                "byop-secret-read", inference.byop_secret_arn, inference.secret_kms_key_arn
+            )
         if config.marketplace.metering != "off":
             self.task_role.grant_metering()
 

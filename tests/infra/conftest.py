@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,14 @@ def example(name: str) -> DeploymentConfig:
 
 
 def varied(config: DeploymentConfig, **sections: dict[str, Any]) -> DeploymentConfig:
-    """`config` with fields of its sections replaced, e.g. varied(c, network={"nat_gateways": ...})."""
-    changed = dataclasses.replace(config, **{
-        section: dataclasses.replace(getattr(config, section), **changes)
-        for section, changes in sections.items()
-    })
+    """`config` with fields of its sections replaced: varied(c, network={"nat_gateways": ...})."""
+    changed = dataclasses.replace(
+        config,
+        **{
+            section: dataclasses.replace(getattr(config, section), **changes)
+            for section, changes in sections.items()
+        },
+    )
     assert validate(changed, today=date.today()) == []
     return changed
 
@@ -43,30 +46,43 @@ def byop(synth_example: Callable[[str], Path]) -> Stack:
 
 @pytest.fixture(scope="session")
 def https(synth_config: Callable[..., Path]) -> Stack:
-    config = varied(example("ecs-managed"), load_balancer={
-        "protocol": "https", "certificate_arn": CERTIFICATE})
+    config = varied(
+        example("ecs-managed"), load_balancer={"protocol": "https", "certificate_arn": CERTIFICATE}
+    )
     return Stack.load(synth_config(config, "https"), "hypernym-ecs")
 
 
 @pytest.fixture(scope="session")
 def per_az_nat_with_kms(synth_config: Callable[..., Path]) -> Stack:
-    config = varied(example("ecs-byop"), network={"nat_gateways": "per_az"},
-                    inference={"secret_kms_key_arn": KMS_KEY}, service={"log_kms_key_arn": KMS_KEY})
+    config = varied(
+        example("ecs-byop"),
+        network={"nat_gateways": "per_az"},
+        inference={"secret_kms_key_arn": KMS_KEY},
+        service={"log_kms_key_arn": KMS_KEY},
+    )
     return Stack.load(synth_config(config, "per-az-nat"), "hypernym-byop-ecs")
 
 
 @pytest.fixture(scope="session")
 def tokenless_managed(synth_config: Callable[..., Path]) -> Stack:
     """Managed mode without a gateway token and without Marketplace metering."""
-    config = varied(example("ecs-managed"), inference={"managed_api_key_secret_arn": None},
-                    marketplace={"metering": "off"})
+    config = varied(
+        example("ecs-managed"),
+        inference={"managed_api_key_secret_arn": None},
+        marketplace={"metering": "off"},
+    )
     return Stack.load(synth_config(config, "tokenless"), "hypernym-ecs")
 
 
 @pytest.fixture(scope="session")
 def existing_vpc(synth_config: Callable[..., Path]) -> Stack:
-    config = varied(example("ecs-managed"), network={
-        "existing_vpc_id": "vpc-0a1b2c3d4e5f", "client_cidrs": (),
-        "existing_private_subnet_ids": ("subnet-0aaa", "subnet-0bbb"),
-        "existing_private_route_table_ids": ("rtb-0aaa", "rtb-0bbb")})
+    config = varied(
+        example("ecs-managed"),
+        network={
+            "existing_vpc_id": "vpc-0a1b2c3d4e5f",
+            "client_cidrs": (),
+            "existing_private_subnet_ids": ("subnet-0aaa", "subnet-0bbb"),
+            "existing_private_route_table_ids": ("rtb-0aaa", "rtb-0bbb"),
+        },
+    )
     return Stack.load(synth_config(config, "existing-vpc"), "hypernym-ecs")

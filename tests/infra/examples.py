@@ -9,7 +9,8 @@ from modules.config import DEPLOYMENTS_DIR, load_config
 from modules.stacks import PLATFORM_STACKS
 
 EXAMPLES = sorted(
-    path.stem for path in DEPLOYMENTS_DIR.glob("*.toml")
+    path.stem
+    for path in DEPLOYMENTS_DIR.glob("*.toml")
     if load_config(path).platform in PLATFORM_STACKS
 )
 

@@ -42,9 +42,12 @@ class Stack:
     def role_policies(self, role_part: str) -> list[Body]:
         """Every statement of the inline policies attached to the role matching `role_part`."""
         role = self.ref("aws_iam_role", role_part)
-        return [statement
-                for body in self.resources("aws_iam_role_policy").values() if body["role"] == role
-                for statement in json.loads(body["policy"])["Statement"]]
+        return [
+            statement
+            for body in self.resources("aws_iam_role_policy").values()
+            if body["role"] == role
+            for statement in json.loads(body["policy"])["Statement"]
+        ]
 
     def container(self) -> Body:
         """The one container definition of the one task definition."""

@@ -16,8 +16,10 @@ CONSOLE_SCRIPT = Path(sys.executable).parent / "hypernym-deploy"
 
 def invalid_config(tmp_path: Path) -> Path:
     path = tmp_path / "bad.toml"
-    path.write_text('name = "Bad Name"\nregion = "eu-west-1"\nplatform = "ecs"\n'
-                    '[service]\nimage = "x"\ncpu = 300\n[inference]\nmode = "byop"\n')
+    path.write_text(
+        'name = "Bad Name"\nregion = "eu-west-1"\nplatform = "ecs"\n'
+        '[service]\nimage = "x"\ncpu = 300\n[inference]\nmode = "byop"\n'
+    )
     return path
 
 
@@ -35,8 +37,19 @@ def test_default_deployment_is_ecs_managed(monkeypatch: pytest.MonkeyPatch) -> N
 def test_build_reports_every_config_problem_on_one_line_and_writes_nothing(tmp_path: Path) -> None:
     outdir = tmp_path / "cdktf.out"
     completed = subprocess.run(
-        [str(CONSOLE_SCRIPT), "build", "--config", str(invalid_config(tmp_path)), "--outdir", str(outdir)],
-        capture_output=True, text=True, timeout=120, check=False)
+        [
+            str(CONSOLE_SCRIPT),
+            "build",
+            "--config",
+            str(invalid_config(tmp_path)),
+            "--outdir",
+            str(outdir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert completed.returncode == 2
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 5, lines  # name, cpu, image, byop secret, product code
@@ -48,23 +61,36 @@ def test_build_reports_every_config_problem_on_one_line_and_writes_nothing(tmp_p
 def test_main_py_reports_config_problems_without_a_traceback(tmp_path: Path) -> None:
     completed = subprocess.run(
         [sys.executable, str(REPO_ROOT / "main.py"), "--config", str(invalid_config(tmp_path))],
-        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path)
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
     assert completed.returncode == 2
     assert "Traceback" not in completed.stderr
     assert "`service.cpu` = 300 is not a Fargate size" in completed.stderr
     assert not (tmp_path / "cdktf.out").exists()
 
 
-def test_build_synthesizes_scans_and_summarizes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_synthesizes_scans_and_summarizes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     outdir = tmp_path / "cdktf.out"
     (outdir / "stacks" / "stale").mkdir(parents=True)
     (tmp_path / "terraform.hypernym-ecs.tfstate").write_text("{}")
     assert main(["build", "--config", "ecs-managed", "--outdir", str(outdir)]) == 0
     output = capsys.readouterr().out
     (row,) = [line.split() for line in output.splitlines() if line.startswith("hypernym-ecs ")]
-    name, resources, passed, failed, skipped, json_path = row
-    assert int(resources) > 40 and int(passed) > 50 and failed == "0" and int(skipped) > 0
+    _, resources, passed, failed, skipped, json_path = row
+    assert int(resources) > 40
+    assert int(passed) > 50
+    assert failed == "0"
+    assert int(skipped) > 0
     assert Path(json_path).resolve() == (outdir / "stacks/hypernym-ecs/cdk.tf.json").resolve()
     assert not (outdir / "stacks" / "stale").exists(), "the previous output is replaced"
     assert (tmp_path / "terraform.hypernym-ecs.tfstate").exists(), "local state is never touched"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdktf.out", "terraform.hypernym-ecs.tfstate"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "cdktf.out",
+        "terraform.hypernym-ecs.tfstate",
+    ]

@@ -24,7 +24,7 @@ from modules.config import (
 
 TODAY = date(2026, 11, 30)
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/hypernym-api:0.1.0"
-SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/byop-AbCdEf"
+BYOP_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/byop-AbCdEf"
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0b8d8f3e-1111-2222-3333-444455556666"
 
 VALID: dict[str, Any] = {
@@ -63,7 +63,7 @@ def single_problem(**changes: Any) -> str:
     return found[0]
 
 
-BYOP = {"inference": {"mode": "byop", "managed_api_url": None, "byop_secret_arn": SECRET}}
+BYOP = {"inference": {"mode": "byop", "managed_api_url": None, "byop_secret_arn": BYOP_ARN}}
 
 
 # --- the examples -------------------------------------------------------------------------------
@@ -76,8 +76,10 @@ def test_example_configurations_are_valid(path: Path) -> None:
 
 
 def test_examples_cover_both_platforms_and_modes() -> None:
-    found = {(c.platform, c.inference.mode)
-             for c in (load_config(p, today=TODAY) for p in DEPLOYMENTS_DIR.glob("*.toml"))}
+    found = {
+        (c.platform, c.inference.mode)
+        for c in (load_config(p, today=TODAY) for p in DEPLOYMENTS_DIR.glob("*.toml"))
+    }
     assert found == {("ecs", "managed"), ("ecs", "byop"), ("eks", "managed"), ("eks", "byop")}
 
 
@@ -90,7 +92,11 @@ def test_default_deployment_is_ecs_managed() -> None:
 def test_defaults_are_the_documented_ones() -> None:
     config = parse_config(VALID, today=TODAY)
     assert (config.service.cpu, config.service.memory_mib) == (512, 1024)
-    assert (config.service.min_count, config.service.desired_count, config.service.max_count) == (2, 2, 10)
+    assert (config.service.min_count, config.service.desired_count, config.service.max_count) == (
+        2,
+        2,
+        10,
+    )
     assert config.network.nat_gateways == "none"
     assert config.load_balancer.protocol == "http"
     assert config.load_balancer.deletion_protection is True
@@ -102,7 +108,8 @@ def test_defaults_are_the_documented_ones() -> None:
 
 def test_errors_when_a_key_is_unknown() -> None:
     line = single_problem(service={"cpus": 512})
-    assert "unknown key `service.cpus`" in line and "cpu" in line
+    assert "unknown key `service.cpus`" in line
+    assert "cpu" in line
 
 
 def test_errors_when_a_required_key_is_missing() -> None:
@@ -153,12 +160,15 @@ def test_errors_when_fargate_memory_does_not_fit_the_cpu() -> None:
 
 def test_errors_when_min_count_exceeds_desired() -> None:
     assert "`service.min_count` = 3 is greater than `service.desired_count` = 2" in single_problem(
-        service={"min_count": 3})
+        service={"min_count": 3}
+    )
 
 
 def test_errors_when_desired_count_exceeds_max() -> None:
-    assert "`service.desired_count` = 11 is greater than `service.max_count` = 10" in single_problem(
-        service={"desired_count": 11})
+    assert (
+        "`service.desired_count` = 11 is greater than `service.max_count` = 10"
+        in single_problem(service={"desired_count": 11})
+    )
 
 
 def test_errors_when_log_retention_is_not_a_cloudwatch_value() -> None:
@@ -174,7 +184,9 @@ def test_errors_when_stop_timeout_is_shorter_than_the_service_drain() -> None:
 
 
 def test_errors_when_the_image_is_not_pinned() -> None:
-    line = single_problem(service={"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:latest"})
+    line = single_problem(
+        service={"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:latest"}
+    )
     assert "latest" in line
 
 
@@ -192,22 +204,26 @@ def test_errors_when_the_image_is_in_another_regions_ecr_without_egress() -> Non
 
 def test_errors_when_a_cidr_does_not_parse() -> None:
     assert "`network.vpc_cidr` = '10.0.0.0/33' is not an IPv4 CIDR" in single_problem(
-        network={"vpc_cidr": "10.0.0.0/33"})
+        network={"vpc_cidr": "10.0.0.0/33"}
+    )
 
 
 def test_errors_when_a_cidr_has_host_bits() -> None:
     assert "did you mean 10.0.1.0/24" in single_problem(
-        network={"private_subnet_cidrs": ["10.0.1.5/24", "10.0.2.0/24"]})
+        network={"private_subnet_cidrs": ["10.0.1.5/24", "10.0.2.0/24"]}
+    )
 
 
 def test_errors_when_a_subnet_is_outside_the_vpc() -> None:
     assert "is outside the VPC 10.0.0.0/16" in single_problem(
-        network={"private_subnet_cidrs": ["10.0.1.0/24", "10.9.0.0/24"]})
+        network={"private_subnet_cidrs": ["10.0.1.0/24", "10.9.0.0/24"]}
+    )
 
 
 def test_errors_when_subnets_overlap() -> None:
     assert "overlaps" in single_problem(
-        network={"private_subnet_cidrs": ["10.0.0.0/23", "10.0.1.0/24"]})
+        network={"private_subnet_cidrs": ["10.0.0.0/23", "10.0.1.0/24"]}
+    )
 
 
 def test_errors_when_fewer_than_two_zones() -> None:
@@ -216,22 +232,26 @@ def test_errors_when_fewer_than_two_zones() -> None:
 
 def test_errors_when_zones_repeat() -> None:
     assert "repeats a zone" in single_problem(
-        network={"availability_zones": ["eu-west-1a", "eu-west-1a"]})
+        network={"availability_zones": ["eu-west-1a", "eu-west-1a"]}
+    )
 
 
 def test_errors_when_a_zone_is_in_another_region() -> None:
     assert "'us-east-1a' is not in eu-west-1" in single_problem(
-        network={"availability_zones": ["eu-west-1a", "us-east-1a"]})
+        network={"availability_zones": ["eu-west-1a", "us-east-1a"]}
+    )
 
 
 def test_errors_when_nat_has_no_public_subnets() -> None:
     assert "needs one `network.public_subnet_cidrs` entry per private subnet" in single_problem(
-        network={"nat_gateways": "single"})
+        network={"nat_gateways": "single"}
+    )
 
 
 def test_errors_when_public_subnets_are_given_without_nat() -> None:
     assert "needs `network.nat_gateways`" in single_problem(
-        network={"public_subnet_cidrs": ["10.0.101.0/24", "10.0.102.0/24"]})
+        network={"public_subnet_cidrs": ["10.0.101.0/24", "10.0.102.0/24"]}
+    )
 
 
 def test_errors_when_a_client_cidr_does_not_parse() -> None:
@@ -239,14 +259,23 @@ def test_errors_when_a_client_cidr_does_not_parse() -> None:
 
 
 def test_errors_when_an_existing_vpc_has_one_subnet() -> None:
-    line = single_problem(network={"existing_vpc_id": "vpc-0123", "existing_private_subnet_ids": ["subnet-1"],
-                                   "existing_private_route_table_ids": ["rtb-1"]})
+    line = single_problem(
+        network={
+            "existing_vpc_id": "vpc-0123",
+            "existing_private_subnet_ids": ["subnet-1"],
+            "existing_private_route_table_ids": ["rtb-1"],
+        }
+    )
     assert "at least 2 subnets" in line
 
 
 def test_errors_when_an_existing_vpc_lacks_route_tables() -> None:
-    line = single_problem(network={"existing_vpc_id": "vpc-0123",
-                                   "existing_private_subnet_ids": ["subnet-1", "subnet-2"]})
+    line = single_problem(
+        network={
+            "existing_vpc_id": "vpc-0123",
+            "existing_private_subnet_ids": ["subnet-1", "subnet-2"],
+        }
+    )
     assert "`network.existing_private_route_table_ids` is required" in line
 
 
@@ -259,7 +288,8 @@ def test_errors_when_the_name_has_invalid_characters() -> None:
 
 def test_errors_when_the_load_balancer_name_exceeds_32_characters() -> None:
     line = single_problem(name="a" * 29)
-    assert "load balancer name" in line and "AWS allows 32" in line
+    assert "load balancer name" in line
+    assert "AWS allows 32" in line
 
 
 def test_errors_when_the_target_group_name_exceeds_32_characters() -> None:
@@ -277,7 +307,9 @@ def test_errors_when_the_region_is_not_a_region() -> None:
 
 
 def test_errors_when_a_user_tag_redefines_a_deployment_tag() -> None:
-    assert "`tags.Environment` is set by the deployment" in single_problem(tags={"Environment": "x"})
+    assert "`tags.Environment` is set by the deployment" in single_problem(
+        tags={"Environment": "x"}
+    )
 
 
 # --- inference modes ----------------------------------------------------------------------------
@@ -285,7 +317,8 @@ def test_errors_when_a_user_tag_redefines_a_deployment_tag() -> None:
 
 def test_errors_when_managed_mode_has_no_url() -> None:
     assert "`inference.managed_api_url` is required in managed mode" in single_problem(
-        inference={"managed_api_url": None})
+        inference={"managed_api_url": None}
+    )
 
 
 def test_errors_when_the_managed_url_is_not_http() -> None:
@@ -294,24 +327,30 @@ def test_errors_when_the_managed_url_is_not_http() -> None:
 
 def test_errors_when_byop_has_no_secret_arn() -> None:
     assert "`inference.byop_secret_arn` is required in byop mode" in single_problem(
-        inference={"mode": "byop", "managed_api_url": None})
+        inference={"mode": "byop", "managed_api_url": None}
+    )
 
 
 def test_errors_when_the_byop_secret_is_in_another_region() -> None:
-    other = SECRET.replace("eu-west-1", "us-east-1")
+    other = BYOP_ARN.replace("eu-west-1", "us-east-1")
     line = single_problem(**merged(BYOP, {"inference": {"byop_secret_arn": other}}))
     assert "`inference.byop_secret_arn` is in us-east-1, the deployment in eu-west-1" in line
 
 
 def test_errors_when_the_byop_secret_arn_is_not_a_secret() -> None:
-    line = single_problem(**merged(BYOP, {"inference": {
-        "byop_secret_arn": "arn:aws:ssm:eu-west-1:123456789012:parameter/x"}}))
+    line = single_problem(
+        **merged(
+            BYOP,
+            {"inference": {"byop_secret_arn": "arn:aws:ssm:eu-west-1:123456789012:parameter/x"}},
+        )
+    )
     assert "is not an ARN for secretsmanager" in line
 
 
 def test_errors_when_byop_also_sets_managed_keys() -> None:
-    assert "only applies to mode \"managed\"" in single_problem(
-        **merged(BYOP, {"inference": {"managed_model": "gpt"}}))
+    assert 'only applies to mode "managed"' in single_problem(
+        **merged(BYOP, {"inference": {"managed_model": "gpt"}})
+    )
 
 
 def test_errors_when_metering_has_no_product_code() -> None:
@@ -322,18 +361,29 @@ def test_errors_when_metering_has_no_product_code() -> None:
 
 
 def test_errors_when_https_has_no_certificate() -> None:
-    assert "needs `load_balancer.certificate_arn`" in single_problem(load_balancer={"protocol": "https"})
+    assert "needs `load_balancer.certificate_arn`" in single_problem(
+        load_balancer={"protocol": "https"}
+    )
 
 
 def test_errors_when_the_certificate_is_in_another_region() -> None:
-    line = single_problem(load_balancer={
-        "protocol": "https", "certificate_arn": CERTIFICATE.replace("eu-west-1", "us-east-1")})
+    line = single_problem(
+        load_balancer={
+            "protocol": "https",
+            "certificate_arn": CERTIFICATE.replace("eu-west-1", "us-east-1"),
+        }
+    )
     assert "`load_balancer.certificate_arn` is in us-east-1" in line
 
 
 def test_errors_when_the_tls_policy_allows_old_tls() -> None:
-    line = single_problem(load_balancer={"protocol": "https", "certificate_arn": CERTIFICATE,
-                                         "ssl_policy": "ELBSecurityPolicy-2016-08"})
+    line = single_problem(
+        load_balancer={
+            "protocol": "https",
+            "certificate_arn": CERTIFICATE,
+            "ssl_policy": "ELBSecurityPolicy-2016-08",
+        }
+    )
     assert "allows TLS below 1.2" in line
 
 
@@ -344,28 +394,37 @@ EKS = {"platform": "eks"}
 
 def test_errors_when_the_kubernetes_version_is_unknown() -> None:
     line = single_problem(**EKS, eks={"kubernetes_version": "1.28"})
-    assert "not in EKS standard support" in line and "1.35" in line
+    assert "not in EKS standard support" in line
+    assert "1.35" in line
 
 
 def test_errors_when_the_kubernetes_version_left_standard_support() -> None:
-    with pytest.raises(ConfigError, match="'1.34' is not in EKS standard support on 2026-12-03"):
-        parse_config(merged(VALID, {**EKS, "eks": {"kubernetes_version": "1.34"}}),
-                     today=date(2026, 12, 3))
+    with pytest.raises(ConfigError, match=r"'1\.34' is not in EKS standard support on 2026-12-03"):
+        parse_config(
+            merged(VALID, {**EKS, "eks": {"kubernetes_version": "1.34"}}), today=date(2026, 12, 3)
+        )
 
 
 def test_errors_when_the_public_endpoint_has_no_cidrs() -> None:
-    assert "needs `eks.public_access_cidrs`" in single_problem(**EKS, eks={"endpoint_public_access": True})
+    assert "needs `eks.public_access_cidrs`" in single_problem(
+        **EKS, eks={"endpoint_public_access": True}
+    )
 
 
 def test_errors_when_the_public_endpoint_is_open_to_the_world() -> None:
     assert "must not contain 0.0.0.0/0" in single_problem(
-        **EKS, eks={"endpoint_public_access": True, "public_access_cidrs": ["0.0.0.0/0"]})
+        **EKS, eks={"endpoint_public_access": True, "public_access_cidrs": ["0.0.0.0/0"]}
+    )
 
 
 def test_errors_when_an_admin_role_is_not_an_iam_arn() -> None:
-    assert "is not an ARN for iam" in single_problem(**EKS, eks={"admin_role_arns": ["platform-admin"]})
+    assert "is not an ARN for iam" in single_problem(
+        **EKS, eks={"admin_role_arns": ["platform-admin"]}
+    )
 
 
 def test_errors_when_node_counts_are_inconsistent() -> None:
-    assert "`eks.node_min_count` = 3 is greater than `eks.node_desired_count` = 2" in single_problem(
-        **EKS, eks={"node_min_count": 3})
+    assert (
+        "`eks.node_min_count` = 3 is greater than `eks.node_desired_count` = 2"
+        in single_problem(**EKS, eks={"node_min_count": 3})
+    )

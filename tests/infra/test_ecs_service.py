@@ -10,7 +10,9 @@ from tests.infra.synthesized import Stack
 
 
 def test_cluster_has_container_insights(managed: Stack) -> None:
-    assert managed.one("aws_ecs_cluster")["setting"] == [{"name": "containerInsights", "value": "enabled"}]
+    assert managed.one("aws_ecs_cluster")["setting"] == [
+        {"name": "containerInsights", "value": "enabled"}
+    ]
 
 
 def test_task_is_fargate_awsvpc_with_the_default_size(managed: Stack) -> None:
@@ -27,7 +29,9 @@ def test_container_runs_as_user_1000(managed: Stack) -> None:
 def test_container_root_filesystem_is_read_only_with_a_writable_tmp(managed: Stack) -> None:
     container = managed.container()
     assert container["readonlyRootFilesystem"] is True
-    assert container["mountPoints"] == [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}]
+    assert container["mountPoints"] == [
+        {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}  # noqa: S108
+    ]
     assert managed.one("aws_ecs_task_definition")["volume"] == [{"name": "tmp"}]
 
 
@@ -41,14 +45,17 @@ def test_container_cannot_escalate_privileges(managed: Stack) -> None:
 def test_container_health_check_needs_no_shell_or_curl(managed: Stack) -> None:
     check = managed.container()["healthCheck"]
     assert check["command"] == ["CMD", "python", "-m", "service.healthcheck"]
-    assert "CMD-SHELL" not in check["command"] and not any("curl" in part for part in check["command"])
+    assert "CMD-SHELL" not in check["command"]
+    assert not any("curl" in part for part in check["command"])
 
 
 def test_container_logs_to_its_ecs_log_group_kept_30_days(managed: Stack) -> None:
     options = managed.container()["logConfiguration"]
     group = managed.one("aws_cloudwatch_log_group", "service_logs")
     assert options["logDriver"] == "awslogs"
-    assert options["options"]["awslogs-group"] == managed.ref("aws_cloudwatch_log_group", "service_logs", "name")
+    assert options["options"]["awslogs-group"] == managed.ref(
+        "aws_cloudwatch_log_group", "service_logs", "name"
+    )
     assert (group["name"], group["retention_in_days"]) == ("/ecs/hypernym", 30)
     assert "kms_key_id" not in group
 
@@ -77,13 +84,19 @@ def test_managed_environment_names_the_gateway_not_a_secret(managed: Stack) -> N
     environment = {e["name"]: e["value"] for e in managed.container()["environment"]}
     assert environment["INFERENCE_PROVIDER_MODE"] == "managed"
     assert environment["MANAGED_API_URL"] == "http://llm-gateway.internal:4000/v1"
-    assert "BYOP_SECRET_ARN" not in environment and "MANAGED_API_KEY" not in environment
+    assert "BYOP_SECRET_ARN" not in environment
+    assert "MANAGED_API_KEY" not in environment
 
 
 def test_managed_gateway_token_is_injected_from_secrets_manager(managed: Stack) -> None:
-    assert managed.container()["secrets"] == [{
-        "name": "MANAGED_API_KEY",
-        "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/gateway-token-AbCdEf"}]
+    assert managed.container()["secrets"] == [
+        {
+            "name": "MANAGED_API_KEY",
+            "valueFrom": (
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/gateway-token-AbCdEf"
+            ),
+        }
+    ]
 
 
 def test_byop_passes_the_secret_arn_for_the_service_to_read(byop: Stack) -> None:
@@ -91,20 +104,28 @@ def test_byop_passes_the_secret_arn_for_the_service_to_read(byop: Stack) -> None
     environment = {e["name"]: e["value"] for e in container["environment"]}
     assert environment["INFERENCE_PROVIDER_MODE"] == "byop"
     assert environment["BYOP_SECRET_ARN"].startswith("arn:aws:secretsmanager:eu-west-1:")
-    assert "secrets" not in container  # read at run time by the task role, so rotation needs no redeploy
+    assert (
+        "secrets" not in container
+    )  # read at run time by the task role, so rotation needs no redeploy
     assert "MANAGED_API_URL" not in environment
 
 
 # --- service ------------------------------------------------------------------------------------
 
 
-def test_service_runs_two_fargate_tasks_in_private_subnets_without_public_ips(managed: Stack) -> None:
+def test_service_runs_two_fargate_tasks_in_private_subnets_without_public_ips(
+    managed: Stack,
+) -> None:
     service = managed.one("aws_ecs_service")
     assert (service["launch_type"], service["desired_count"]) == ("FARGATE", 2)
     network = service["network_configuration"]
     assert network["assign_public_ip"] is False
-    assert sorted(network["subnets"]) == sorted(managed.ref("aws_subnet", f"private-{i}_") for i in (1, 2))
-    assert network["security_groups"] == [managed.ref("aws_security_group", "security-groups_tasks")]
+    assert sorted(network["subnets"]) == sorted(
+        managed.ref("aws_subnet", f"private-{i}_") for i in (1, 2)
+    )
+    assert network["security_groups"] == [
+        managed.ref("aws_security_group", "security-groups_tasks")
+    ]
 
 
 def test_service_spreads_over_zones(managed: Stack) -> None:
@@ -129,8 +150,13 @@ def test_service_waits_for_the_listener(managed: Stack) -> None:
     service = managed.one("aws_ecs_service")
     listener = managed.ref("aws_lb_listener", "http").removeprefix("${").removesuffix(".id}")
     assert service["depends_on"] == [listener]
-    assert service["load_balancer"] == [{"container_name": "hypernym-api", "container_port": 8000,
-                                         "target_group_arn": managed.ref("aws_lb_target_group", "", "arn")}]
+    assert service["load_balancer"] == [
+        {
+            "container_name": "hypernym-api",
+            "container_port": 8000,
+            "target_group_arn": managed.ref("aws_lb_target_group", "", "arn"),
+        }
+    ]
 
 
 # --- load balancer ------------------------------------------------------------------------------
@@ -138,8 +164,14 @@ def test_service_waits_for_the_listener(managed: Stack) -> None:
 
 def test_load_balancer_is_internal_in_the_private_subnets(managed: Stack) -> None:
     alb = managed.one("aws_lb")
-    assert (alb["internal"], alb["load_balancer_type"], alb["name"]) == (True, "application", "hypernym-alb")
-    assert sorted(alb["subnets"]) == sorted(managed.ref("aws_subnet", f"private-{i}_") for i in (1, 2))
+    assert (alb["internal"], alb["load_balancer_type"], alb["name"]) == (
+        True,
+        "application",
+        "hypernym-alb",
+    )
+    assert sorted(alb["subnets"]) == sorted(
+        managed.ref("aws_subnet", f"private-{i}_") for i in (1, 2)
+    )
 
 
 def test_load_balancer_drops_invalid_headers_and_is_protected(managed: Stack) -> None:
@@ -157,7 +189,11 @@ def test_target_group_health_checks_health_every_30_seconds(managed: Stack) -> N
     assert (group["target_type"], group["port"], group["protocol"]) == ("ip", 8000, "HTTP")
     check = group["health_check"]
     assert (check["path"], check["interval"], check["timeout"]) == ("/health", 30, 5)
-    assert (check["healthy_threshold"], check["unhealthy_threshold"], check["matcher"]) == (2, 3, "200")
+    assert (check["healthy_threshold"], check["unhealthy_threshold"], check["matcher"]) == (
+        2,
+        3,
+        "200",
+    )
 
 
 def test_deregistration_delay_lets_requests_drain(managed: Stack) -> None:
@@ -167,8 +203,9 @@ def test_deregistration_delay_lets_requests_drain(managed: Stack) -> None:
 def test_http_listener_forwards_on_port_80(managed: Stack) -> None:
     (listener,) = managed.resources("aws_lb_listener").values()
     assert (listener["port"], listener["protocol"]) == (80, "HTTP")
-    assert listener["default_action"] == [{"type": "forward",
-                                           "target_group_arn": managed.ref("aws_lb_target_group", "", "arn")}]
+    assert listener["default_action"] == [
+        {"type": "forward", "target_group_arn": managed.ref("aws_lb_target_group", "", "arn")}
+    ]
 
 
 def test_https_listener_uses_the_certificate_and_tls_12_or_later(https: Stack) -> None:
@@ -182,8 +219,12 @@ def test_https_listener_uses_the_certificate_and_tls_12_or_later(https: Stack) -
 def test_https_mode_redirects_http_to_https(https: Stack) -> None:
     redirect = https.one("aws_lb_listener", "http-redirect")
     assert (redirect["port"], redirect["protocol"]) == (80, "HTTP")
-    assert redirect["default_action"] == [{"type": "redirect", "redirect": {
-        "port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}]
+    assert redirect["default_action"] == [
+        {
+            "type": "redirect",
+            "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"},
+        }
+    ]
     assert not any(a["type"] == "forward" for a in redirect["default_action"])
 
 
@@ -201,6 +242,11 @@ def test_autoscaling_tracks_cpu_70_and_memory_80_percent(managed: Stack) -> None
     for policy in managed.resources("aws_appautoscaling_policy").values():
         config = policy["target_tracking_scaling_policy_configuration"]
         tracked[config["predefined_metric_specification"]["predefined_metric_type"]] = (
-            config["target_value"], config["scale_out_cooldown"], config["scale_in_cooldown"])
-    assert tracked == {"ECSServiceAverageCPUUtilization": (70, 30, 300),
-                       "ECSServiceAverageMemoryUtilization": (80, 30, 300)}
+            config["target_value"],
+            config["scale_out_cooldown"],
+            config["scale_in_cooldown"],
+        )
+    assert tracked == {
+        "ECSServiceAverageCPUUtilization": (70, 30, 300),
+        "ECSServiceAverageMemoryUtilization": (80, 30, 300),
+    }

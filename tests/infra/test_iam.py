@@ -7,8 +7,10 @@ import json
 from tests.infra.conftest import KMS_KEY
 from tests.infra.synthesized import Stack, actions
 
-GATEWAY_TOKEN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/gateway-token-AbCdEf"
-BYOP_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/byop-provider-AbCdEf"
+GATEWAY_KEY_ARN = (
+    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/gateway-token-AbCdEf"
+)
+PROVIDER_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/byop-provider-AbCdEf"
 
 
 def granted(stack: Stack, role_part: str) -> dict[str, tuple[set[str], object]]:
@@ -18,23 +20,33 @@ def granted(stack: Stack, role_part: str) -> dict[str, tuple[set[str], object]]:
     return {s["Sid"]: (actions(s), s["Resource"]) for s in statements}
 
 
-def test_execution_role_pulls_from_one_repository_and_writes_one_log_group(tokenless_managed: Stack) -> None:
+def test_execution_role_pulls_from_one_repository_and_writes_one_log_group(
+    tokenless_managed: Stack,
+) -> None:
     log_group = tokenless_managed.ref("aws_cloudwatch_log_group", "service_logs", "arn")
     assert granted(tokenless_managed, "execution-role") == {
         "EcrToken": ({"ecr:GetAuthorizationToken"}, "*"),
-        "EcrPull": ({"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"},
-                    "arn:${data.aws_partition.partition.partition}:ecr:eu-west-1:123456789012:repository/hypernym-api"),
+        "EcrPull": (
+            {"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"},
+            "arn:${data.aws_partition.partition.partition}:ecr:eu-west-1:123456789012:repository/hypernym-api",
+        ),
         "WriteLogs": ({"logs:CreateLogStream", "logs:PutLogEvents"}, f"{log_group}:log-stream:*"),
     }
 
 
 def test_execution_role_reads_exactly_the_gateway_token(managed: Stack) -> None:
-    assert granted(managed, "execution-role")["ReadSecret"] == ({"secretsmanager:GetSecretValue"}, GATEWAY_TOKEN)
+    assert granted(managed, "execution-role")["ReadSecret"] == (
+        {"secretsmanager:GetSecretValue"},
+        GATEWAY_KEY_ARN,
+    )
 
 
 def test_task_role_meters_marketplace_usage(managed: Stack) -> None:
     assert granted(managed, "task-role") == {
-        "MarketplaceMetering": ({"aws-marketplace:MeterUsage", "aws-marketplace:RegisterUsage"}, "*"),
+        "MarketplaceMetering": (
+            {"aws-marketplace:MeterUsage", "aws-marketplace:RegisterUsage"},
+            "*",
+        ),
     }
 
 
@@ -44,14 +56,18 @@ def test_task_role_has_no_metering_when_metering_is_off(tokenless_managed: Stack
 
 def test_byop_task_role_reads_exactly_the_provider_secret(byop: Stack) -> None:
     grants = granted(byop, "task-role")
-    assert grants["ReadSecret"] == ({"secretsmanager:GetSecretValue"}, BYOP_SECRET)
+    assert grants["ReadSecret"] == ({"secretsmanager:GetSecretValue"}, PROVIDER_ARN)
     assert "ReadSecret" not in granted(byop, "execution-role")
 
 
 def test_kms_decrypt_of_the_secret_only_through_secrets_manager(per_az_nat_with_kms: Stack) -> None:
-    (decrypt,) = [s for s in per_az_nat_with_kms.role_policies("task-role") if s["Sid"] == "DecryptSecret"]
+    (decrypt,) = [
+        s for s in per_az_nat_with_kms.role_policies("task-role") if s["Sid"] == "DecryptSecret"
+    ]
     assert (decrypt["Action"], decrypt["Resource"]) == ("kms:Decrypt", KMS_KEY)
-    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}}
+    assert decrypt["Condition"] == {
+        "StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}
+    }
 
 
 def test_no_kms_permission_without_a_customer_key(byop: Stack) -> None:
@@ -68,17 +84,24 @@ def test_no_role_gets_wildcard_actions_or_managed_policies(managed: Stack, byop:
 
 def test_ecs_roles_trust_only_ecs_tasks_of_this_account(managed: Stack) -> None:
     for role in ("execution-role", "task-role"):
-        (statement,) = json.loads(managed.one("aws_iam_role", role)["assume_role_policy"])["Statement"]
+        (statement,) = json.loads(managed.one("aws_iam_role", role)["assume_role_policy"])[
+            "Statement"
+        ]
         assert statement["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
         assert statement["Action"] == "sts:AssumeRole"
         assert statement["Condition"] == {
             "StringEquals": {"aws:SourceAccount": "${data.aws_caller_identity.caller.account_id}"},
-            "ArnLike": {"aws:SourceArn": "arn:${data.aws_partition.partition.partition}:ecs:eu-west-1:"
-                                         "${data.aws_caller_identity.caller.account_id}:*"},
+            "ArnLike": {
+                "aws:SourceArn": "arn:${data.aws_partition.partition.partition}:ecs:eu-west-1:"
+                "${data.aws_caller_identity.caller.account_id}:*"
+            },
         }
 
 
 def test_role_names_are_unique_per_region(managed: Stack) -> None:
     names = sorted(r["name"] for r in managed.resources("aws_iam_role").values())
-    assert names == ["hypernym-ecs-execution-eu-west-1", "hypernym-ecs-task-eu-west-1",
-                     "hypernym-vpc-flow-logs-eu-west-1"]
+    assert names == [
+        "hypernym-ecs-execution-eu-west-1",
+        "hypernym-ecs-task-eu-west-1",
+        "hypernym-vpc-flow-logs-eu-west-1",
+    ]

@@ -8,7 +8,8 @@ from tests.infra.synthesized import Stack
 def test_vpc_uses_the_configured_range_with_dns_on(managed: Stack) -> None:
     vpc = managed.one("aws_vpc")
     assert vpc["cidr_block"] == "10.0.0.0/16"
-    assert vpc["enable_dns_support"] is True and vpc["enable_dns_hostnames"] is True
+    assert vpc["enable_dns_support"] is True
+    assert vpc["enable_dns_hostnames"] is True
 
 
 def test_private_subnets_sit_in_two_different_zones_without_public_ips(managed: Stack) -> None:
@@ -34,12 +35,17 @@ def test_each_private_subnet_has_its_own_route_table(managed: Stack) -> None:
 def test_no_internet_gateway_nat_or_default_route_by_default(managed: Stack) -> None:
     for kind in ("aws_internet_gateway", "aws_nat_gateway", "aws_eip", "aws_route"):
         assert managed.resources(kind) == {}, kind
-    assert all(s["cidr_block"].startswith("10.0.") for s in managed.resources("aws_subnet").values())
+    assert all(
+        s["cidr_block"].startswith("10.0.") for s in managed.resources("aws_subnet").values()
+    )
 
 
 def test_interface_endpoints_use_private_dns_in_the_private_subnets(managed: Stack) -> None:
-    interface = [e for e in managed.resources("aws_vpc_endpoint").values()
-                 if e["vpc_endpoint_type"] == "Interface"]
+    interface = [
+        e
+        for e in managed.resources("aws_vpc_endpoint").values()
+        if e["vpc_endpoint_type"] == "Interface"
+    ]
     subnets = sorted(managed.ref("aws_subnet", f"private-{i}_") for i in (1, 2))
     assert interface
     for endpoint in interface:
@@ -49,15 +55,21 @@ def test_interface_endpoints_use_private_dns_in_the_private_subnets(managed: Sta
 
 
 def endpoint_services(stack: Stack) -> set[str]:
-    return {e["service_name"].removeprefix("com.amazonaws.eu-west-1.")
-            for e in stack.resources("aws_vpc_endpoint").values()}
+    return {
+        e["service_name"].removeprefix("com.amazonaws.eu-west-1.")
+        for e in stack.resources("aws_vpc_endpoint").values()
+    }
 
 
 def test_endpoints_cover_ecr_logs_metering_and_s3(managed: Stack) -> None:
-    assert {"ecr.api", "ecr.dkr", "logs", "metering.marketplace", "s3"} <= endpoint_services(managed)
+    assert {"ecr.api", "ecr.dkr", "logs", "metering.marketplace", "s3"} <= endpoint_services(
+        managed
+    )
 
 
-def test_secrets_manager_endpoint_exists_when_tasks_read_a_secret(managed: Stack, byop: Stack) -> None:
+def test_secrets_manager_endpoint_exists_when_tasks_read_a_secret(
+    managed: Stack, byop: Stack
+) -> None:
     assert "secretsmanager" in endpoint_services(managed)  # the gateway token
     assert "secretsmanager" in endpoint_services(byop)  # the provider credentials
 
@@ -67,27 +79,39 @@ def test_no_secrets_manager_or_metering_endpoint_when_unused(tokenless_managed: 
 
 
 def test_s3_gateway_endpoint_serves_every_private_route_table(managed: Stack) -> None:
-    (s3,) = [e for e in managed.resources("aws_vpc_endpoint").values()
-             if e["vpc_endpoint_type"] == "Gateway"]
+    (s3,) = [
+        e
+        for e in managed.resources("aws_vpc_endpoint").values()
+        if e["vpc_endpoint_type"] == "Gateway"
+    ]
     assert s3["service_name"] == "com.amazonaws.eu-west-1.s3"
     assert sorted(s3["route_table_ids"]) == sorted(
-        managed.ref("aws_route_table", f"private-{i}-routes") for i in (1, 2))
+        managed.ref("aws_route_table", f"private-{i}-routes") for i in (1, 2)
+    )
 
 
 def test_endpoint_security_group_admits_only_https_from_the_vpc(managed: Stack) -> None:
     group = managed.ref("aws_security_group", "endpoint-sg")
-    ingress = [r for r in managed.resources("aws_vpc_security_group_ingress_rule").values()
-               if r["security_group_id"] == group]
+    ingress = [
+        r
+        for r in managed.resources("aws_vpc_security_group_ingress_rule").values()
+        if r["security_group_id"] == group
+    ]
     assert [(r["from_port"], r["to_port"], r["cidr_ipv4"]) for r in ingress] == [
-        (443, 443, managed.ref("aws_vpc", "vpc", "cidr_block"))]
-    egress = [r for r in managed.resources("aws_vpc_security_group_egress_rule").values()
-              if r["security_group_id"] == group]
+        (443, 443, managed.ref("aws_vpc", "vpc", "cidr_block"))
+    ]
+    egress = [
+        r
+        for r in managed.resources("aws_vpc_security_group_egress_rule").values()
+        if r["security_group_id"] == group
+    ]
     assert egress == []
 
 
 def test_default_security_group_is_emptied(managed: Stack) -> None:
     default = managed.one("aws_default_security_group")
-    assert "ingress" not in default and "egress" not in default
+    assert "ingress" not in default
+    assert "egress" not in default
 
 
 def test_flow_logs_record_all_traffic_to_cloudwatch(managed: Stack) -> None:
@@ -115,7 +139,9 @@ def test_nat_gateways_sit_in_public_subnets_behind_an_internet_gateway(byop: Sta
 
 
 def test_per_az_nat_gives_each_zone_its_own_gateway(per_az_nat_with_kms: Stack) -> None:
-    routes = [r for r in per_az_nat_with_kms.resources("aws_route").values() if "nat_gateway_id" in r]
+    routes = [
+        r for r in per_az_nat_with_kms.resources("aws_route").values() if "nat_gateway_id" in r
+    ]
     assert len(per_az_nat_with_kms.resources("aws_nat_gateway")) == 2
     assert len({r["nat_gateway_id"] for r in routes}) == 2
 
@@ -133,5 +159,8 @@ def test_existing_vpc_gets_endpoints_in_its_subnets_and_route_tables(existing_vp
     endpoints = existing_vpc.resources("aws_vpc_endpoint").values()
     gateway = [e for e in endpoints if e["vpc_endpoint_type"] == "Gateway"]
     assert gateway[0]["route_table_ids"] == ["rtb-0aaa", "rtb-0bbb"]
-    assert all(e["subnet_ids"] == ["subnet-0aaa", "subnet-0bbb"]
-               for e in endpoints if e["vpc_endpoint_type"] == "Interface")
+    assert all(
+        e["subnet_ids"] == ["subnet-0aaa", "subnet-0bbb"]
+        for e in endpoints
+        if e["vpc_endpoint_type"] == "Interface"
+    )

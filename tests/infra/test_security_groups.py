@@ -13,7 +13,8 @@ def rules(stack: Stack, direction: str, group_part: str) -> set[tuple[int, str]]
     found = set()
     for rule in stack.resources(f"aws_vpc_security_group_{direction}_rule").values():
         if rule["security_group_id"] == group:
-            assert rule["ip_protocol"] == "tcp" and rule["from_port"] == rule["to_port"], rule
+            assert rule["ip_protocol"] == "tcp", rule
+            assert rule["from_port"] == rule["to_port"], rule
             (peer,) = [rule[k] for k in PEER_KEYS if k in rule]
             found.add((rule["from_port"], peer))
     return found
@@ -28,21 +29,30 @@ def test_alb_admits_only_the_client_networks_on_the_listener_port(managed: Stack
 
 
 def test_alb_admits_https_and_the_redirect_port_with_https(https: Stack) -> None:
-    assert rules(https, "ingress", "security-groups_alb") == {(443, "10.0.0.0/16"), (80, "10.0.0.0/16")}
+    assert rules(https, "ingress", "security-groups_alb") == {
+        (443, "10.0.0.0/16"),
+        (80, "10.0.0.0/16"),
+    }
 
 
 def test_alb_clients_default_to_the_vpc_range(existing_vpc: Stack) -> None:
     vpc_cidr = "${data.aws_vpc.network_existing-vpc_"
     ((port, peer),) = rules(existing_vpc, "ingress", "security-groups_alb")
-    assert port == 80 and peer.startswith(vpc_cidr) and peer.endswith(".cidr_block}")
+    assert port == 80
+    assert peer.startswith(vpc_cidr)
+    assert peer.endswith(".cidr_block}")
 
 
 def test_alb_sends_only_to_the_tasks_on_the_container_port(managed: Stack) -> None:
-    assert rules(managed, "egress", "security-groups_alb") == {(8000, group(managed, "security-groups_tasks"))}
+    assert rules(managed, "egress", "security-groups_alb") == {
+        (8000, group(managed, "security-groups_tasks"))
+    }
 
 
 def test_tasks_admit_only_the_alb_on_the_container_port(managed: Stack) -> None:
-    assert rules(managed, "ingress", "security-groups_tasks") == {(8000, group(managed, "security-groups_alb"))}
+    assert rules(managed, "ingress", "security-groups_tasks") == {
+        (8000, group(managed, "security-groups_alb"))
+    }
 
 
 def s3_prefix_list(stack: Stack) -> str:
@@ -81,4 +91,5 @@ def test_no_rule_allows_all_protocols_or_ingress_from_anywhere(managed: Stack, b
 
 def test_groups_carry_no_inline_rules(managed: Stack) -> None:
     for body in managed.resources("aws_security_group").values():
-        assert "ingress" not in body and "egress" not in body
+        assert "ingress" not in body
+        assert "egress" not in body

@@ -19,16 +19,27 @@ from tests.infra.synthesized import Stack
 def test_provider_tags_every_resource_with_deployment_tags(managed: Stack) -> None:
     (provider,) = managed.document["provider"]["aws"]
     assert provider["region"] == "eu-west-1"
-    assert provider["default_tags"] == [{"tags": {
-        "ManagedBy": "cdktf", "Product": "Hypernym", "Environment": "production",
-        "Deployment": "hypernym", "Team": "platform"}}]
+    assert provider["default_tags"] == [
+        {
+            "tags": {
+                "ManagedBy": "cdktf",
+                "Product": "Hypernym",
+                "Environment": "production",
+                "Deployment": "hypernym",
+                "Team": "platform",
+            }
+        }
+    ]
 
 
 def test_named_resources_carry_a_name_tag_prefixed_by_the_deployment(managed: Stack) -> None:
     for kind, resources in managed.document["resource"].items():
         for logical_id, body in resources.items():
             if "tags" in body:
-                assert body["tags"]["Name"].startswith(("hypernym", "/ecs/hypernym")), (kind, logical_id)
+                assert body["tags"]["Name"].startswith(("hypernym", "/ecs/hypernym")), (
+                    kind,
+                    logical_id,
+                )
 
 
 @pytest.mark.terraform
@@ -38,11 +49,18 @@ def test_every_taggable_resource_has_a_name_tag(managed: Stack, tmp_path: Path) 
     terraform.init(backend=True)
     schemas = json.loads(terraform.run("providers", "schema", "-json").stdout)
     (aws,) = [s for name, s in schemas["provider_schemas"].items() if name.endswith("/aws")]
-    taggable = {kind for kind, schema in aws["resource_schemas"].items()
-                if "tags" in schema["block"].get("attributes", {})}
-    untagged = [f"{kind}.{logical_id}" for kind, resources in managed.document["resource"].items()
-                if kind in taggable for logical_id, body in resources.items()
-                if "Name" not in body.get("tags", {})]
+    taggable = {
+        kind
+        for kind, schema in aws["resource_schemas"].items()
+        if "tags" in schema["block"].get("attributes", {})
+    }
+    untagged = [
+        f"{kind}.{logical_id}"
+        for kind, resources in managed.document["resource"].items()
+        if kind in taggable
+        for logical_id, body in resources.items()
+        if "Name" not in body.get("tags", {})
+    ]
     assert untagged == []
 
 
@@ -56,26 +74,42 @@ def test_synthesis_fails_for_a_taggable_resource_without_a_name(tmp_path: Path) 
 
 def test_local_state_lives_outside_cdktf_out_when_no_backend_is_configured(managed: Stack) -> None:
     assert managed.document["terraform"]["backend"] == {
-        "local": {"path": "../../../terraform.hypernym-ecs.tfstate"}}
+        "local": {"path": "../../../terraform.hypernym-ecs.tfstate"}
+    }
 
 
 def test_remote_state_is_one_encrypted_s3_object_per_stack_with_a_lock_file(byop: Stack) -> None:
-    assert byop.document["terraform"]["backend"] == {"s3": {
-        "bucket": "hypernym-terraform-state", "key": "hypernym-byop/hypernym-byop-ecs.tfstate",
-        "region": "eu-west-1", "encrypt": True, "use_lockfile": True}}
+    assert byop.document["terraform"]["backend"] == {
+        "s3": {
+            "bucket": "hypernym-terraform-state",
+            "key": "hypernym-byop/hypernym-byop-ecs.tfstate",
+            "region": "eu-west-1",
+            "encrypt": True,
+            "use_lockfile": True,
+        }
+    }
     assert "dynamodb_table" not in byop.document["terraform"]["backend"]["s3"]
 
 
 def test_provider_is_pinned_to_the_mirrored_version(managed: Stack) -> None:
     assert managed.document["terraform"]["required_providers"] == {
-        "aws": {"source": "aws", "version": "5.100.0"}}
+        "aws": {"source": "aws", "version": "5.100.0"}
+    }
 
 
 def test_outputs_name_what_operators_need(managed: Stack) -> None:
     outputs = managed.document["output"]
-    assert set(outputs) == {"alb_dns_name", "alb_url", "cluster_name", "service_name",
-                            "log_group_name", "task_role_arn", "execution_role_arn", "vpc_id",
-                            "private_subnet_ids"}
+    assert set(outputs) == {
+        "alb_dns_name",
+        "alb_url",
+        "cluster_name",
+        "service_name",
+        "log_group_name",
+        "task_role_arn",
+        "execution_role_arn",
+        "vpc_id",
+        "private_subnet_ids",
+    }
     assert outputs["alb_url"]["value"] == "http://" + managed.ref("aws_lb", "alb", "dns_name")
     assert outputs["task_role_arn"]["value"] == managed.ref("aws_iam_role", "task-role", "arn")
 

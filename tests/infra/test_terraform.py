@@ -36,37 +36,58 @@ def test_every_aws_stack_initializes_offline_and_validates(
         terraform.init()
         result = terraform.validate()
         assert result["valid"] is True, result["diagnostics"]
-        assert result["error_count"] == 0 and result["warning_count"] == 0, result["diagnostics"]
+        assert result["error_count"] == 0, result["diagnostics"]
+        assert result["warning_count"] == 0, result["diagnostics"]
 
 
 def isolated_copy(cdktf_out: Path, stack_name: str, tmp_path: Path) -> Path:
     """The stack in a scratch cdktf.out, so its local state file lands in `tmp_path`."""
-    return shutil.copytree(cdktf_out / "stacks" / stack_name, tmp_path / "cdktf.out" / "stacks" / stack_name)
+    return shutil.copytree(
+        cdktf_out / "stacks" / stack_name, tmp_path / "cdktf.out" / "stacks" / stack_name
+    )
 
 
 def moto_targets(plan: dict) -> list[str]:
     """-target arguments for every planned resource moto can create."""
-    return [f"-target={change['address']}" for change in plan["resource_changes"]
-            if change["mode"] == "managed" and change["type"] not in NOT_IN_MOTO]
+    return [
+        f"-target={change['address']}"
+        for change in plan["resource_changes"]
+        if change["mode"] == "managed" and change["type"] not in NOT_IN_MOTO
+    ]
 
 
 def planned_creates(plan: dict) -> dict[str, dict]:
-    return {c["address"]: c["change"]["after"] for c in plan["resource_changes"]
-            if c["change"]["actions"] == ["create"]}
+    return {
+        c["address"]: c["change"]["after"]
+        for c in plan["resource_changes"]
+        if c["change"]["actions"] == ["create"]
+    }
 
 
 def assert_autoscaling_planned(terraform: Terraform) -> None:
     """After the targeted apply, the plan holds exactly the autoscaling resources, as configured."""
     creates = planned_creates(terraform.plan("rest.bin"))
     assert sorted(address.split(".")[0] for address in creates) == [
-        "aws_appautoscaling_policy", "aws_appautoscaling_policy", "aws_appautoscaling_target"]
+        "aws_appautoscaling_policy",
+        "aws_appautoscaling_policy",
+        "aws_appautoscaling_target",
+    ]
     (target,) = [v for a, v in creates.items() if a.startswith("aws_appautoscaling_target")]
     assert (target["min_capacity"], target["max_capacity"]) == (2, 10)
     tracked = sorted(
-        (p["target_tracking_scaling_policy_configuration"][0]["predefined_metric_specification"][0]
-         ["predefined_metric_type"], p["target_tracking_scaling_policy_configuration"][0]["target_value"])
-        for a, p in creates.items() if a.startswith("aws_appautoscaling_policy"))
-    assert tracked == [("ECSServiceAverageCPUUtilization", 70), ("ECSServiceAverageMemoryUtilization", 80)]
+        (
+            p["target_tracking_scaling_policy_configuration"][0]["predefined_metric_specification"][
+                0
+            ]["predefined_metric_type"],
+            p["target_tracking_scaling_policy_configuration"][0]["target_value"],
+        )
+        for a, p in creates.items()
+        if a.startswith("aws_appautoscaling_policy")
+    )
+    assert tracked == [
+        ("ECSServiceAverageCPUUtilization", 70),
+        ("ECSServiceAverageMemoryUtilization", 80),
+    ]
 
 
 @pytest.mark.slow
@@ -86,11 +107,15 @@ def test_ecs_managed_applies_and_destroys_against_moto(
     assert outputs["task_role_arn"].endswith(":role/hypernym-ecs-task-eu-west-1")
     assert len(outputs["private_subnet_ids"]) == 2
     ecs = moto_server.client("ecs")
-    (service,) = ecs.describe_services(cluster=outputs["cluster_name"],
-                                       services=[outputs["service_name"]])["services"]
-    assert service["desiredCount"] == 2 and service["launchType"] == "FARGATE"
+    (service,) = ecs.describe_services(
+        cluster=outputs["cluster_name"], services=[outputs["service_name"]]
+    )["services"]
+    assert service["desiredCount"] == 2
+    assert service["launchType"] == "FARGATE"
     balancers = moto_server.client("elbv2").describe_load_balancers()["LoadBalancers"]
-    assert [(b["LoadBalancerName"], b["Scheme"]) for b in balancers] == [("hypernym-alb", "internal")]
+    assert [(b["LoadBalancerName"], b["Scheme"]) for b in balancers] == [
+        ("hypernym-alb", "internal")
+    ]
 
     assert_autoscaling_planned(terraform)
     terraform.destroy()
@@ -106,8 +131,9 @@ def test_ecs_byop_applies_with_remote_state_and_the_lock_refuses_a_concurrent_pl
     config = load_config(resolve_config_path("ecs-byop"))
     assert config.state is not None
     s3 = moto_server.client("s3")
-    s3.create_bucket(Bucket=config.state.bucket,
-                     CreateBucketConfiguration={"LocationConstraint": config.region})
+    s3.create_bucket(
+        Bucket=config.state.bucket, CreateBucketConfiguration={"LocationConstraint": config.region}
+    )
     key = state_key(config, "hypernym-byop-ecs")
     workdir = isolated_copy(synth_example("ecs-byop"), "hypernym-byop-ecs", tmp_path)
     terraform = Terraform(workdir, moto=moto_server)
@@ -116,12 +142,17 @@ def test_ecs_byop_applies_with_remote_state_and_the_lock_refuses_a_concurrent_pl
     terraform.apply(*moto_targets(terraform.plan()))
     state = s3.get_object(Bucket=config.state.bucket, Key=key)["Body"].read()
     assert b"aws_ecs_service" in state
-    assert not list(tmp_path.glob("terraform.*.tfstate")), "remote state must not leave a local copy"
+    assert not list(tmp_path.glob("terraform.*.tfstate")), (
+        "remote state must not leave a local copy"
+    )
 
     # Another run holds the lock: S3-native locking keeps it in <key>.tflock.
-    s3.put_object(Bucket=config.state.bucket, Key=f"{key}.tflock",
-                  Body=b'{"ID":"00000000-0000-0000-0000-000000000000","Operation":"OperationTypeApply",'
-                       b'"Who":"ci@runner","Version":"1.11.4","Path":"' + key.encode() + b'"}')
+    s3.put_object(
+        Bucket=config.state.bucket,
+        Key=f"{key}.tflock",
+        Body=b'{"ID":"00000000-0000-0000-0000-000000000000","Operation":"OperationTypeApply",'
+        b'"Who":"ci@runner","Version":"1.11.4","Path":"' + key.encode() + b'"}',
+    )
     with pytest.raises(TerraformError, match="Error acquiring the state lock"):
         terraform.plan("locked.bin")
     s3.delete_object(Bucket=config.state.bucket, Key=f"{key}.tflock")
