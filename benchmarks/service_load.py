@@ -13,8 +13,11 @@ the same concurrency; the ratio per upstream call compares the service's p50 wit
 calls in sequence as a request makes one after another (its critical path, measured at c=1 with
 the highest provider latency: the number of whole direct calls that fit in its p50).
 
-Usage: .venv/bin/python -m benchmarks.service_load [--duration 10] [--warmup 2]
-       [--latency-ms 0 200] [--concurrency 1 50 500] [--json results.json]
+Each run waits until the service has finished the requests wrk left in flight, and a saturated
+run is lengthened (up to --max-duration) so that connections complete a few requests each.
+
+Usage: .venv/bin/python -m benchmarks.service_load [--duration 10] [--max-duration 60]
+       [--warmup 2] [--latency-ms 0 200] [--concurrency 1 50 500] [--json results.json]
 """
 
 from __future__ import annotations
@@ -28,21 +31,28 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import psutil
 
-from benchmarks.service_latency import FIVE_PARAGRAPHS, ONE_PARAGRAPH
-from modules.tooling import REPO_ROOT, wrk_executable
+from benchmarks.fake_process import (
+    FIVE_PARAGRAPHS,
+    ONE_PARAGRAPH,
+    fake_provider_process,
+    upstream_calls,
+)
+from modules.tooling import wrk_executable
 from service.analysis.prompts import analysis_request
-from tests.service.runner import free_port, running_service
+from tests.service.runner import running_service
 
-WORKLOADS = {"health": None, "analyze 1 paragraph": ONE_PARAGRAPH,
-             "analyze 5 paragraphs": FIVE_PARAGRAPHS}
+WORKLOADS = {
+    "health": None,
+    "analyze 1 paragraph": ONE_PARAGRAPH,
+    "analyze 5 paragraphs": FIVE_PARAGRAPHS,
+}
+DIRECT = "provider directly"  # the fake's chat endpoint called by wrk itself
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
@@ -80,30 +90,58 @@ def parse_wrk(output: str) -> Load:
             raise RuntimeError(f"wrk printed no {which}th percentile:\n{output}")
         return float(found[1]) * UNITS_MS[found[2]]
 
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     return Load(
         requests=int(number(r"^\s*(\d+) requests in")),
         requests_per_second=number(r"^Requests/sec:\s+([\d.]+)"),
-        p50_ms=percentile("50"), p99_ms=percentile("99"),
+        p50_ms=percentile("50"),
+        p99_ms=percentile("99"),
         non_2xx=int(number(r"Non-2xx or 3xx responses: (\d+)")),
         socket_errors=sum(int(n) for n in errors.groups()) if errors else 0,
     )
 
 
-def wrk(url: str, *, concurrency: int, seconds: float, body: str | None, cores: set[int],
-        scratch: Path) -> Load:
-    command = [str(wrk_executable()), "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s",
-               "--timeout", "120s", "--latency"]
-    if body is not None:
-        script = scratch / "post.lua"
-        script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                          f"wrk.body = [==[{body}]==]\n")
-        command += ["-s", str(script)]
-    completed = subprocess.run([*command, url], capture_output=True, text=True, check=False,
-                               timeout=seconds + 180, preexec_fn=lambda: os.sched_setaffinity(0, cores))
-    if completed.returncode != 0:
-        raise RuntimeError(f"wrk failed (exit {completed.returncode}): {completed.stderr.strip()}")
-    return parse_wrk(completed.stdout)
+def taskset(cores: set[int]) -> list[str]:
+    """A command prefix that starts a program on `cores` only (every thread inherits it)."""
+    return ["taskset", "-c", ",".join(map(str, sorted(cores)))]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadGenerator:
+    """wrk, one thread, on `cores`; POST bodies go through a Lua script in `scratch`."""
+
+    cores: set[int]
+    scratch: Path
+
+    def run(self, url: str, *, concurrency: int, seconds: float, body: str | None) -> Load:
+        command = [
+            *taskset(self.cores),
+            str(wrk_executable()),
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "120s",
+            "--latency",
+        ]
+        if body is not None:
+            script = self.scratch / "post.lua"
+            script.write_text(
+                'wrk.method = "POST"\n'
+                'wrk.headers["Content-Type"] = "application/json"\n'
+                f"wrk.body = [==[{body}]==]\n"
+            )
+            command += ["-s", str(script)]
+        completed = subprocess.run(
+            [*command, url], capture_output=True, text=True, check=False, timeout=seconds + 180
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(
+                f"wrk failed (exit {completed.returncode}): {completed.stderr.strip()}"
+            )
+        return parse_wrk(completed.stdout)
 
 
 class PeakRss:
@@ -127,49 +165,26 @@ class PeakRss:
         self._thread.join()
 
 
-def upstream_calls(provider: str) -> int:
-    with urllib.request.urlopen(f"{provider.removesuffix('/v1')}/_fake/seen", timeout=10) as seen:  # noqa: S310 - loopback
-        return sum(json.load(seen)["calls"].values())
-
-
-@contextmanager
-def fake_provider(latency_ms: float, cores: set[int]) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.fake_provider", "--port", str(port),
-         "--latency-ms", str(latency_ms)],
-        cwd=REPO_ROOT, stdout=subprocess.DEVNULL, preexec_fn=lambda: os.sched_setaffinity(0, cores),
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                upstream_calls(url)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the fake provider did not start") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-def measure_service(latency_ms: float, args: argparse.Namespace, cores: tuple[set[int], set[int]],
-                    scratch: Path) -> tuple[list[Row], float]:
+def measure_service(
+    latency_ms: float, args: argparse.Namespace, service_cores: set[int], load: LoadGenerator
+) -> tuple[list[Row], float]:
     """Rows for every workload and concurrency at one provider latency; and the idle RSS."""
-    service_cores, other_cores = cores
     rows = []
-    with fake_provider(latency_ms, other_cores) as provider:
-        env = {"INFERENCE_PROVIDER_MODE": "managed", "MANAGED_API_URL": provider,
-               "MANAGED_MODEL": "fake-model", "LOG_LEVEL": "warning", "ENVIRONMENT": "benchmark",
-               "WORKERS": "1",
-               # Measure the worker, not its guards: admit every request of the c=500 runs, and
-               # give open access the tier whose hourly budget these runs stay within.
-               "MAX_IN_FLIGHT": str(max(args.concurrency) * 2), "OPEN_ACCESS_TIER": "northstar"}
-        with running_service(env, scratch / f"service-{latency_ms:g}.log") as service:
+    with fake_provider_process(latency_ms, prefix=taskset(load.cores)) as provider:
+        env = {
+            "INFERENCE_PROVIDER_MODE": "managed",
+            "MANAGED_API_URL": provider,
+            "MANAGED_MODEL": "fake-model",
+            "LOG_LEVEL": "warning",
+            "ENVIRONMENT": "benchmark",
+            "WORKERS": "1",
+            # Measure the worker, not its guards: admit every request of the c=500 runs, and
+            # give open access the tier whose hourly budget these runs stay within.
+            "MAX_IN_FLIGHT": str(max(args.concurrency) * 2),
+            "OPEN_ACCESS_TIER": "northstar",
+        }
+        log = load.scratch / f"service-{latency_ms:g}.log"
+        with running_service(env, log) as service:
             process = psutil.Process(service.process.pid)
             process.cpu_affinity(sorted(service_cores))
             idle_mib = process.memory_info().rss / 2**20
@@ -178,100 +193,195 @@ def measure_service(latency_ms: float, args: argparse.Namespace, cores: tuple[se
                     continue  # /health never calls the provider: one latency is enough
                 url = service.url + ("/health" if text is None else "/analyze_sync")
                 body = None if text is None else json.dumps({"essay_text": text})
-                for concurrency in args.concurrency:
-                    if args.warmup > 0:
-                        wrk(url, concurrency=concurrency, seconds=args.warmup, body=body,
-                            cores=other_cores, scratch=scratch)
-                    calls_before, cpu_before = upstream_calls(provider), sum(process.cpu_times()[:2])
+                previous: Row | None = None
+                for index, concurrency in enumerate(args.concurrency):
+                    run = partial(load.run, url, concurrency=concurrency, body=body)
+                    if index == 0 and args.warmup > 0:
+                        run(seconds=args.warmup)
+                        settle(provider)
+                    calls_before = upstream_calls(provider)
+                    cpu_before = sum(process.cpu_times()[:2])
                     with PeakRss(process) as rss:
-                        load = wrk(url, concurrency=concurrency, seconds=args.duration, body=body,
-                                   cores=other_cores, scratch=scratch)
-                    served = max(1, load.requests)
-                    rows.append(Row(
-                        latency_ms=latency_ms, workload=workload, concurrency=concurrency, load=load,
-                        upstream_calls_per_request=(upstream_calls(provider) - calls_before) / served,
-                        cpu_ms_per_request=(sum(process.cpu_times()[:2]) - cpu_before) * 1000 / served,
-                        peak_rss_mib=rss.peak_mib,
-                    ))
+                        result = run(seconds=window(args, previous, concurrency))
+                    settle(provider)
+                    # wrk leaves one request per connection unanswered when it stops; the
+                    # service still completes it (no cancellation on disconnect), so it counts.
+                    started = result.requests + concurrency
+                    cpu_ms = (sum(process.cpu_times()[:2]) - cpu_before) * 1000
+                    rows.append(
+                        Row(
+                            latency_ms=latency_ms,
+                            workload=workload,
+                            concurrency=concurrency,
+                            load=result,
+                            upstream_calls_per_request=(upstream_calls(provider) - calls_before)
+                            / started,
+                            cpu_ms_per_request=cpu_ms / started,
+                            peak_rss_mib=rss.peak_mib,
+                        )
+                    )
+                    previous = rows[-1]
         direct_body = json.dumps(direct_chat_body())
         for concurrency in args.concurrency:
-            load = wrk(f"{provider}/chat/completions", concurrency=concurrency,
-                       seconds=args.duration, body=direct_body, cores=other_cores, scratch=scratch)
-            rows.append(Row(latency_ms=latency_ms, workload="provider directly", concurrency=concurrency,
-                            load=load, upstream_calls_per_request=1.0, cpu_ms_per_request=0.0,
-                            peak_rss_mib=0.0))
+            result = load.run(
+                f"{provider}/chat/completions",
+                concurrency=concurrency,
+                seconds=args.duration,
+                body=direct_body,
+            )
+            rows.append(
+                Row(
+                    latency_ms=latency_ms,
+                    workload=DIRECT,
+                    concurrency=concurrency,
+                    load=result,
+                    upstream_calls_per_request=1.0,
+                    cpu_ms_per_request=0.0,
+                    peak_rss_mib=0.0,
+                )
+            )
     return rows, idle_mib
+
+
+def window(args: argparse.Namespace, previous: Row | None, concurrency: int) -> float:
+    """Seconds to measure: long enough for about three requests per connection, judged from
+    the previous (lower) concurrency's p50 scaled to this one, within --max-duration."""
+    if previous is None or previous.load.requests == 0:
+        return args.duration
+    expected_ms = previous.load.p50_ms * concurrency / previous.concurrency
+    return min(args.max_duration, max(args.duration, 3 * expected_ms / 1000))
+
+
+def settle(provider: str, *, quiet_seconds: float = 1.0, limit_seconds: float = 600.0) -> None:
+    """Wait until the service has finished what a run left in flight (no new upstream calls)."""
+    deadline = time.monotonic() + limit_seconds
+    last = upstream_calls(provider)
+    while time.monotonic() < deadline:
+        time.sleep(quiet_seconds)
+        now = upstream_calls(provider)
+        if now == last:
+            return
+        last = now
+    raise RuntimeError(f"the service kept calling the provider for {limit_seconds:.0f} s")
 
 
 def direct_chat_body() -> dict[str, object]:
     """The service's first upstream call for one paragraph, as the fake receives it."""
     request = analysis_request(ONE_PARAGRAPH.strip(), 5)
-    return {"model": "fake-model", "messages": [
-        {"role": "system", "content": request.system},
-        *({"role": m.role, "content": m.content} for m in request.messages)]}
+    return {
+        "model": "fake-model",
+        "messages": [
+            {"role": "system", "content": request.system},
+            *({"role": m.role, "content": m.content} for m in request.messages),
+        ],
+    }
 
 
 def critical_path(rows: list[Row], workload: str) -> int | None:
     """Sequential upstream round trips per request: how many direct calls fit in its p50 (c=1,
     the highest provider latency, where the service's own work is small next to one call)."""
     latency = max(r.latency_ms for r in rows)
-    p50 = {r.workload: r.load.p50_ms for r in rows if r.latency_ms == latency and r.concurrency == 1}
-    if latency == 0 or workload not in p50 or "provider directly" not in p50:
+    p50 = {
+        r.workload: r.load.p50_ms for r in rows if r.latency_ms == latency and r.concurrency == 1
+    }
+    if latency == 0 or workload not in p50 or DIRECT not in p50:
         return None
-    return max(1, int(p50[workload] // p50["provider directly"]))
+    return max(1, int(p50[workload] // p50[DIRECT]))
 
 
 def report(rows: list[Row], idle_mib: dict[float, float], cpus: int) -> dict[str, object]:
-    print(f"machine: {cpus} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; load average "
-          f"{os.getloadavg()[0]:.1f}; service pinned to core 0, fake provider and wrk to the rest")
-    print("idle RSS after start: " + ", ".join(f"{mib:.1f} MiB (provider {lat:g} ms)"
-                                               for lat, mib in idle_mib.items()))
+    print(
+        f"machine: {cpus} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; load average "
+        f"{os.getloadavg()[0]:.1f}; service pinned to core 0, fake provider and wrk to the rest"
+    )
+    print(
+        "idle RSS after start: "
+        + ", ".join(f"{mib:.1f} MiB (provider {lat:g} ms)" for lat, mib in idle_mib.items())
+    )
     depth = {w: critical_path(rows, w) for w in WORKLOADS if WORKLOADS[w] is not None}
-    direct = {(r.latency_ms, r.concurrency): r.load.p50_ms for r in rows
-              if r.workload == "provider directly"}
-    header = ("provider ms", "workload", "c", "req/s", "p50 ms", "p99 ms", "non-2xx", "errors",
-              "calls/req", "CPU ms/req", "CPU ms/call", "peak RSS MiB", "x direct/call")
+    direct = {(r.latency_ms, r.concurrency): r.load.p50_ms for r in rows if r.workload == DIRECT}
+    header = (
+        "provider ms",
+        "workload",
+        "c",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "non-2xx",
+        "errors",
+        "calls/req",
+        "CPU ms/req",
+        "CPU ms/call",
+        "peak RSS MiB",
+        "x direct/call",
+    )
     table = [header]
     for row in rows:
         trips = depth.get(row.workload)
         baseline = direct.get((row.latency_ms, row.concurrency))
         ratio = (row.load.p50_ms / (trips * baseline)) if trips and baseline else None
         calls = row.upstream_calls_per_request
-        table.append((
-            f"{row.latency_ms:g}", row.workload, str(row.concurrency),
-            f"{row.load.requests_per_second:.1f}", f"{row.load.p50_ms:.2f}", f"{row.load.p99_ms:.2f}",
-            str(row.load.non_2xx), str(row.load.socket_errors),
-            f"{calls:.1f}" if row.workload != "provider directly" else "-",
-            f"{row.cpu_ms_per_request:.2f}" if row.cpu_ms_per_request else "-",
-            f"{row.cpu_ms_per_request / calls:.2f}" if row.cpu_ms_per_request and calls else "-",
-            f"{row.peak_rss_mib:.1f}" if row.peak_rss_mib else "-",
-            f"{ratio:.2f}" if ratio else "-",
-        ))
+        table.append(
+            (
+                f"{row.latency_ms:g}",
+                row.workload,
+                str(row.concurrency),
+                f"{row.load.requests_per_second:.1f}",
+                f"{row.load.p50_ms:.2f}" if row.load.requests else "none done",
+                f"{row.load.p99_ms:.2f}" if row.load.requests else "-",
+                str(row.load.non_2xx),
+                str(row.load.socket_errors),
+                f"{calls:.1f}" if row.workload != DIRECT else "-",
+                f"{row.cpu_ms_per_request:.2f}" if row.cpu_ms_per_request else "-",
+                f"{row.cpu_ms_per_request / calls:.2f}"
+                if row.cpu_ms_per_request and calls
+                else "-",
+                f"{row.peak_rss_mib:.1f}" if row.peak_rss_mib else "-",
+                f"{ratio:.2f}" if ratio else "-",
+            )
+        )
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     for line in table:
         print("  ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True)))
-    print("critical path (sequential upstream round trips per request, measured): "
-          + ", ".join(f"{w}: {d if d is not None else 'n/a'}" for w, d in depth.items()))
-    return {"rows": [asdict(row) for row in rows], "idle_rss_mib": idle_mib,
-            "critical_path": depth, "cores": cpus}
+    print(
+        "critical path (sequential upstream round trips per request, measured): "
+        + ", ".join(f"{w}: {d if d is not None else 'n/a'}" for w, d in depth.items())
+    )
+    return {
+        "rows": [asdict(row) for row in rows],
+        "idle_rss_mib": idle_mib,
+        "critical_path": depth,
+        "cores": cpus,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per run")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per run (0: none)")
+    parser.add_argument(
+        "--warmup", type=float, default=2.0, help="seconds of warm-up per run (0: none)"
+    )
+    parser.add_argument(
+        "--max-duration",
+        type=float,
+        default=60.0,
+        help="longest measured run: saturated high-concurrency runs are extended to see a few "
+        "requests per connection complete",
+    )
     parser.add_argument("--latency-ms", type=float, nargs="+", default=[0.0, 200.0])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 50, 500])
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     wrk_executable()  # fail before starting anything when the load generator is missing
     cpus = sorted(os.sched_getaffinity(0))
-    cores = ({cpus[0]}, set(cpus[1:]) or {cpus[0]})
+    # The service alone on the first core; the fake and wrk on the others (all, on one core).
+    service_cores, other_cores = {cpus[0]}, set(cpus[1:]) or {cpus[0]}
     rows: list[Row] = []
     idle: dict[float, float] = {}
     with tempfile.TemporaryDirectory(prefix="service-load-") as scratch:
+        load = LoadGenerator(cores=other_cores, scratch=Path(scratch))
         for latency in args.latency_ms:
-            measured, idle[latency] = measure_service(latency, args, cores, Path(scratch))
+            measured, idle[latency] = measure_service(latency, args, service_cores, load)
             rows += measured
     figures = report(rows, idle, len(cpus))
     if args.json is not None:

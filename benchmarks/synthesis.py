@@ -41,8 +41,9 @@ class Run:
 
 def measure(job: str, number: int, command: list[str], *, cwd: Path, env: dict[str, str]) -> Run:
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     peak_tree = peak_single = 0.0
     done = threading.Event()
 
@@ -64,8 +65,14 @@ def measure(job: str, number: int, command: list[str], *, cwd: Path, env: dict[s
     sampler.join()
     if process.returncode not in (0, 1):  # 1: the build ran and checkov failed a check
         raise RuntimeError(f"{job} failed (exit {process.returncode}): {stderr.decode()[-2000:]}")
-    return Run(job=job, number=number, wall_seconds=wall, peak_tree_rss_mib=peak_tree,
-               largest_process_rss_mib=peak_single, exit_status=process.returncode)
+    return Run(
+        job=job,
+        number=number,
+        wall_seconds=wall,
+        peak_tree_rss_mib=peak_tree,
+        largest_process_rss_mib=peak_single,
+        exit_status=process.returncode,
+    )
 
 
 def _rss(process: psutil.Process) -> int:
@@ -78,33 +85,52 @@ def _rss(process: psutil.Process) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=2, help="runs of each job (the first is cold)")
-    parser.add_argument("--deployment", default="ecs-managed", help="deployment file or example name")
-    parser.add_argument("--no-setup", action="store_true",
-                        help="main job without scripts/setup: only `hypernym-deploy build`")
+    parser.add_argument(
+        "--deployment", default="ecs-managed", help="deployment file or example name"
+    )
+    parser.add_argument(
+        "--no-setup",
+        action="store_true",
+        help="main job without scripts/setup: only `hypernym-deploy build`",
+    )
     args = parser.parse_args(argv)
     env = {**os.environ, "HYPERNYM_DEPLOYMENT": args.deployment}
     venv_bin = Path(sys.executable).parent
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="synthesis-") as scratch:
-        main_job = ([str(venv_bin / "hypernym-deploy"), "build"] if args.no_setup
-                    else [str(REPO_ROOT / "scripts/main-job")])
+        main_job = (
+            [str(venv_bin / "hypernym-deploy"), "build"]
+            if args.no_setup
+            else [str(REPO_ROOT / "scripts/main-job")]
+        )
         jobs = {
-            "main job" + (" (build only)" if args.no_setup else ""):
-                ([*main_job, "--outdir", f"{scratch}/main-job"], REPO_ROOT),
+            "main job" + (" (build only)" if args.no_setup else ""): (
+                [*main_job, "--outdir", f"{scratch}/main-job"],
+                REPO_ROOT,
+            ),
             # main.py writes cdktf.out/ in its working directory: the scratch one.
             "synth alone": ([sys.executable, str(REPO_ROOT / "main.py")], Path(scratch)),
         }
         for job, (command, cwd) in jobs.items():
             for number in range(1, args.runs + 1):
-                runs.append(measure(job, number, command, cwd=cwd,
-                                    env={**env, "PYTHONPATH": str(REPO_ROOT)}))
-    print(f"deployment {args.deployment}; {os.cpu_count()} cores, "
-          f"{psutil.virtual_memory().total / 2**30:.0f} GiB; load average {os.getloadavg()[0]:.1f}")
-    print(f"{'job':<24} {'run':>3} {'wall s':>7} {'peak RSS MiB (tree)':>20} "
-          f"{'largest process MiB':>20}")
+                runs.append(
+                    measure(
+                        job, number, command, cwd=cwd, env={**env, "PYTHONPATH": str(REPO_ROOT)}
+                    )
+                )
+    print(
+        f"deployment {args.deployment}; {os.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB; load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"{'job':<24} {'run':>3} {'wall s':>7} {'peak RSS MiB (tree)':>20} "
+        f"{'largest process MiB':>20}"
+    )
     for run in runs:
-        print(f"{run.job:<24} {run.number:>3} {run.wall_seconds:>7.1f} {run.peak_tree_rss_mib:>20.0f} "
-              f"{run.largest_process_rss_mib:>20.0f}")
+        print(
+            f"{run.job:<24} {run.number:>3} {run.wall_seconds:>7.1f} "
+            f"{run.peak_tree_rss_mib:>20.0f} {run.largest_process_rss_mib:>20.0f}"
+        )
     return 0
 
 

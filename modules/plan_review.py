@@ -56,40 +56,72 @@ class Action(StrEnum):
 
 
 # Resources whose loss loses data or breaks what depends on them, and what goes with each.
-STATEFUL_TYPES: Mapping[str, str] = MappingProxyType({
-    "aws_cloudwatch_log_group": "its log events are lost",
-    "aws_secretsmanager_secret": "the secret and its versions are scheduled for deletion",
-    "aws_kms_key": "data encrypted under the key becomes unreadable once it is deleted",
-    "aws_s3_bucket": "its objects (Terraform state, for a state bucket) are lost",
-    "aws_dynamodb_table": "its items (Terraform state locks, for a lock table) are lost",
-    "aws_ecr_repository": "its images are lost",
-    "aws_eks_cluster": "every workload and Kubernetes object in the cluster is lost",
-})
+STATEFUL_TYPES: Mapping[str, str] = MappingProxyType(
+    {
+        "aws_cloudwatch_log_group": "its log events are lost",
+        "aws_secretsmanager_secret": "the secret and its versions are scheduled for deletion",
+        "aws_kms_key": "data encrypted under the key becomes unreadable once it is deleted",
+        "aws_s3_bucket": "its objects (Terraform state, for a state bucket) are lost",
+        "aws_dynamodb_table": "its items (Terraform state locks, for a lock table) are lost",
+        "aws_ecr_repository": "its images are lost",
+        "aws_eks_cluster": "every workload and Kubernetes object in the cluster is lost",
+    }
+)
+
+# type -> (nested block or None, attribute, what it means when true)
+PUBLIC_IP_SETTINGS: Mapping[str, tuple[str | None, str, str]] = MappingProxyType(
+    {
+        "aws_subnet": (None, "map_public_ip_on_launch", "subnet gives public IPs on launch"),
+        "aws_instance": (None, "associate_public_ip_address", "instance gets a public IP"),
+        "aws_db_instance": (None, "publicly_accessible", "database publicly accessible"),
+        "aws_ecs_service": ("network_configuration", "assign_public_ip", "tasks get public IPs"),
+        "aws_launch_template": (
+            "network_interfaces",
+            "associate_public_ip_address",
+            "instances launched from it get public IPs",
+        ),
+    }
+)
+PUBLIC_ACCESS_BLOCK_SETTINGS = (
+    "block_public_acls",
+    "block_public_policy",
+    "ignore_public_acls",
+    "restrict_public_buckets",
+)
 
 # Identity policies: a wildcard action, NotAction/NotResource or Resource "*" is a finding.
-IDENTITY_POLICY_ATTRIBUTES: Mapping[str, str] = MappingProxyType({
-    "aws_iam_policy": "policy",
-    "aws_iam_role_policy": "policy",
-    "aws_iam_user_policy": "policy",
-    "aws_iam_group_policy": "policy",
-})
+IDENTITY_POLICY_ATTRIBUTES: Mapping[str, str] = MappingProxyType(
+    {
+        "aws_iam_policy": "policy",
+        "aws_iam_role_policy": "policy",
+        "aws_iam_user_policy": "policy",
+        "aws_iam_group_policy": "policy",
+    }
+)
 # Resource policies: Resource "*" means "this resource" there, so only wildcard actions and
 # anonymous principals are findings.
-RESOURCE_POLICY_ATTRIBUTES: Mapping[str, str] = MappingProxyType({
-    "aws_iam_role": "assume_role_policy",
-    "aws_kms_key": "policy",
-    "aws_s3_bucket_policy": "policy",
-    "aws_secretsmanager_secret_policy": "policy",
-    "aws_ecr_repository_policy": "policy",
-    "aws_sqs_queue_policy": "policy",
-    "aws_sns_topic_policy": "policy",
-})
+RESOURCE_POLICY_ATTRIBUTES: Mapping[str, str] = MappingProxyType(
+    {
+        "aws_iam_role": "assume_role_policy",
+        "aws_kms_key": "policy",
+        "aws_s3_bucket_policy": "policy",
+        "aws_secretsmanager_secret_policy": "policy",
+        "aws_ecr_repository_policy": "policy",
+        "aws_sqs_queue_policy": "policy",
+        "aws_sns_topic_policy": "policy",
+    }
+)
 # Actions that accept no resource but "*" (AWS Service Authorization Reference): Resource "*"
 # on them is the only way to grant them, not a wildcard anyone chose.
 RESOURCE_STAR_ONLY_ACTIONS = (
-    "aws-marketplace:MeterUsage", "aws-marketplace:RegisterUsage",
-    "aws-marketplace:BatchMeterUsage", "ecr:GetAuthorizationToken", "sts:GetCallerIdentity",
-    "ec2:Describe*", "elasticloadbalancing:Describe*", "autoscaling:Describe*",
+    "aws-marketplace:MeterUsage",
+    "aws-marketplace:RegisterUsage",
+    "aws-marketplace:BatchMeterUsage",
+    "ecr:GetAuthorizationToken",
+    "sts:GetCallerIdentity",
+    "ec2:Describe*",
+    "elasticloadbalancing:Describe*",
+    "autoscaling:Describe*",
 )
 
 
@@ -165,7 +197,7 @@ def load_plan(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict) or "format_version" not in document:
         raise PlanReviewError(f"{path}: not a Terraform JSON document (no format_version)")
     version = str(document["format_version"])
-    if version.split(".")[0] != SUPPORTED_FORMAT_MAJOR:
+    if version.split(".", maxsplit=1)[0] != SUPPORTED_FORMAT_MAJOR:
         raise PlanReviewError(
             f"{path}: format_version {version} is not supported (expected "
             f"{SUPPORTED_FORMAT_MAJOR}.x, as Terraform 1.x writes)"
@@ -201,23 +233,30 @@ def load_policy(path: Path) -> ReviewPolicy:
         raise PlanReviewError(f"{path}: no [plan_review] table")
     unknown = sorted(set(table) - {"blocking", "accepted"})
     if unknown:
-        raise PlanReviewError(f"{path}: unknown key(s) in [plan_review]: {', '.join(unknown)} "
-                              "(known: blocking, accepted)")
+        raise PlanReviewError(
+            f"{path}: unknown key(s) in [plan_review]: {', '.join(unknown)} "
+            "(known: blocking, accepted)"
+        )
     blocking = table.get("blocking", sorted(ReviewPolicy().blocking))
     accepted = table.get("accepted", {})
     if not isinstance(blocking, list) or not isinstance(accepted, dict):
-        raise PlanReviewError(f"{path}: [plan_review] blocking must be a list of flags and "
-                              "accepted a table of flag -> {address = reason}")
+        raise PlanReviewError(
+            f"{path}: [plan_review] blocking must be a list of flags and "
+            "accepted a table of flag -> {address = reason}"
+        )
     for name in [*blocking, *accepted]:
         if name not in Flag.__members__.values():
-            raise PlanReviewError(f"{path}: unknown flag {name!r} in [plan_review] (known: "
-                                  f"{', '.join(Flag)})")
+            raise PlanReviewError(
+                f"{path}: unknown flag {name!r} in [plan_review] (known: {', '.join(Flag)})"
+            )
     for flag, addresses in accepted.items():
         if not isinstance(addresses, dict) or not all(
             isinstance(reason, str) and reason.strip() for reason in addresses.values()
         ):
-            raise PlanReviewError(f"{path}: [plan_review.accepted.{flag}] must map each "
-                                  "resource address to a non-empty reason")
+            raise PlanReviewError(
+                f"{path}: [plan_review.accepted.{flag}] must map each "
+                "resource address to a non-empty reason"
+            )
     return ReviewPolicy(
         blocking=frozenset(Flag(name) for name in blocking),
         accepted={Flag(flag): dict(addresses) for flag, addresses in accepted.items()},
@@ -227,7 +266,9 @@ def load_policy(path: Path) -> ReviewPolicy:
 # --- reviewing one plan ----------------------------------------------------------------------
 
 
-def review_plan(stack: str, plan: Mapping[str, Any], checkov: CheckovResult | None = None) -> StackReview:
+def review_plan(
+    stack: str, plan: Mapping[str, Any], checkov: CheckovResult | None = None
+) -> StackReview:
     changes: list[Change] = []
     findings: list[Finding] = []
     for resource in plan.get("resource_changes", []):
@@ -242,15 +283,21 @@ def review_plan(stack: str, plan: Mapping[str, Any], checkov: CheckovResult | No
         before = change.get("before") or {}
         after = change.get("after") or {}
         if action in (Action.CREATE, Action.UPDATE, Action.REPLACE):
-            findings += (Finding(flag=flag, address=address, detail=detail)
-                         for flag, detail in _new_risks(resource["type"], before, after))
+            findings += (
+                Finding(flag=flag, address=address, detail=detail)
+                for flag, detail in _new_risks(resource["type"], before, after)
+            )
         if action in (Action.REPLACE, Action.DELETE) and resource["type"] in STATEFUL_TYPES:
-            findings.append(Finding(
-                flag=Flag.STATEFUL_LOSS, address=address,
-                detail=f"{action.value}: {STATEFUL_TYPES[resource['type']]}",
-            ))
-    return StackReview(stack=stack, changes=tuple(changes), findings=tuple(findings),
-                       checkov=checkov)
+            findings.append(
+                Finding(
+                    flag=Flag.STATEFUL_LOSS,
+                    address=address,
+                    detail=f"{action.value}: {STATEFUL_TYPES[resource['type']]}",
+                )
+            )
+    return StackReview(
+        stack=stack, changes=tuple(changes), findings=tuple(findings), checkov=checkov
+    )
 
 
 def _action(actions: Sequence[str]) -> Action | None:
@@ -262,17 +309,19 @@ def _action(actions: Sequence[str]) -> Action | None:
 
 
 # Terraform's action_reason values, in words.
-REASONS: Mapping[str, str] = MappingProxyType({
-    "replace_because_tainted": "the resource is tainted",
-    "replace_by_request": "requested with -replace",
-    "replace_by_triggers": "replace_triggered_by",
-    "delete_because_no_resource_config": "removed from the configuration",
-    "delete_because_no_module": "its module was removed",
-    "delete_because_wrong_repetition": "count/for_each was added or removed",
-    "delete_because_count_index": "its count index is out of range",
-    "delete_because_each_key": "its for_each key is gone",
-    "delete_because_no_move_target": "its moved target does not exist",
-})
+REASONS: Mapping[str, str] = MappingProxyType(
+    {
+        "replace_because_tainted": "the resource is tainted",
+        "replace_by_request": "requested with -replace",
+        "replace_by_triggers": "replace_triggered_by",
+        "delete_because_no_resource_config": "removed from the configuration",
+        "delete_because_no_module": "its module was removed",
+        "delete_because_wrong_repetition": "count/for_each was added or removed",
+        "delete_because_count_index": "its count index is out of range",
+        "delete_because_each_key": "its for_each key is gone",
+        "delete_because_no_move_target": "its moved target does not exist",
+    }
+)
 
 
 def _why(resource: Mapping[str, Any], action: Action) -> str:
@@ -290,7 +339,9 @@ def _path(steps: Sequence[str | int]) -> str:
     return text
 
 
-def _new_risks(kind: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> Iterator[tuple[Flag, str]]:
+def _new_risks(
+    kind: str, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> Iterator[tuple[Flag, str]]:
     """Risks present after the change that were not present before it."""
     for check in RISK_CHECKS:
         old = set(check(kind, before)) if before else set()
@@ -300,15 +351,22 @@ def _new_risks(kind: str, before: Mapping[str, Any], after: Mapping[str, Any]) -
 def _world_rules(kind: str, values: Mapping[str, Any]) -> Iterator[tuple[Flag, str]]:
     rules: list[tuple[str, Mapping[str, Any]]] = []
     if kind == "aws_security_group":
-        rules = [(direction, rule) for direction in ("ingress", "egress")
-                 for rule in values.get(direction) or []]
+        rules = [
+            (direction, rule)
+            for direction in ("ingress", "egress")
+            for rule in values.get(direction) or []
+        ]
     elif kind == "aws_security_group_rule":
         rules = [(values.get("type") or "", values)]
     elif kind in ("aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"):
         rules = [(kind.rsplit("_", 2)[-2], values)]
     for direction, rule in rules:
-        cidrs = [*(rule.get("cidr_blocks") or []), *(rule.get("ipv6_cidr_blocks") or []),
-                 rule.get("cidr_ipv4"), rule.get("cidr_ipv6")]
+        cidrs = [
+            *(rule.get("cidr_blocks") or []),
+            *(rule.get("ipv6_cidr_blocks") or []),
+            rule.get("cidr_ipv4"),
+            rule.get("cidr_ipv6"),
+        ]
         protocol = rule.get("protocol") or rule.get("ip_protocol")
         ports = _ports(rule.get("from_port"), rule.get("to_port"), protocol)
         for cidr in WORLD_CIDRS.intersection(cidrs):
@@ -326,30 +384,20 @@ def _ports(low: int | None, high: int | None, protocol: str | None) -> str:
 def _public_exposure(kind: str, values: Mapping[str, Any]) -> Iterator[tuple[Flag, str]]:
     if kind in ("aws_lb", "aws_alb") and values.get("internal") is False:
         yield Flag.MADE_PUBLIC, "load balancer scheme internet-facing"
-    elif kind == "aws_eks_cluster":
+    if kind == "aws_eks_cluster":
         for vpc_config in values.get("vpc_config") or []:
             if vpc_config.get("endpoint_public_access"):
                 cidrs = ", ".join(vpc_config.get("public_access_cidrs") or ["0.0.0.0/0"])
                 yield Flag.MADE_PUBLIC, f"EKS API endpoint public (from {cidrs})"
-    elif kind == "aws_subnet" and values.get("map_public_ip_on_launch"):
-        yield Flag.MADE_PUBLIC, "subnet gives public IPs on launch"
-    elif kind == "aws_instance" and values.get("associate_public_ip_address"):
-        yield Flag.MADE_PUBLIC, "instance gets a public IP"
-    elif kind == "aws_launch_template":
-        for interface in values.get("network_interfaces") or []:
-            if str(interface.get("associate_public_ip_address")).lower() == "true":
-                yield Flag.MADE_PUBLIC, "instances launched from it get public IPs"
-    elif kind == "aws_ecs_service":
-        for network in values.get("network_configuration") or []:
-            if network.get("assign_public_ip"):
-                yield Flag.MADE_PUBLIC, "tasks get public IPs"
-    elif kind == "aws_db_instance" and values.get("publicly_accessible"):
-        yield Flag.MADE_PUBLIC, "database publicly accessible"
-    elif kind == "aws_s3_bucket_public_access_block":
-        for setting in ("block_public_acls", "block_public_policy", "ignore_public_acls",
-                        "restrict_public_buckets"):
+    if kind == "aws_s3_bucket_public_access_block":
+        for setting in PUBLIC_ACCESS_BLOCK_SETTINGS:
             if values.get(setting) is False:
                 yield Flag.MADE_PUBLIC, f"bucket public access block off: {setting} = false"
+    if kind in PUBLIC_IP_SETTINGS:
+        block, attribute, meaning = PUBLIC_IP_SETTINGS[kind]
+        for settings in (values.get(block) or []) if block else [values]:
+            if str(settings.get(attribute)).lower() == "true":  # launch templates say "true"
+                yield Flag.MADE_PUBLIC, meaning
 
 
 def _policy_risks(kind: str, values: Mapping[str, Any]) -> Iterator[tuple[Flag, str]]:
@@ -410,7 +458,9 @@ def _statement_risks(statement: Mapping[str, Any], *, identity: bool) -> Iterato
 
 
 RISK_CHECKS: tuple[Callable[[str, Mapping[str, Any]], Iterable[tuple[Flag, str]]], ...] = (
-    _world_rules, _public_exposure, _policy_risks,
+    _world_rules,
+    _public_exposure,
+    _policy_risks,
 )
 
 
@@ -424,9 +474,15 @@ def _checkov_finding(line: str) -> Finding:
 # --- the comment -----------------------------------------------------------------------------
 
 
-def blocking_findings(reviews: Iterable[StackReview], policy: ReviewPolicy) -> list[tuple[str, Finding]]:
-    return [(review.stack, finding) for review in reviews
-            for finding in review.all_findings() if policy.blocks(finding)]
+def blocking_findings(
+    reviews: Iterable[StackReview], policy: ReviewPolicy
+) -> list[tuple[str, Finding]]:
+    return [
+        (review.stack, finding)
+        for review in reviews
+        for finding in review.all_findings()
+        if policy.blocks(finding)
+    ]
 
 
 def render_markdown(reviews: Sequence[StackReview], policy: ReviewPolicy) -> str:
@@ -434,14 +490,18 @@ def render_markdown(reviews: Sequence[StackReview], policy: ReviewPolicy) -> str
     lines = [COMMENT_MARKER, "## Terraform plan review", ""]
     if blocking:
         kinds = ", ".join(sorted({finding.flag.value for _, finding in blocking}))
-        lines.append(f"**Blocked:** {len(blocking)} blocking finding(s) ({kinds}). Change the "
-                     "plan, or accept each one with a reason in `[plan_review.accepted]`.")
+        lines.append(
+            f"**Blocked:** {len(blocking)} blocking finding(s) ({kinds}). Change the "
+            "plan, or accept each one with a reason in `[plan_review.accepted]`."
+        )
     else:
         lines.append("No blocking findings.")
     lines += ["", "| stack | create | update | replace | delete |", "|---|---:|---:|---:|---:|"]
     for review in reviews:
-        counts = " | ".join(str(review.count(action)) for action in
-                            (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE))
+        counts = " | ".join(
+            str(review.count(action))
+            for action in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
+        )
         lines.append(f"| {review.stack} | {counts} |")
     for review in reviews:
         lines += ["", f"### {review.stack}"]
@@ -451,21 +511,30 @@ def render_markdown(reviews: Sequence[StackReview], policy: ReviewPolicy) -> str
 
 def _stack_sections(review: StackReview, policy: ReviewPolicy) -> list[str]:
     lines: list[str] = []
-    destructive = [c for c in review.changes
-                   if c.action in (Action.REPLACE, Action.DELETE, Action.FORGET)]
+    destructive = [
+        c for c in review.changes if c.action in (Action.REPLACE, Action.DELETE, Action.FORGET)
+    ]
     if destructive:
         lines += ["", "Replacements and deletions:", ""]
-        lines += _capped([f"- **{c.action.value}** `{c.address}`" + (f": {c.why}" if c.why else "")
-                          for c in destructive])
+        lines += _capped(
+            [
+                f"- **{c.action.value}** `{c.address}`" + (f": {c.why}" if c.why else "")
+                for c in destructive
+            ]
+        )
     findings = review.all_findings()
     if findings:
         lines += ["", "| | flag | resource | finding |", "|---|---|---|---|"]
         rows = []
         for finding in findings:
             accepted = policy.acceptance(finding)
-            mark = "accepted" if accepted else ("**blocking**" if policy.blocks(finding) else "note")
+            mark = (
+                "accepted" if accepted else ("**blocking**" if policy.blocks(finding) else "note")
+            )
             detail = finding.detail + (f" (accepted: {accepted})" if accepted else "")
-            rows.append(f"| {mark} | {finding.flag.value} | `{finding.address}` | {_cell(detail)} |")
+            rows.append(
+                f"| {mark} | {finding.flag.value} | `{finding.address}` | {_cell(detail)} |"
+            )
         lines += _capped(rows)
     if not review.changes:
         lines += ["", "No changes."]
@@ -473,8 +542,11 @@ def _stack_sections(review: StackReview, policy: ReviewPolicy) -> list[str]:
         lines += ["", "checkov (terraform_plan): not run."]
     else:
         result = review.checkov
-        lines += ["", f"checkov (terraform_plan): {result.passed} passed, {result.failed} "
-                      f"failed, {result.skipped} skipped."]
+        lines += [
+            "",
+            f"checkov (terraform_plan): {result.passed} passed, {result.failed} "
+            f"failed, {result.skipped} skipped.",
+        ]
     return lines
 
 
@@ -490,8 +562,10 @@ def _capped(lines: list[str]) -> list[str]:
 
 # --- command line ----------------------------------------------------------------------------
 
-DESCRIPTION = ("review terraform plans for a pull request: changes per stack, what forces "
-               "each replacement, risk findings, checkov")
+DESCRIPTION = (
+    "review terraform plans for a pull request: changes per stack, what forces "
+    "each replacement, risk findings, checkov"
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -502,28 +576,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("plans", nargs="+", metavar="[STACK=]PLAN_JSON",
-                        help="`terraform show -json` output, one per stack; the stack is named "
-                             "by STACK= or else by the file name (its directory for plan.json)")
-    parser.add_argument("--config", type=Path, default=None,
-                        help=f"TOML file with a [plan_review] table (default: {DEFAULT_CONFIG.name} "
-                             "at the repository root if present, else built-in defaults)")
-    parser.add_argument("--output", type=Path, default=None,
-                        help="write the Markdown here instead of standard output")
-    parser.add_argument("--no-checkov", action="store_true",
-                        help="skip checkov's terraform_plan scan of each plan")
+    parser.add_argument(
+        "plans",
+        nargs="+",
+        metavar="[STACK=]PLAN_JSON",
+        help="`terraform show -json` output, one per stack; the stack is named "
+        "by STACK= or else by the file name (its directory for plan.json)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help=f"TOML file with a [plan_review] table (default: {DEFAULT_CONFIG.name} "
+        "at the repository root if present, else built-in defaults)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="write the Markdown here instead of standard output",
+    )
+    parser.add_argument(
+        "--no-checkov", action="store_true", help="skip checkov's terraform_plan scan of each plan"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         policy = _policy_for(args.config)
         named = [stack_name(argument) for argument in args.plans]
+        names = [name for name, _ in named]
+        if repeated := sorted({name for name in names if names.count(name) > 1}):
+            raise PlanReviewError(
+                f"more than one plan for stack {', '.join(repeated)}: name each with STACK=PATH"
+            )
         plans = [(name, path, load_plan(path)) for name, path in named]
-        scans = _scan_all([path for _, path, _ in plans]) if not args.no_checkov else [None] * len(plans)
+        scans = (
+            _scan_all([path for _, path, _ in plans])
+            if not args.no_checkov
+            else [None] * len(plans)
+        )
     except (PlanReviewError, ToolMissingError) as error:
         print(f"plan-review: error: {error}", file=sys.stderr)
         return 2
-    reviews = [review_plan(name, plan, scan) for (name, _, plan), scan in zip(plans, scans, strict=True)]
+    reviews = [
+        review_plan(name, plan, scan) for (name, _, plan), scan in zip(plans, scans, strict=True)
+    ]
     markdown = render_markdown(reviews, policy)
     if args.output is None:
         sys.stdout.write(markdown)
@@ -543,7 +641,10 @@ def _policy_for(config: Path | None) -> ReviewPolicy:
 
 def _scan_all(paths: list[Path]) -> list[CheckovResult | None]:
     def scan(path: Path) -> CheckovResult | None:
-        results = run_checkov(path, "terraform_plan")
+        try:
+            results = run_checkov(path, "terraform_plan")
+        except RuntimeError as error:  # checkov itself broke: its message, on one line
+            raise PlanReviewError(" ".join(str(error).split())[:300]) from None
         return results[0] if results else None
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(paths), os.cpu_count() or 1))) as pool:

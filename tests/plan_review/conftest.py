@@ -22,13 +22,19 @@ VARIANTS: dict[str, dict[str, object]] = {
     "delete": {"log_group_name": None},
     "rename_log_group": {"log_group_name": "/review/renamed"},
     # The risky changes share one plan: each test reads the findings on its own resource.
-    "risks": {"open_ingress": True, "open_ipv6_egress": True, "wildcard_policy": True,
-              "public_subnet": True},
+    "risks": {
+        "open_ingress": True,
+        "open_ipv6_egress": True,
+        "wildcard_policy": True,
+        "public_subnet": True,
+    },
 }
 
 
 @pytest.fixture(scope="package")
-def plan_files(moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def plan_files(
+    moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
     """name -> `terraform show -json` of each variant's plan (and `binary` -> a plan file)."""
     moto_server.reset()
     base = tmp_path_factory.mktemp("review-stack")

