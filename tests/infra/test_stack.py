@@ -43,7 +43,9 @@ def test_named_resources_carry_a_name_tag_prefixed_by_the_deployment(managed: St
 
 
 @pytest.mark.terraform
-def test_every_taggable_resource_has_a_name_tag(managed: Stack, tmp_path: Path) -> None:
+def test_every_taggable_resource_has_a_name_tag(
+    managed: Stack, byop: Stack, per_az_nat_with_kms: Stack, tmp_path: Path
+) -> None:
     """Taggable according to the provider's own schema, so no resource type is overlooked."""
     terraform = Terraform(shutil.copytree(managed.directory, tmp_path / "stack"))
     terraform.init(backend=True)
@@ -55,8 +57,9 @@ def test_every_taggable_resource_has_a_name_tag(managed: Stack, tmp_path: Path) 
         if "tags" in schema["block"].get("attributes", {})
     }
     untagged = [
-        f"{kind}.{logical_id}"
-        for kind, resources in managed.document["resource"].items()
+        f"{stack.directory.name}: {kind}.{logical_id}"
+        for stack in (managed, byop, per_az_nat_with_kms)
+        for kind, resources in stack.document["resource"].items()
         if kind in taggable
         for logical_id, body in resources.items()
         if "Name" not in body.get("tags", {})
