@@ -54,9 +54,11 @@ def open_session(
         ttl_dns_cache=300,
         keepalive_timeout=30,
     )
+    # `connect` would also count the wait for a free pooled connection, failing healthy calls
+    # under load; only the socket connect itself is bounded by the connect timeout.
     timeout = aiohttp.ClientTimeout(
         total=connect_timeout + read_timeout,
-        connect=connect_timeout,
+        connect=None,
         sock_connect=connect_timeout,
         sock_read=read_timeout,
     )
