@@ -12,10 +12,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.leaks import leaks
 from tests.harness.moto import MotoServer, running_moto
 
 # jsii prints a large Node 20 end-of-life banner unless silenced (the value is the major version).
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_or_essay_in_any_service_log() -> Iterator[None]:
+    """After the whole session: every service log the run produced is free of API keys, secret
+    values, essay text and model output (whichever tests ran)."""
+    yield
+    found = leaks()
+    assert not found, "service logs leaked sensitive values:\n" + "\n".join(found)
 
 
 @pytest.fixture(scope="session")
