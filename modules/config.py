@@ -170,13 +170,24 @@ class InferenceConfig:
     """Managed mode: the OpenAI-compatible gateway's URL."""
     managed_model: str | None = None
     managed_api_key_secret_arn: str | None = None
-    """Managed mode: Secrets Manager secret holding the gateway token (`MANAGED_API_KEY`)."""
+    """Managed mode: Secrets Manager secret holding the gateway token (the raw token, or JSON
+    with `api_key`); the service reads it itself (`MANAGED_API_KEY_SECRET_ARN`)."""
     managed_api_cidrs: tuple[str, ...] = ()
     """Where the gateway lives, for the task's egress rule. Default: the VPC's range."""
     byop_secret_arn: str | None = None
     """BYOP mode: Secrets Manager secret with provider_url, api_key, model_name."""
     secret_kms_key_arn: str | None = None
     """Customer-managed KMS key encrypting the secret, if any (adds kms:Decrypt)."""
+
+    @property
+    def service_secret_arns(self) -> dict[str, str]:
+        """Purpose -> ARN of the secrets the service reads with its own role (ECS task role,
+        EKS IRSA role): the gateway token or the BYOP credentials."""
+        secrets = {
+            "gateway-token": self.managed_api_key_secret_arn,
+            "byop-secret": self.byop_secret_arn,
+        }
+        return {purpose: arn for purpose, arn in secrets.items() if arn is not None}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -263,9 +274,7 @@ class DeploymentConfig:
     @property
     def secrets_manager_used(self) -> bool:
         """Whether tasks read Secrets Manager (BYOP credentials or the gateway token)."""
-        return (
-            self.inference.mode == "byop" or self.inference.managed_api_key_secret_arn is not None
-        )
+        return bool(self.inference.service_secret_arns)
 
 
 DEFAULT_DEPLOYMENT = "ecs-managed"

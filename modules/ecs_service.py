@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from cdktf import TerraformResourceLifecycle
@@ -58,7 +58,7 @@ class FargateServiceProps:
     health_check_command: tuple[str, ...]
     """Exec-form command run inside the container."""
     execution_role: Role
-    """Pulls the image, writes logs, injects `secrets`; gets log-write here."""
+    """Pulls the image, writes logs; gets log-write here."""
     task_role: Role
     """What the application itself may call."""
     subnet_ids: list[str]
@@ -67,8 +67,6 @@ class FargateServiceProps:
     listener: LbListener
     """The service is created after it, so the target group is attached to a load balancer."""
     log_group_name: str
-    secrets: Mapping[str, str] = field(default_factory=dict)
-    """Environment variables ECS fills from Secrets Manager ARNs. Default: none."""
     cpu: int = 512
     memory_mib: int = 1024
     cpu_architecture: Literal["X86_64", "ARM64"] = "X86_64"
@@ -197,10 +195,6 @@ class FargateService(Construct):
                 },
             },
         }
-        if props.secrets:
-            container["secrets"] = [
-                {"name": k, "valueFrom": v} for k, v in sorted(props.secrets.items())
-            ]
         return container
 
     def _autoscale(self, props: FargateServiceProps) -> None:

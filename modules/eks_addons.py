@@ -7,13 +7,14 @@ Insights and container logs). The VPC CNI and kube-proxy come before the nodes, 
 
 IRSA roles, each trusting exactly one service account: the VPC CNI, the CloudWatch agent, the
 AWS Load Balancer Controller (its published policy, scoped to this cluster's tag, region and
-account) and the Hypernym app (Marketplace metering; the BYOP secret).
+account) and the Hypernym app (Marketplace metering; its provider secret).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from cdktf_cdktf_provider_aws.eks_addon import EksAddon
 from constructs import Construct
@@ -43,10 +44,10 @@ class EksAddonsProps:
     app_service_account: str
     metering: bool = True
     """Grant the app Marketplace RegisterUsage/MeterUsage. Default: granted."""
-    byop_secret_arn: str | None = None
-    """Grant the app read access to exactly this secret. Default: no secret access."""
+    secret_arns: Mapping[str, str] = field(default_factory=dict)
+    """Purpose -> ARN: grant the app read access to exactly these secrets. Default: none."""
     secret_kms_key_arn: str | None = None
-    """Customer-managed key of that secret (decrypt through Secrets Manager only)."""
+    """Customer-managed key of those secrets (decrypt through Secrets Manager only)."""
 
 
 class EksAddons(Construct):
@@ -95,13 +96,12 @@ class EksAddons(Construct):
         self.app_role = cluster.service_account_role(
             self, "app-role", name=props.app_role_name, namespace=props.app_namespace,
             service_account=props.app_service_account,
-            description="Hypernym API pods: Marketplace metering and the BYOP secret",
+            description="Hypernym API pods: Marketplace metering and their provider secret",
         )
         if props.metering:
             self.app_role.grant_metering()
-        if props.byop_secret_arn is not None:
-            self.app_role.grant_secret_read("byop-secret", props.byop_secret_arn,
-                                            props.secret_kms_key_arn)
+        for purpose, secret_arn in props.secret_arns.items():
+            self.app_role.grant_secret_read(purpose, secret_arn, props.secret_kms_key_arn)
 
     def _addon(self, name: str, *, after: list | None = None, service_account_role: EksRole | None = None,
                configuration: dict | None = None) -> EksAddon:

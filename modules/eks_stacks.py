@@ -76,7 +76,7 @@ class EksClusterStack(DeploymentStack):
             app_role_name=role_name("eks-app"),
             app_namespace=eks.namespace, app_service_account=eks.service_account,
             metering=config.marketplace.metering != "off",
-            byop_secret_arn=config.inference.byop_secret_arn,
+            secret_arns=config.inference.service_secret_arns,
             secret_kms_key_arn=config.inference.secret_kms_key_arn,
         ))
         self._outputs()

@@ -138,6 +138,7 @@ def workload_environment(config: DeploymentConfig) -> dict[str, str]:
             provider_mode=inference.mode,
             managed_api_url=inference.managed_api_url,
             managed_model=inference.managed_model,
+            managed_api_key_secret_arn=inference.managed_api_key_secret_arn,
             byop_secret_arn=inference.byop_secret_arn,
             marketplace_product_code=marketplace.product_code,
             metering=marketplace.metering,
@@ -219,11 +220,6 @@ class EcsStack(DeploymentStack):
                 access_logs_bucket=lb.access_logs_bucket,
             ),
         )
-        secrets = (
-            {"MANAGED_API_KEY": config.inference.managed_api_key_secret_arn}
-            if config.inference.managed_api_key_secret_arn
-            else {}
-        )
         self.service = FargateService(
             self,
             "service",
@@ -234,7 +230,6 @@ class EcsStack(DeploymentStack):
                 container_name=CONTAINER_NAME,
                 container_port=CONTAINER_PORT,
                 environment=workload_environment(config),
-                secrets=secrets,
                 health_check_command=HEALTHCHECK_COMMAND,
                 execution_role=self.execution_role,
                 task_role=self.task_role,
@@ -269,17 +264,10 @@ class EcsStack(DeploymentStack):
             self.execution_role.grant_ecr_pull(
                 f"arn:{self.partition}:ecr:{region}:{account}:repository/{name}"
             )
-        if inference.managed_api_key_secret_arn is not None:
-            # ECS injects MANAGED_API_KEY at task start, with the execution role.
-            self.execution_role.grant_secret_read(
-                "gateway-token-read",
-                inference.managed_api_key_secret_arn,
-                inference.secret_kms_key_arn,
-            )
-        if inference.byop_secret_arn is not None:
-            # The service reads the secret itself (task role), so rotation needs no redeploy.
+        # The service reads its secret itself (task role), so rotation needs no redeploy.
+        for purpose, secret_arn in inference.service_secret_arns.items():
             self.task_role.grant_secret_read(
-                "byop-secret-read", inference.byop_secret_arn, inference.secret_kms_key_arn
+                f"{purpose}-read", secret_arn, inference.secret_kms_key_arn
             )
         if config.marketplace.metering != "off":
             self.task_role.grant_metering()

@@ -1,4 +1,5 @@
-"""The BYOP provider secret: read by ARN at start, cached, refreshed in the background.
+"""Provider secrets (the BYOP credentials, the managed gateway token): read by ARN at start,
+cached, refreshed in the background.
 
 Secrets Manager is read with boto3 (blocking) in a worker thread, never on the event loop and
 never on the request path. A rotated key takes effect within one refresh period without a
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import time
@@ -110,6 +112,11 @@ class RefreshingSecret(Generic[Credentials]):
         self._problem: str | None = "not loaded yet"
         self._task: asyncio.Task[None] | None = None
         self._last_forced = -FORCED_REFRESH_MIN_INTERVAL_SECONDS
+
+    @property
+    def readiness_condition(self) -> str:
+        """The readiness condition this secret owns: met once a good value is in use."""
+        return f"{self.name} loaded"
 
     def current(self) -> Credentials:
         """The credentials to use now; raises :class:`SecretUnavailableError` before the first load."""
@@ -217,3 +224,23 @@ def parse_byop_secret(raw: str, *, embedding_model: str, allow_plaintext: bool) 
         embeddings_api_key=optional["embeddings_api_key"],
         embedding_model=embedding_model,
     )
+
+
+def parse_managed_api_key(raw: str, *, gateway: ProviderCredentials) -> ProviderCredentials:
+    """The managed gateway token secret: the raw token, or a JSON object with ``api_key`` (as the
+    BYOP secret holds it); ``gateway`` gets that key, everything else comes from the environment.
+    """
+    text = raw.strip()
+    if text.startswith("{"):
+        try:
+            fields = json.loads(text)
+        except ValueError:
+            raise ValueError("the secret starts with { but is not JSON: store the raw token, "
+                             "or an object with api_key") from None
+        token = fields.get("api_key") if isinstance(fields, dict) else None
+        if not isinstance(token, str):
+            raise ValueError("the secret's JSON lacks api_key (a non-empty string)")
+        text = token.strip()
+    if not text or any(character.isspace() for character in text):
+        raise ValueError("the token is empty or contains whitespace")
+    return dataclasses.replace(gateway, api_key=text)

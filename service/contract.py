@@ -23,7 +23,8 @@ HEALTH_PATH = "/health"
 """Liveness and load-balancer health check: cheap, no provider call."""
 
 READY_PATH = "/ready"
-"""Readiness: 503 until configuration, provider client (and BYOP secret) are loaded, and while draining."""
+"""Readiness: 503 until configuration, provider client (and a provider secret) are loaded, and
+while draining."""
 
 HEALTHCHECK_COMMAND = ("python", "-m", "service.healthcheck")
 """Container health check in exec form: needs neither curl nor a shell in the image."""
@@ -47,10 +48,10 @@ connection the service has just closed (a 502)."""
 class ContainerEnvironment:
     """What the infrastructure knows and passes to the container.
 
-    Secrets never travel here: BYOP credentials stay in Secrets Manager and the service reads
-    them by ARN with its own role (so a rotation needs no redeploy); a managed-mode gateway
-    token is injected by the platform from Secrets Manager as ``MANAGED_API_KEY``, and so are
-    client keys (``API_KEYS``, a JSON object of key to tier) when access is not open.
+    Secrets never travel here: BYOP credentials and the managed-mode gateway token stay in
+    Secrets Manager and the service reads them by ARN with its own role (ECS task role, EKS IRSA
+    role), so a rotation needs no redeploy. Client keys (``API_KEYS``, a JSON object of key to
+    tier) are not passed here: the infrastructure has no setting for them.
     """
 
     environment: str
@@ -58,6 +59,7 @@ class ContainerEnvironment:
     provider_mode: ProviderMode
     managed_api_url: str | None = None
     managed_model: str | None = None
+    managed_api_key_secret_arn: str | None = None
     byop_secret_arn: str | None = None
     marketplace_product_code: str | None = None
     metering: MeteringMode = "off"
@@ -94,6 +96,8 @@ def container_environment(env: ContainerEnvironment) -> dict[str, str]:
             variables["MANAGED_API_URL"] = env.managed_api_url
         if env.managed_model:
             variables["MANAGED_MODEL"] = env.managed_model
+        if env.managed_api_key_secret_arn:
+            variables["MANAGED_API_KEY_SECRET_ARN"] = env.managed_api_key_secret_arn
     elif env.byop_secret_arn:
         variables["BYOP_SECRET_ARN"] = env.byop_secret_arn
     if env.marketplace_product_code:

@@ -1,56 +1,75 @@
 """Process-wide resources, opened and closed with the app: the one HTTP client to the provider,
-the BYOP secret refresher and Marketplace metering."""
+the provider secret refresher and Marketplace metering."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
 
-from service.byop_secret import RefreshingSecret, SecretsManagerReader, parse_byop_secret
+from service.byop_secret import (
+    RefreshingSecret,
+    SecretsManagerReader,
+    parse_byop_secret,
+    parse_managed_api_key,
+)
 from service.metering import Metering
 from service.providers.client import InferenceClient
 from service.providers.credentials import CredentialsSource, ProviderCredentials, StaticCredentials
 from service.providers.http import RetryPolicy, UpstreamClient, open_session
-from service.readiness import (
-    BYOP_SECRET_LOADED,
-    MARKETPLACE_ENTITLED,
-    PROVIDER_CLIENT_OPEN,
-    Readiness,
-)
+from service.readiness import MARKETPLACE_ENTITLED, PROVIDER_CLIENT_OPEN, Readiness
 from service.settings import Settings
 
 
 def credentials_source(settings: Settings) -> CredentialsSource:
-    """Where provider calls get their credentials: static (managed, UPSTREAM_*) or the BYOP secret."""
+    """Where provider calls get their credentials: static (MANAGED_API_KEY, UPSTREAM_*), the
+    managed gateway token secret, or the BYOP secret."""
     provider = settings.provider
+
+    def refreshing(
+        name: str, secret_arn: str, parse: Callable[[str], ProviderCredentials]
+    ) -> RefreshingSecret[ProviderCredentials]:
+        return RefreshingSecret[ProviderCredentials](
+            name=name,
+            read=SecretsManagerReader(secret_arn=secret_arn, region=provider.aws_region),
+            parse=parse,
+            refresh_seconds=provider.byop_secret_refresh_seconds,
+        )
+
+    if provider.managed_api_key_secret_arn is not None:
+        assert provider.credentials is not None  # the gateway: Settings requires MANAGED_API_URL
+        return refreshing(
+            "managed gateway token",
+            provider.managed_api_key_secret_arn,
+            functools.partial(parse_managed_api_key, gateway=provider.credentials),
+        )
     if provider.credentials is not None:
         return StaticCredentials(provider.credentials)
     assert provider.byop_secret_arn is not None  # Settings guarantees one or the other
-    return RefreshingSecret[ProviderCredentials](
-        name="BYOP secret",
-        read=SecretsManagerReader(secret_arn=provider.byop_secret_arn, region=provider.aws_region),
-        parse=functools.partial(
+    return refreshing(
+        "BYOP secret",
+        provider.byop_secret_arn,
+        functools.partial(
             parse_byop_secret,
             embedding_model=provider.embedding_model,
             allow_plaintext=provider.allow_plaintext,
         ),
-        refresh_seconds=provider.byop_secret_refresh_seconds,
     )
 
 
 @asynccontextmanager
 async def background_work(app: Litestar) -> AsyncIterator[None]:
-    """BYOP secret refresh and metering run beside the requests; at shutdown (after the drain)
-    metering sends what it counted and the refresher stops."""
+    """Provider secret refresh and metering run beside the requests; at shutdown (after the
+    drain) metering sends what it counted and the refresher stops."""
     readiness: Readiness = app.state.readiness
     credentials: CredentialsSource = app.state.credentials
     metering: Metering = app.state.metering
     if isinstance(credentials, RefreshingSecret):
-        readiness.register(BYOP_SECRET_LOADED)
-        credentials.start(on_loaded=lambda: readiness.met(BYOP_SECRET_LOADED))
+        condition = credentials.readiness_condition
+        readiness.register(condition)
+        credentials.start(on_loaded=lambda: readiness.met(condition))
     if metering.options.mode != "off":
         readiness.register(MARKETPLACE_ENTITLED)
         metering.start(on_ready=lambda: readiness.met(MARKETPLACE_ENTITLED))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 CONFIG_LOADED = "config loaded"
 PROVIDER_CLIENT_OPEN = "provider client open"
-BYOP_SECRET_LOADED = "BYOP secret loaded"
 MARKETPLACE_ENTITLED = "AWS Marketplace entitlement"
 NOT_DRAINING = "not draining"
 

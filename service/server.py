@@ -6,7 +6,7 @@ On SIGTERM (ECS StopTask, Kubernetes pod deletion) the process:
    connections, so the load balancer and the kubelet see it leave instead of a refused port;
 2. lets in-flight requests finish, for at most the drain timeout (``DRAIN_TIMEOUT_SECONDS``);
 3. closes the listener and idle keep-alive connections (uvicorn's shutdown), then runs the app's
-   lifespan shutdown: metering flush, BYOP refresher stop, HTTP client close;
+   lifespan shutdown: metering flush, provider secret refresher stop, HTTP client close;
 4. exits 0.
 
 A second SIGTERM, or SIGINT during the drain, skips the wait (uvicorn's own handling).

@@ -74,11 +74,15 @@ class ProviderSettings:
     """``INFERENCE_PROVIDER_MODE``: managed (the one-api gateway) or byop."""
     credentials: ProviderCredentials | None = None
     """The static provider (managed mode, or BYOP from ``UPSTREAM_*``/``BYOP_*`` variables).
-    None when BYOP credentials come from ``BYOP_SECRET_ARN``."""
+    None when BYOP credentials come from ``BYOP_SECRET_ARN``. In managed mode with
+    ``MANAGED_API_KEY_SECRET_ARN`` its key is empty: the secret fills it in."""
+    managed_api_key_secret_arn: str | None = None
+    """``MANAGED_API_KEY_SECRET_ARN``: a Secrets Manager secret with the gateway token, the raw
+    token or JSON with ``api_key`` (instead of ``MANAGED_API_KEY``, which suits local runs)."""
     byop_secret_arn: str | None = None
     """``BYOP_SECRET_ARN``: a Secrets Manager secret with provider_url, api_key, model_name."""
     aws_region: str | None = None
-    """``AWS_REGION``, for reading the BYOP secret."""
+    """``AWS_REGION``, for reading a provider secret."""
     embedding_model: str = "text-embedding-3-small"
     """``EMBEDDING_MODEL``: the embeddings model for similarity and filters."""
     embedding_dimensions: int | None = 768
@@ -100,8 +104,8 @@ class ProviderSettings:
     """``PROVIDER_MAX_OUTPUT_TOKENS``: upper bound on ``max_tokens`` of any chat call, whatever
     the request asks (a forced detail count cannot run up the provider bill)."""
     byop_secret_refresh_seconds: float = 300.0
-    """``BYOP_SECRET_REFRESH_SECONDS``: how often the BYOP secret is re-read (a rotation is live
-    within this)."""
+    """``BYOP_SECRET_REFRESH_SECONDS``: how often the provider secret (BYOP, or the managed
+    gateway token) is re-read (a rotation is live within this)."""
     allow_plaintext: bool = False
     """``ALLOW_PLAINTEXT_PROVIDER``: allow http:// and loopback BYOP URLs (local runs and tests).
     Off by default: BYOP providers must use HTTPS; metadata addresses are always refused."""
@@ -220,13 +224,20 @@ def _provider_settings(reader: _EnvReader) -> ProviderSettings:
     embedding_model = reader.text("EMBEDDING_MODEL", "text-embedding-3-small")
     credentials: ProviderCredentials | None = None
     secret_arn = reader.optional("BYOP_SECRET_ARN")
+    managed_key_secret_arn = reader.optional("MANAGED_API_KEY_SECRET_ARN")
     if mode_is_valid and mode == "managed":
         url = reader.required("MANAGED_API_URL", "the one-api gateway URL, e.g. http://one-api:8080")
+        managed_key = reader.optional("MANAGED_API_KEY")
+        if managed_key and managed_key_secret_arn:
+            reader.problems.append(
+                "MANAGED_API_KEY and MANAGED_API_KEY_SECRET_ARN are both set: "
+                "give one gateway token"
+            )
         if url:
             credentials = ProviderCredentials(
                 kind="openai",
                 base_url=url,
-                api_key=reader.optional("MANAGED_API_KEY") or "",
+                api_key=managed_key or "",
                 model=reader.text("MANAGED_MODEL", "gpt-4o-mini"),
                 embeddings_url=reader.optional("EMBEDDINGS_URL"),
                 embeddings_api_key=reader.optional("EMBEDDINGS_API_KEY"),
@@ -237,6 +248,7 @@ def _provider_settings(reader: _EnvReader) -> ProviderSettings:
     return ProviderSettings(
         mode=mode,
         credentials=credentials,
+        managed_api_key_secret_arn=managed_key_secret_arn if mode == "managed" else None,
         byop_secret_arn=secret_arn,
         aws_region=reader.optional("AWS_REGION"),
         embedding_model=embedding_model,

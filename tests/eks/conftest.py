@@ -8,7 +8,7 @@ from modules.app_release import hypernym_values
 from modules.config import load_config
 from modules.tooling import REPO_ROOT
 
-from .stacks import EksSynth, example_data, synthesize
+from .stacks import GATEWAY_TOKEN_ARN, EksSynth, example_data, synthesize
 
 
 def example_release_values(example: str) -> dict:
@@ -42,16 +42,30 @@ def byop_values() -> dict:
     return example_release_values("eks-byop")
 
 
+def managed_with_token_data() -> dict:
+    """The eks-managed example with a gateway token secret, as ecs-managed has."""
+    data = example_data("eks-managed")
+    data["inference"]["managed_api_key_secret_arn"] = GATEWAY_TOKEN_ARN
+    return data
+
+
 @pytest.fixture(scope="session")
 def eks_examples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EksSynth]:
-    """Both EKS examples, synthesized once per session (the AWS bindings import is slow)."""
-    return {example: synthesize(example_data(example), tmp_path_factory.mktemp(example))
-            for example in ("eks-managed", "eks-byop")}
+    """Both EKS examples and eks-managed with a gateway token, synthesized once per session
+    (the AWS bindings import is slow)."""
+    data = {example: example_data(example) for example in ("eks-managed", "eks-byop")}
+    data["eks-managed-with-token"] = managed_with_token_data()
+    return {name: synthesize(config, tmp_path_factory.mktemp(name)) for name, config in data.items()}
 
 
 @pytest.fixture(scope="session")
 def managed(eks_examples: dict[str, EksSynth]) -> EksSynth:
     return eks_examples["eks-managed"]
+
+
+@pytest.fixture(scope="session")
+def managed_with_token(eks_examples: dict[str, EksSynth]) -> EksSynth:
+    return eks_examples["eks-managed-with-token"]
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,9 @@ from modules.tooling import REPO_ROOT
 
 Stack = dict[str, Any]
 
+GATEWAY_TOKEN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/gateway-token-AbCdEf"
+"""The managed gateway token secret of the eks-managed-with-token variant."""
+
 
 @dataclass(frozen=True)
 class EksSynth:

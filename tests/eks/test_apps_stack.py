@@ -16,7 +16,7 @@ from modules.stacks import EcsStack
 
 from .helm import one as one_manifest
 from .helm import render, strict_schema_problems
-from .stacks import EksSynth, address, example_data, one, resources
+from .stacks import GATEWAY_TOKEN_ARN, EksSynth, address, example_data, one, resources
 
 REMOTE_STATE = re.compile(r"\$\{data\.terraform_remote_state\.[^.]+\.outputs\.([^}]+)\}")
 
@@ -107,6 +107,12 @@ def test_hypernym_values_carry_the_app_irsa_role(managed: EksSynth) -> None:
     assert cluster_output(managed, account["roleArn"]) == f"${{{role}.arn}}"
 
 
+def test_managed_values_name_the_gateway_token_secret(managed_with_token: EksSynth) -> None:
+    values = release_values(managed_with_token, "hypernym")
+    assert values["env"]["MANAGED_API_KEY_SECRET_ARN"] == GATEWAY_TOKEN_ARN
+    assert "MANAGED_API_KEY" not in values["env"]
+
+
 def test_byop_values_name_the_secret_and_no_kubernetes_secret(byop: EksSynth) -> None:
     values = release_values(byop, "hypernym")
     assert values["env"]["BYOP_SECRET_ARN"] == byop.config.inference.byop_secret_arn
@@ -136,7 +142,7 @@ def test_chart_renders_the_apps_stack_values_and_they_pass_strict_schemas(
         assert {m["kind"] for m in manifests} >= {"Deployment", "Ingress", "HorizontalPodAutoscaler"}
 
 
-@pytest.mark.parametrize("example", ["eks-managed", "eks-byop"])
+@pytest.mark.parametrize("example", ["eks-managed", "eks-managed-with-token", "eks-byop"])
 def test_pods_get_the_same_environment_as_the_ecs_task_for_the_same_config(
     tmp_path: Path, eks_examples: dict[str, EksSynth], example: str
 ) -> None:

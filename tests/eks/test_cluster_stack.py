@@ -10,7 +10,7 @@ import pytest
 from modules.config import EKS_STANDARD_SUPPORT_ENDS
 from modules.eks_cluster import node_ami_type
 
-from .stacks import EksSynth, address, example_data, one, policy, resources, synthesize
+from .stacks import GATEWAY_TOKEN_ARN, EksSynth, address, example_data, one, policy, resources, synthesize
 
 ROLE_PURPOSES = {
     "eks-app": ("hypernym", "hypernym-api"),
@@ -195,6 +195,15 @@ def test_managed_app_role_reads_no_secret(managed: EksSynth) -> None:
     assert not [s for s in statements(managed, "eks-app") if "secretsmanager" in str(s["Action"])]
 
 
+def test_managed_app_role_reads_exactly_the_gateway_token_when_configured(
+    managed_with_token: EksSynth,
+) -> None:
+    reads = [s for s in statements(managed_with_token, "eks-app")
+             if "secretsmanager" in str(s["Action"])]
+    assert [(s["Action"], s["Resource"]) for s in reads] == [
+        ("secretsmanager:GetSecretValue", GATEWAY_TOKEN_ARN)]
+
+
 def test_load_balancer_controller_mutates_only_this_clusters_resources(managed: EksSynth) -> None:
     by_sid = {s["Sid"]: s for s in statements(managed, "eks-lb-controller")}
     tag = "aws:ResourceTag/elbv2.k8s.aws/cluster"
@@ -262,8 +271,11 @@ def test_private_cluster_endpoints_exist_besides_the_container_ones(managed: Eks
             "metering.marketplace"} <= interface_endpoints(managed)
 
 
-def test_byop_adds_the_secrets_manager_endpoint(byop: EksSynth, managed: EksSynth) -> None:
+def test_a_read_secret_adds_the_secrets_manager_endpoint(
+    byop: EksSynth, managed_with_token: EksSynth, managed: EksSynth
+) -> None:
     assert "secretsmanager" in interface_endpoints(byop)
+    assert "secretsmanager" in interface_endpoints(managed_with_token)
     assert "secretsmanager" not in interface_endpoints(managed)
 
 

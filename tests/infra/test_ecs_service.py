@@ -88,15 +88,19 @@ def test_managed_environment_names_the_gateway_not_a_secret(managed: Stack) -> N
     assert "MANAGED_API_KEY" not in environment
 
 
-def test_managed_gateway_token_is_injected_from_secrets_manager(managed: Stack) -> None:
-    assert managed.container()["secrets"] == [
-        {
-            "name": "MANAGED_API_KEY",
-            "valueFrom": (
-                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/gateway-token-AbCdEf"
-            ),
-        }
-    ]
+def test_managed_passes_the_gateway_token_arn_for_the_service_to_read(managed: Stack) -> None:
+    container = managed.container()
+    environment = {e["name"]: e["value"] for e in container["environment"]}
+    assert environment["MANAGED_API_KEY_SECRET_ARN"] == (
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/gateway-token-AbCdEf"
+    )
+    # Read at run time by the task role, not injected at start: rotation needs no redeploy.
+    assert "secrets" not in container
+
+
+def test_tokenless_managed_passes_no_token_arn(tokenless_managed: Stack) -> None:
+    environment = {e["name"] for e in tokenless_managed.container()["environment"]}
+    assert "MANAGED_API_KEY_SECRET_ARN" not in environment
 
 
 def test_byop_passes_the_secret_arn_for_the_service_to_read(byop: Stack) -> None:

@@ -21,10 +21,11 @@ def granted(stack: Stack, role_part: str) -> dict[str, tuple[set[str], object]]:
 
 
 def test_execution_role_pulls_from_one_repository_and_writes_one_log_group(
-    tokenless_managed: Stack,
+    managed: Stack,
 ) -> None:
-    log_group = tokenless_managed.ref("aws_cloudwatch_log_group", "service_logs", "arn")
-    assert granted(tokenless_managed, "execution-role") == {
+    # Nothing more, though the deployment has a gateway token: the service reads it itself.
+    log_group = managed.ref("aws_cloudwatch_log_group", "service_logs", "arn")
+    assert granted(managed, "execution-role") == {
         "EcrToken": ({"ecr:GetAuthorizationToken"}, "*"),
         "EcrPull": (
             {"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"},
@@ -34,19 +35,15 @@ def test_execution_role_pulls_from_one_repository_and_writes_one_log_group(
     }
 
 
-def test_execution_role_reads_exactly_the_gateway_token(managed: Stack) -> None:
-    assert granted(managed, "execution-role")["ReadSecret"] == (
-        {"secretsmanager:GetSecretValue"},
-        GATEWAY_KEY_ARN,
-    )
-
-
-def test_task_role_meters_marketplace_usage(managed: Stack) -> None:
+def test_managed_task_role_meters_usage_and_reads_exactly_the_gateway_token(
+    managed: Stack,
+) -> None:
     assert granted(managed, "task-role") == {
         "MarketplaceMetering": (
             {"aws-marketplace:MeterUsage", "aws-marketplace:RegisterUsage"},
             "*",
         ),
+        "ReadSecret": ({"secretsmanager:GetSecretValue"}, GATEWAY_KEY_ARN),
     }
 
 

@@ -1,5 +1,6 @@
-"""BYOP secret rotation against the real moto server: a new key is used within one refresh
-period, with no restart; a malformed value keeps the last good one; none keeps the pod not ready."""
+"""Provider secret rotation against the real moto server: a new BYOP key or managed gateway token
+is used within one refresh period, with no restart; a malformed value keeps the last good one;
+none keeps the pod not ready."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from pathlib import Path
 from tests.fakes.fake_provider import FakeProvider
 from tests.harness.leaks import sensitive
 from tests.harness.moto import MotoServer
-from tests.production.service_env import analyze, is_ready, wait_until
+from tests.production.service_env import analyze, is_ready, managed_env, wait_until
 from tests.service.runner import running_service
 
 REFRESH_SECONDS = 1.0
 FIRST_KEY = "sk-byop-first-key-0001"
 ROTATED_KEY = "sk-byop-rotated-key-0002"
-sensitive(FIRST_KEY, ROTATED_KEY)
+FIRST_TOKEN = "mk-gateway-first-token-0001"
+ROTATED_TOKEN = "mk-gateway-rotated-token-0002"
+sensitive(FIRST_KEY, ROTATED_KEY, FIRST_TOKEN, ROTATED_TOKEN)
 
 
 def byop_env(moto: MotoServer, secret_arn: str) -> dict[str, str]:
@@ -28,6 +31,13 @@ def byop_env(moto: MotoServer, secret_arn: str) -> dict[str, str]:
         "ALLOW_PLAINTEXT_PROVIDER": "true",  # the fake provider is plain HTTP on loopback
         "LOG_LEVEL": "info",
     }
+
+
+def managed_secret_env(moto: MotoServer, provider: FakeProvider, secret_arn: str) -> dict[str, str]:
+    env = managed_env(provider, **moto.boto3_env(), MANAGED_API_KEY_SECRET_ARN=secret_arn,
+                      BYOP_SECRET_REFRESH_SECONDS=str(REFRESH_SECONDS))
+    del env["MANAGED_API_KEY"]  # the token comes from the secret only
+    return env
 
 
 def secret_value(provider: FakeProvider, api_key: str) -> str:
@@ -82,3 +92,43 @@ def test_without_a_readable_secret_the_pod_stays_alive_but_not_ready(
     assert analysis.status == 503
     assert "not loaded yet" in analysis.json()["detail"]
     assert "ResourceNotFoundException" not in analysis.json()["detail"]
+
+
+def test_the_managed_gateway_token_is_read_from_its_secret_and_rotated_without_restart(
+    moto_server: MotoServer, provider: FakeProvider, tmp_path: Path
+) -> None:
+    moto_server.reset()
+    secrets = moto_server.client("secretsmanager")
+    arn = secrets.create_secret(Name="hypernym/gateway-token", SecretString=FIRST_TOKEN)["ARN"]
+    env = managed_secret_env(moto_server, provider, arn)
+    with running_service(env, tmp_path / "service.log") as service:
+        wait_until(lambda: is_ready(service), what="readiness once the token is loaded")
+        assert analyze(service) == 200
+        assert set(provider.authorizations) == {f"Bearer {FIRST_TOKEN}"}
+
+        # The JSON form, as a BYOP secret holds its key.
+        secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({"api_key": ROTATED_TOKEN}))
+        provider.reset()
+
+        def rotated() -> bool:
+            assert analyze(service) == 200
+            return provider.authorizations[-1] == f"Bearer {ROTATED_TOKEN}"
+
+        wait_until(rotated, seconds=2 * REFRESH_SECONDS + 1, what="the rotated token in use")
+        pid = service.process.pid
+    assert service.process.pid == pid
+    assert "managed gateway token changed: the new value is in use" in service.log()
+
+
+def test_without_a_readable_gateway_token_the_pod_is_not_ready(
+    moto_server: MotoServer, provider: FakeProvider, tmp_path: Path
+) -> None:
+    moto_server.reset()
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/absent-token-AbCdEf"
+    env = managed_secret_env(moto_server, provider, arn)
+    with running_service(env, tmp_path / "service.log") as service:
+        wait_until(lambda: "ResourceNotFoundException" in service.log(), what="the unreadable-secret line")
+        ready = service.request("GET", "/ready")
+    assert ready.status == 503
+    assert "managed gateway token loaded" in ready.json()["detail"]
+    assert provider.authorizations == []

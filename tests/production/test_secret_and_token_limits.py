@@ -1,4 +1,5 @@
-"""The BYOP secret's format, and the upper bound on tokens requested from the provider."""
+"""The BYOP and managed gateway token secrets' formats, and the upper bound on tokens requested
+from the provider."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from service.byop_secret import RefreshingSecret, parse_byop_secret
+from service.byop_secret import RefreshingSecret, parse_byop_secret, parse_managed_api_key
 from service.providers.base import ChatMessage, ChatRequest
 from service.providers.client import InferenceClient
 from service.providers.credentials import ProviderCredentials, StaticCredentials
@@ -50,6 +51,31 @@ def test_a_bad_secret_is_named_without_its_values(fields: object, message: str) 
 def test_a_secret_that_is_not_json_is_refused() -> None:
     with pytest.raises(ValueError, match="not JSON"):
         parse_byop_secret("sk-raw-key", embedding_model="e", allow_plaintext=False)
+
+
+GATEWAY = ProviderCredentials(base_url="http://one-api:8080", api_key="", model="m")
+
+
+@pytest.mark.parametrize("raw", ["mk-gateway-token-0001\n", '{"api_key": " mk-gateway-token-0001 "}'])
+def test_the_gateway_token_secret_is_the_raw_token_or_json_with_api_key(raw: str) -> None:
+    credentials = parse_managed_api_key(raw, gateway=GATEWAY)
+    assert credentials.api_key == "mk-gateway-token-0001"
+    assert (credentials.base_url, credentials.model) == (GATEWAY.base_url, GATEWAY.model)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("", "empty"),
+        ("mk-gateway token", "whitespace"),
+        ('{"api_key": "mk-gateway-token-0001"', "not JSON"),
+        ('{"token": "mk-gateway-token-0001"}', "lacks api_key"),
+    ],
+)
+def test_a_bad_gateway_token_secret_is_named_without_its_value(raw: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message) as error:
+        parse_managed_api_key(raw, gateway=GATEWAY)
+    assert "mk-gateway" not in str(error.value)
 
 
 class RecordingUpstream:
