@@ -70,7 +70,7 @@ class ContainerEnvironment:
     metering_unit: MeteringUnit | None = None
     metering_dimension: str | None = None
     marketplace_public_key_version: int | None = None
-    byop_secret_refresh_seconds: int | None = None
+    secret_refresh_seconds: int | None = None
     max_in_flight: int | None = None
     drain_timeout_seconds: int | None = None
     keep_alive_seconds: int | None = None
@@ -106,7 +106,7 @@ def container_environment(env: ContainerEnvironment) -> dict[str, str]:
         "METERING_UNIT": env.metering_unit,
         "METERING_DIMENSION": env.metering_dimension,
         "MARKETPLACE_PUBLIC_KEY_VERSION": env.marketplace_public_key_version,
-        "BYOP_SECRET_REFRESH_SECONDS": env.byop_secret_refresh_seconds,
+        "SECRET_REFRESH_SECONDS": env.secret_refresh_seconds,
         "MAX_IN_FLIGHT": env.max_in_flight,
         "DRAIN_TIMEOUT_SECONDS": env.drain_timeout_seconds,
         "KEEP_ALIVE_SECONDS": env.keep_alive_seconds,

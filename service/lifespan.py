@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 
-from service.byop_secret import (
+from service.provider_secrets import (
     RefreshingSecret,
     SecretsManagerReader,
     parse_byop_secret,
@@ -35,7 +35,7 @@ def credentials_source(settings: Settings) -> CredentialsSource:
             name=name,
             read=SecretsManagerReader(secret_arn=secret_arn, region=provider.aws_region),
             parse=parse,
-            refresh_seconds=provider.byop_secret_refresh_seconds,
+            refresh_seconds=provider.secret_refresh_seconds,
         )
 
     if provider.managed_api_key_secret_arn is not None:

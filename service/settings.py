@@ -103,8 +103,8 @@ class ProviderSettings:
     max_output_tokens: int = 4096
     """``PROVIDER_MAX_OUTPUT_TOKENS``: upper bound on ``max_tokens`` of any chat call, whatever
     the request asks (a forced detail count cannot run up the provider bill)."""
-    byop_secret_refresh_seconds: float = 300.0
-    """``BYOP_SECRET_REFRESH_SECONDS``: how often the provider secret (BYOP, or the managed
+    secret_refresh_seconds: float = 300.0
+    """``SECRET_REFRESH_SECONDS``: how often the provider secret (BYOP, or the managed
     gateway token) is re-read (a rotation is live within this)."""
     allow_plaintext: bool = False
     """``ALLOW_PLAINTEXT_PROVIDER``: allow http:// and loopback BYOP URLs (local runs and tests).
@@ -268,8 +268,8 @@ def _provider_settings(reader: _EnvReader) -> ProviderSettings:
         max_output_tokens=reader.integer(
             "PROVIDER_MAX_OUTPUT_TOKENS", 4096, minimum=16, maximum=1_000_000
         ),
-        byop_secret_refresh_seconds=reader.number(
-            "BYOP_SECRET_REFRESH_SECONDS", 300.0, minimum=0.1, maximum=86_400.0
+        secret_refresh_seconds=reader.number(
+            "SECRET_REFRESH_SECONDS", 300.0, minimum=0.1, maximum=86_400.0
         ),
         allow_plaintext=allow_plaintext,
     )

@@ -163,7 +163,7 @@ def test_schema_env_names_are_the_contract_names() -> None:
             managed_model="m", managed_api_key_secret_arn="arn", byop_secret_arn="arn",
             marketplace_product_code="p",
             metering_unit="requests", metering_dimension="d", marketplace_public_key_version=1,
-            byop_secret_refresh_seconds=300, max_in_flight=100, drain_timeout_seconds=60,
+            secret_refresh_seconds=300, max_in_flight=100, drain_timeout_seconds=60,
             keep_alive_seconds=130, embedding_model="m", embedding_dimensions=768,
             max_input_chars=100_000, open_access_tier="standard",
         )))

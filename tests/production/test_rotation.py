@@ -27,7 +27,7 @@ def byop_env(moto: MotoServer, secret_arn: str) -> dict[str, str]:
         "ENVIRONMENT": "test",
         "INFERENCE_PROVIDER_MODE": "byop",
         "BYOP_SECRET_ARN": secret_arn,
-        "BYOP_SECRET_REFRESH_SECONDS": str(REFRESH_SECONDS),
+        "SECRET_REFRESH_SECONDS": str(REFRESH_SECONDS),
         "ALLOW_PLAINTEXT_PROVIDER": "true",  # the fake provider is plain HTTP on loopback
         "LOG_LEVEL": "info",
     }
@@ -35,7 +35,7 @@ def byop_env(moto: MotoServer, secret_arn: str) -> dict[str, str]:
 
 def managed_secret_env(moto: MotoServer, provider: FakeProvider, secret_arn: str) -> dict[str, str]:
     env = managed_env(provider, **moto.boto3_env(), MANAGED_API_KEY_SECRET_ARN=secret_arn,
-                      BYOP_SECRET_REFRESH_SECONDS=str(REFRESH_SECONDS))
+                      SECRET_REFRESH_SECONDS=str(REFRESH_SECONDS))
     del env["MANAGED_API_KEY"]  # the token comes from the secret only
     return env
 

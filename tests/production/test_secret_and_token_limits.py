@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from service.byop_secret import RefreshingSecret, parse_byop_secret, parse_managed_api_key
+from service.provider_secrets import RefreshingSecret, parse_byop_secret, parse_managed_api_key
 from service.providers.base import ChatMessage, ChatRequest
 from service.providers.client import InferenceClient
 from service.providers.credentials import ProviderCredentials, StaticCredentials

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from service.byop_secret import RefreshingSecret, SecretsManagerReader, SecretUnavailableError
+from service.provider_secrets import RefreshingSecret, SecretsManagerReader, SecretUnavailableError
 from service.logs import JsonFormatter
 from tests.harness.moto import MOTO_REGION, MotoServer
 
@@ -105,7 +105,7 @@ def test_an_unreadable_secret_without_a_good_value_is_not_ready(secrets) -> None
 
 
 def test_the_source_becomes_ready_when_the_secret_appears(secrets, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr("service.byop_secret.RETRY_WITHOUT_VALUE_SECONDS", 0.1)
+    monkeypatch.setattr("service.provider_secrets.RETRY_WITHOUT_VALUE_SECONDS", 0.1)
     loaded: list[bool] = []
     secret = source("byop-later")
 
