@@ -9,9 +9,6 @@ from __future__ import annotations
 import os
 import sys
 
-from service.app import create_app
-from service.logs import configure_logging
-from service.server import server_for
 from service.settings import ConfigurationError, Settings
 
 CONFIGURATION_EXIT_CODE = 2
@@ -25,6 +22,11 @@ def main() -> int:
         for problem in error.problems:
             print(f"configuration error: {problem}", file=sys.stderr)
         return CONFIGURATION_EXIT_CODE
+    # Imported after the check: the app's imports take seconds a broken configuration need not wait.
+    from service.app import create_app  # noqa: PLC0415
+    from service.logs import configure_logging  # noqa: PLC0415
+    from service.server import server_for  # noqa: PLC0415
+
     configure_logging(settings.server.log_level)
     server = server_for(create_app(settings), settings)
     server.run()

@@ -188,7 +188,7 @@ class Settings:
 
 
 def _workers(reader: _EnvReader) -> int:
-    workers = reader.integer("WORKERS", 1, minimum=1, maximum=64)
+    workers = reader._parsed("WORKERS", 1, int, "an integer")  # one message, not a range error too
     if workers != 1:
         reader.problems.append(
             f"WORKERS={workers}: the service runs one worker per container (drain, metering and "
