@@ -19,16 +19,26 @@ from tests.fakes.fake_provider import FakeProvider
 from tests.production.service_env import analyze, managed_env
 from tests.service.runner import running_service, stop
 
-READ_ONLY_ROOT = (
-    "sh", "-c", 'mount -o remount,bind,ro / && mount -t tmpfs -o size=16m tmpfs /tmp && exec "$@"', "sh",
-)
+# / read-only, a fresh tmpfs on /tmp. A checkout under /tmp (CI clones anywhere) would vanish
+# beneath that tmpfs, so it is held open (fd 9) first and bound back, read-only, at its path.
+READ_ONLY_ROOT = r"""
+repo=$1; shift
+exec 9<"$repo"
+mount -o remount,bind,ro / && mount -t tmpfs -o size=16m tmpfs /tmp || exit 125
+case "$repo" in
+  /tmp/*) mkdir -p "$repo" && mount --no-canonicalize --bind /proc/self/fd/9 "$repo" \
+            && mount -o remount,bind,ro "$repo" || exit 125 ;;
+esac
+exec 9<&-
+exec "$@"
+"""
 
 
 def unshare_wrapper() -> tuple[str, ...]:
     unshare = shutil.which("unshare")
     if unshare is None or os.geteuid() != 0:
         pytest.fail("needs root and unshare (util-linux): apt-get install util-linux, run as root")
-    return (unshare, "--mount", "--propagation", "private", *READ_ONLY_ROOT)
+    return (unshare, "--mount", "--propagation", "private", "sh", "-c", READ_ONLY_ROOT, "sh", str(REPO_ROOT))
 
 
 def test_the_service_serves_and_drains_on_a_read_only_root(provider: FakeProvider, tmp_path: Path) -> None:
