@@ -8,6 +8,7 @@ plan shows every opening by name and a rule can change without replacing the gro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup as AwsSecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
@@ -15,6 +16,8 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from modules.tags import name_tag
+
+Rule = TypeVar("Rule", VpcSecurityGroupIngressRule, VpcSecurityGroupEgressRule)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,23 +71,16 @@ class SecurityGroup(Construct):
         self, rule_id: str, *, peer: Peer, port: int, description: str
     ) -> VpcSecurityGroupIngressRule:
         """Admit TCP `port` from `peer`."""
-        return VpcSecurityGroupIngressRule(
-            self,
-            rule_id,
-            security_group_id=self.id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            description=description,
-            tags=name_tag(f"{self._name}-{rule_id}"),
-            **peer.rule_arguments(),
-        )
+        return self._rule(VpcSecurityGroupIngressRule, rule_id, peer, port, description)
 
     def allow_egress(
         self, rule_id: str, *, peer: Peer, port: int, description: str
     ) -> VpcSecurityGroupEgressRule:
         """Let TCP connections to `peer` on `port` out."""
-        return VpcSecurityGroupEgressRule(
+        return self._rule(VpcSecurityGroupEgressRule, rule_id, peer, port, description)
+
+    def _rule(self, kind: type[Rule], rule_id: str, peer: Peer, port: int, description: str) -> Rule:
+        return kind(
             self,
             rule_id,
             security_group_id=self.id,
