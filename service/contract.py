@@ -38,10 +38,19 @@ timeout (ECS ``stopTimeout``; Kubernetes grace period after any preStop sleep) m
 SHUTDOWN_AFTER_DRAIN_SECONDS = 15
 """What shutdown needs after the drain: metering flush (10 s at most) and closing clients."""
 
-KEEP_ALIVE_SECONDS = 130
-"""Default ``KEEP_ALIVE_SECONDS``: idle keep-alive of client connections, above the load
-balancer's idle timeout (ALB default 60 s, this project's 120 s) so the ALB never reuses a
-connection the service has just closed (a 502)."""
+LOAD_BALANCER_IDLE_TIMEOUT_SECONDS = 120
+"""The load balancer's idle timeout unless a deployment sets another: LLM calls can outlast
+AWS's default of 60 s."""
+
+
+def keep_alive_for(idle_timeout_seconds: int) -> int:
+    """Idle keep-alive of client connections behind a load balancer with this idle timeout:
+    longer, so the load balancer never reuses a connection the service has just closed (a 502)."""
+    return idle_timeout_seconds + 10
+
+
+KEEP_ALIVE_SECONDS = keep_alive_for(LOAD_BALANCER_IDLE_TIMEOUT_SECONDS)
+"""Default ``KEEP_ALIVE_SECONDS``, for the default load balancer idle timeout."""
 
 
 @dataclass(frozen=True, kw_only=True)
