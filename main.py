@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from modules.cli import selected_config
+from modules.cli.main import selected_config
 from modules.config import ConfigError
 
 
@@ -24,7 +24,7 @@ def main() -> None:
             print(f"error: {problem}", file=sys.stderr)
         sys.exit(2)
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from modules.app import build_app  # noqa: PLC0415 - 10-15 s of bindings, after the config
+    from modules.stacks.app import build_app  # noqa: PLC0415 - 10-15 s of bindings, after the config
 
     build_app(config).synth()
     # Skip the interpreter's 5-9 s teardown of the jsii bindings; the stacks are written.

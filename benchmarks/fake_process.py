@@ -11,9 +11,9 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from modules.tooling import REPO_ROOT
 from tests.fakes import captures
 from tests.service.runner import free_port
+from tests.tooling import REPO_ROOT
 
 ONE_PARAGRAPH = captures.ESSAY_TEXT
 FIVE_PARAGRAPHS = "\n\n".join(part.strip() for part in captures.ESSAY_TEXT.split("  "))

@@ -43,9 +43,9 @@ from benchmarks.fake_process import (
     fake_provider_process,
     upstream_calls,
 )
-from modules.tooling import wrk_executable
 from service.analysis.prompts import analysis_request
 from tests.service.runner import running_service
+from tests.tooling import wrk_executable
 
 WORKLOADS = {
     "health": None,

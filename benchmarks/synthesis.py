@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psutil
 
-from modules.tooling import REPO_ROOT
+from tests.tooling import REPO_ROOT
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from modules.config import load_config, resolve_config_path
 from tests.harness.leaks import leaks
 from tests.harness.moto import MotoServer, running_moto
 
@@ -38,7 +39,7 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer
 @pytest.fixture(scope="session")
 def synth_config(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """`synth_config(config, label)` -> the cdktf.out of that DeploymentConfig, cached by label."""
-    from modules.app import build_app
+    from modules.stacks.app import build_app  # noqa: PLC0415 - the bindings load on first use
 
     built: dict[str, Path] = {}
 
@@ -54,8 +55,7 @@ def synth_config(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path
 
 @pytest.fixture(scope="session")
 def synth_example(synth_config: Callable[..., Path]) -> Callable[[str], Path]:
-    """`synth_example("ecs-byop")` -> the cdktf.out of deployments/ecs-byop.toml, once per session."""
-    from modules.config import load_config, resolve_config_path
+    """`synth_example("ecs-byop")` -> the cdktf.out of deployments/ecs-byop.toml, once a session."""
 
     def synthesize(name: str) -> Path:
         return synth_config(load_config(resolve_config_path(name)), f"example-{name}")

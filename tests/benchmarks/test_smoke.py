@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from modules.tooling import REPO_ROOT, wrk_executable
+from tests.tooling import REPO_ROOT, wrk_executable
 
 pytestmark = pytest.mark.slow
 NUMBER = r"[\d.]+"

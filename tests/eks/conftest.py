@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from modules.app_release import hypernym_values
 from modules.config import load_config
-from modules.tooling import REPO_ROOT
+from modules.stacks.eks import hypernym_values
+from tests.tooling import REPO_ROOT
 
 from .stacks import GATEWAY_TOKEN_ARN, EksSynth, example_data, synthesize
 
@@ -21,8 +21,10 @@ def example_release_values(example: str) -> dict:
 @pytest.fixture(scope="session")
 def kube_version() -> str:
     """The Kubernetes version the examples configure (both the same), for helm and the schemas."""
-    versions = {load_config(REPO_ROOT / f"deployments/{e}.toml").eks.kubernetes_version
-                for e in ("eks-managed", "eks-byop")}
+    versions = {
+        load_config(REPO_ROOT / f"deployments/{e}.toml").eks.kubernetes_version
+        for e in ("eks-managed", "eks-byop")
+    }
     (version,) = versions
     return f"{version}.0"
 
@@ -55,7 +57,9 @@ def eks_examples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EksSynth
     (the AWS bindings import is slow)."""
     data = {example: example_data(example) for example in ("eks-managed", "eks-byop")}
     data["eks-managed-with-token"] = managed_with_token_data()
-    return {name: synthesize(config, tmp_path_factory.mktemp(name)) for name, config in data.items()}
+    return {
+        name: synthesize(config, tmp_path_factory.mktemp(name)) for name, config in data.items()
+    }
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from typing import Any
 import kubernetes_validate
 import yaml
 
-from modules.tooling import REPO_ROOT, helm_env, helm_executable
+from tests.tooling import REPO_ROOT, helm_env, helm_executable
 
 CHART = REPO_ROOT / "service/chart/hypernym"
 RELEASE = "hypernym"
@@ -23,12 +23,17 @@ class HelmError(AssertionError):
 
 def helm(scratch: Path, *args: str) -> subprocess.CompletedProcess[str]:
     completed = subprocess.run(
-        [str(helm_executable()), *args], capture_output=True, text=True,
-        env=helm_env(scratch), timeout=60, check=False,
+        [str(helm_executable()), *args],
+        capture_output=True,
+        text=True,
+        env=helm_env(scratch),
+        timeout=60,
+        check=False,
     )
     if completed.returncode != 0:
-        raise HelmError(f"helm {' '.join(args)} (exit {completed.returncode}):\n"
-                        f"{completed.stderr.strip()}")
+        raise HelmError(
+            f"helm {' '.join(args)} (exit {completed.returncode}):\n{completed.stderr.strip()}"
+        )
     return completed
 
 
@@ -40,8 +45,16 @@ def write_values(scratch: Path, values: dict[str, Any]) -> Path:
 
 def render_text(scratch: Path, values: dict[str, Any], *, kube_version: str) -> str:
     return helm(
-        scratch, "template", RELEASE, str(CHART), "--namespace", NAMESPACE,
-        "--kube-version", kube_version, "--values", str(write_values(scratch, values)),
+        scratch,
+        "template",
+        RELEASE,
+        str(CHART),
+        "--namespace",
+        NAMESPACE,
+        "--kube-version",
+        kube_version,
+        "--values",
+        str(write_values(scratch, values)),
     ).stdout
 
 
@@ -53,8 +66,14 @@ def render(scratch: Path, values: dict[str, Any], *, kube_version: str) -> list[
 
 def lint(scratch: Path, values: dict[str, Any], *, kube_version: str) -> str:
     return helm(
-        scratch, "lint", str(CHART), "--strict", "--kube-version", kube_version,
-        "--values", str(write_values(scratch, values)),
+        scratch,
+        "lint",
+        str(CHART),
+        "--strict",
+        "--kube-version",
+        kube_version,
+        "--values",
+        str(write_values(scratch, values)),
     ).stdout
 
 
@@ -85,13 +104,25 @@ def render_notes(scratch: Path, values: dict[str, Any], *, kube_version: str) ->
     chart = Path(shutil.copytree(CHART, scratch / "notes-chart"))
     notes = (chart / "templates/NOTES.txt").read_text()
     (chart / "templates/NOTES.txt").unlink()
-    (chart / "templates/_notes.tpl").write_text(f'{{{{- define "notes" -}}}}\n{notes}{{{{- end }}}}\n')
+    (chart / "templates/_notes.tpl").write_text(
+        f'{{{{- define "notes" -}}}}\n{notes}{{{{- end }}}}\n'
+    )
     (chart / "templates/notes.yaml").write_text(
-        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n'
-        '  notes: {{ include "notes" . | quote }}\n')
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n"
+        '  notes: {{ include "notes" . | quote }}\n'
+    )
     rendered = helm(
-        scratch, "template", RELEASE, str(chart), "--namespace", NAMESPACE,
-        "--kube-version", kube_version, "--values", str(write_values(scratch, values)),
-        "--show-only", "templates/notes.yaml",
+        scratch,
+        "template",
+        RELEASE,
+        str(chart),
+        "--namespace",
+        NAMESPACE,
+        "--kube-version",
+        kube_version,
+        "--values",
+        str(write_values(scratch, values)),
+        "--show-only",
+        "templates/notes.yaml",
     ).stdout
     return yaml.safe_load(rendered)["data"]["notes"]

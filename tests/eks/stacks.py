@@ -13,12 +13,14 @@ from typing import Any
 from cdktf import App
 
 from modules.config import DeploymentConfig, parse_config
-from modules.eks_stacks import eks_stacks
-from modules.tooling import REPO_ROOT
+from modules.stacks.eks import eks_stacks
+from tests.tooling import REPO_ROOT
 
 Stack = dict[str, Any]
 
-GATEWAY_TOKEN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/gateway-token-AbCdEf"
+GATEWAY_TOKEN_ARN = (
+    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/gateway-token-AbCdEf"
+)
 """The managed gateway token secret of the eks-managed-with-token variant."""
 
 
@@ -62,16 +64,22 @@ def resources(stack: Stack, kind: str) -> dict[str, dict[str, Any]]:
 
 def one(stack: Stack, kind: str, **matching: Any) -> dict[str, Any]:
     """The single resource of `kind` whose attributes include `matching`."""
-    found = [r for r in resources(stack, kind).values()
-             if all(r.get(key) == value for key, value in matching.items())]
+    found = [
+        r
+        for r in resources(stack, kind).values()
+        if all(r.get(key) == value for key, value in matching.items())
+    ]
     assert len(found) == 1, f"expected one {kind} with {matching}, found {len(found)}"
     return found[0]
 
 
 def address(stack: Stack, kind: str, **matching: Any) -> str:
     """`kind.logical_id` of the single matching resource, as Terraform names it."""
-    found = [f"{kind}.{name}" for name, r in resources(stack, kind).items()
-             if all(r.get(key) == value for key, value in matching.items())]
+    found = [
+        f"{kind}.{name}"
+        for name, r in resources(stack, kind).items()
+        if all(r.get(key) == value for key, value in matching.items())
+    ]
     assert len(found) == 1, f"expected one {kind} with {matching}, found {found}"
     return found[0]
 
@@ -79,5 +87,7 @@ def address(stack: Stack, kind: str, **matching: Any) -> str:
 def policy(resource: dict[str, Any], attribute: str = "policy") -> dict[str, Any]:
     """A policy document attribute, parsed. Terraform evaluates `${...}` before IAM sees the
     JSON; their string literals' double quotes are shown as single quotes to keep it parseable."""
-    text = re.sub(r"\$\{[^{}]*\}", lambda match: match.group(0).replace('"', "'"), resource[attribute])
+    text = re.sub(
+        r"\$\{[^{}]*\}", lambda match: match.group(0).replace('"', "'"), resource[attribute]
+    )
     return json.loads(text)

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from cdktf import App
 
-from modules.app_release import CHART_PATH, eks_image_registry, hypernym_values
 from modules.config import parse_config
-from modules.stacks import EcsStack
+from modules.constructs.app_release import eks_image_registry
+from modules.stacks.ecs import EcsStack
+from modules.stacks.eks import CHART_PATH, hypernym_values
 
 from .helm import one as one_manifest
 from .helm import render, strict_schema_problems
@@ -45,8 +46,14 @@ def test_helm_provider_authenticates_with_aws_eks_get_token(managed: EksSynth) -
     (provider,) = managed.apps["provider"]["helm"]
     kubernetes = provider["kubernetes"]
     assert kubernetes["exec"]["command"] == "aws"
-    assert kubernetes["exec"]["args"] == ["eks", "get-token", "--cluster-name", managed.config.name,
-                                          "--region", managed.config.region]
+    assert kubernetes["exec"]["args"] == [
+        "eks",
+        "get-token",
+        "--cluster-name",
+        managed.config.name,
+        "--region",
+        managed.config.region,
+    ]
     cluster = address(managed.cluster, "aws_eks_cluster")
     assert cluster_output(managed, kubernetes["host"]) == f"${{{cluster}.endpoint}}"
 
@@ -59,30 +66,48 @@ def test_apps_stack_reads_the_cluster_stack_state(managed: EksSynth) -> None:
 def test_load_balancer_controller_chart_is_pinned(managed: EksSynth) -> None:
     controller = release(managed, "aws-load-balancer-controller")
     assert (controller["repository"], controller["chart"], controller["version"]) == (
-        "https://aws.github.io/eks-charts", "aws-load-balancer-controller", "1.13.0")
+        "https://aws.github.io/eks-charts",
+        "aws-load-balancer-controller",
+        "1.13.0",
+    )
     assert controller["namespace"] == "kube-system"
 
 
-def test_load_balancer_controller_image_comes_from_the_regional_eks_registry(managed: EksSynth) -> None:
+def test_load_balancer_controller_image_comes_from_the_regional_eks_registry(
+    managed: EksSynth,
+) -> None:
     image = release_values(managed, "aws-load-balancer-controller")["image"]
     assert image["repository"] == (
-        f"602401143452.dkr.ecr.{managed.config.region}.amazonaws.com/amazon/aws-load-balancer-controller")
+        f"602401143452.dkr.ecr.{managed.config.region}.amazonaws.com/amazon/aws-load-balancer-controller"
+    )
     assert re.fullmatch(r"v\d+\.\d+\.\d+", image["tag"])
 
 
 def test_load_balancer_controller_runs_with_its_irsa_role(managed: EksSynth) -> None:
     account = release_values(managed, "aws-load-balancer-controller")["serviceAccount"]
-    role = address(managed.cluster, "aws_iam_role",
-                   name=f"{managed.config.name}-eks-lb-controller-{managed.config.region}")
+    role = address(
+        managed.cluster,
+        "aws_iam_role",
+        name=f"{managed.config.name}-eks-lb-controller-{managed.config.region}",
+    )
     assert account["name"] == "aws-load-balancer-controller"
-    assert cluster_output(managed, account["annotations"]["eks.amazonaws.com/role-arn"]) == f"${{{role}.arn}}"
+    assert (
+        cluster_output(managed, account["annotations"]["eks.amazonaws.com/role-arn"])
+        == f"${{{role}.arn}}"
+    )
 
 
 def test_load_balancer_controller_needs_no_instance_metadata_and_no_waf(managed: EksSynth) -> None:
     values = release_values(managed, "aws-load-balancer-controller")
     assert values["region"] == managed.config.region
-    assert cluster_output(managed, values["vpcId"]) == f"${{{address(managed.cluster, 'aws_vpc')}.id}}"
-    assert (values["enableShield"], values["enableWaf"], values["enableWafv2"]) == (False, False, False)
+    assert (
+        cluster_output(managed, values["vpcId"]) == f"${{{address(managed.cluster, 'aws_vpc')}.id}}"
+    )
+    assert (values["enableShield"], values["enableWaf"], values["enableWafv2"]) == (
+        False,
+        False,
+        False,
+    )
 
 
 def test_hypernym_release_waits_for_the_controller(managed: EksSynth) -> None:
@@ -101,8 +126,11 @@ def test_hypernym_release_installs_the_repository_chart(managed: EksSynth) -> No
 
 def test_hypernym_values_carry_the_app_irsa_role(managed: EksSynth) -> None:
     account = release_values(managed, "hypernym")["serviceAccount"]
-    role = address(managed.cluster, "aws_iam_role",
-                   name=f"{managed.config.name}-eks-app-{managed.config.region}")
+    role = address(
+        managed.cluster,
+        "aws_iam_role",
+        name=f"{managed.config.name}-eks-app-{managed.config.region}",
+    )
     assert account["name"] == managed.config.eks.service_account
     assert cluster_output(managed, account["roleArn"]) == f"${{{role}.arn}}"
 
@@ -139,7 +167,11 @@ def test_chart_renders_the_apps_stack_values_and_they_pass_strict_schemas(
         kube_version = f"{synth.config.eks.kubernetes_version}.0"
         manifests = render(tmp_path, applied_values(synth), kube_version=kube_version)
         assert strict_schema_problems(manifests, kube_version=kube_version) == []
-        assert {m["kind"] for m in manifests} >= {"Deployment", "Ingress", "HorizontalPodAutoscaler"}
+        assert {m["kind"] for m in manifests} >= {
+            "Deployment",
+            "Ingress",
+            "HorizontalPodAutoscaler",
+        }
 
 
 @pytest.mark.parametrize("example", ["eks-managed", "eks-managed-with-token", "eks-byop"])
@@ -150,13 +182,16 @@ def test_pods_get_the_same_environment_as_the_ecs_task_for_the_same_config(
     ecs_app = App(outdir=str(tmp_path / "ecs"), stack_traces=False)
     ecs = EcsStack(ecs_app, synth.config)
     ecs_app.synth()
-    ecs_json = json.loads((Path(ecs_app.outdir) / "stacks" / ecs.stack_name / "cdk.tf.json").read_text())
+    ecs_json = json.loads(
+        (Path(ecs_app.outdir) / "stacks" / ecs.stack_name / "cdk.tf.json").read_text()
+    )
     (task,) = resources(ecs_json, "aws_ecs_task_definition").values()
     (container,) = json.loads(task["container_definitions"])
     ecs_env = {item["name"]: item["value"] for item in container["environment"]}
 
-    manifests = render(tmp_path, applied_values(synth),
-                       kube_version=f"{synth.config.eks.kubernetes_version}.0")
+    manifests = render(
+        tmp_path, applied_values(synth), kube_version=f"{synth.config.eks.kubernetes_version}.0"
+    )
     spec = one_manifest(manifests, "Deployment")["spec"]["template"]["spec"]
     pod_env = {item["name"]: item["value"] for item in spec["containers"][0]["env"]}
     assert pod_env == ecs_env
@@ -165,28 +200,41 @@ def test_pods_get_the_same_environment_as_the_ecs_task_for_the_same_config(
 def test_load_balancer_and_scaling_settings_are_the_configurations(managed: EksSynth) -> None:
     values = release_values(managed, "hypernym")
     lb, service = managed.config.load_balancer, managed.config.service
-    assert (values["ingress"]["idleTimeoutSeconds"], values["ingress"]["deregistrationDelaySeconds"]) == (
-        lb.idle_timeout_seconds, lb.deregistration_delay_seconds)
+    assert (
+        values["ingress"]["idleTimeoutSeconds"],
+        values["ingress"]["deregistrationDelaySeconds"],
+    ) == (lb.idle_timeout_seconds, lb.deregistration_delay_seconds)
     scaling = values["autoscaling"]
-    assert (scaling["minReplicas"], scaling["maxReplicas"], scaling["scaleUpPeriodSeconds"],
-            scaling["scaleDownStabilizationSeconds"]) == (
-        service.min_count, service.max_count, service.scale_out_cooldown_seconds,
-        service.scale_in_cooldown_seconds)
+    assert (
+        scaling["minReplicas"],
+        scaling["maxReplicas"],
+        scaling["scaleUpPeriodSeconds"],
+        scaling["scaleDownStabilizationSeconds"],
+    ) == (
+        service.min_count,
+        service.max_count,
+        service.scale_out_cooldown_seconds,
+        service.scale_in_cooldown_seconds,
+    )
 
 
 def test_https_configuration_gives_the_ingress_its_certificate() -> None:
     data = example_data("eks-managed")
     arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0b5e0d4c-1111-2222-3333-444455556666"
     data["load_balancer"] = {"protocol": "https", "certificate_arn": arn}
-    values = hypernym_values(parse_config(data), role_arn="arn:aws:iam::123456789012:role/r",
-                             vpc_cidr="10.2.0.0/16")
+    values = hypernym_values(
+        parse_config(data), role_arn="arn:aws:iam::123456789012:role/r", vpc_cidr="10.2.0.0/16"
+    )
     assert values["ingress"]["certificateArn"] == arn
 
 
-@pytest.mark.parametrize(("region", "registry"), [
-    ("eu-west-1", "602401143452.dkr.ecr.eu-west-1.amazonaws.com"),
-    ("af-south-1", "877085696533.dkr.ecr.af-south-1.amazonaws.com"),
-    ("cn-north-1", "918309763551.dkr.ecr.cn-north-1.amazonaws.com.cn"),
-])
+@pytest.mark.parametrize(
+    ("region", "registry"),
+    [
+        ("eu-west-1", "602401143452.dkr.ecr.eu-west-1.amazonaws.com"),
+        ("af-south-1", "877085696533.dkr.ecr.af-south-1.amazonaws.com"),
+        ("cn-north-1", "918309763551.dkr.ecr.cn-north-1.amazonaws.com.cn"),
+    ],
+)
 def test_eks_images_come_from_the_regions_eks_registry(region: str, registry: str) -> None:
     assert eks_image_registry(region) == registry

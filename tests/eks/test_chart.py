@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from modules.app_release import CHART_PATH, HelmValuesError, load_static_values, overlay
-from modules.tooling import run_checkov
+from modules.cli.checkov import run_checkov
+from modules.stacks.eks import CHART_PATH, HelmValuesError, load_static_values, overlay
 from service.contract import (
     DRAIN_TIMEOUT_SECONDS,
     HEALTH_PATH,
@@ -45,7 +45,8 @@ def annotations_of(manifests: list[dict[str, Any]], kind: str) -> dict[str, str]
 def test_helm_lint_is_clean(tmp_path: Path, example_values: dict, kube_version: str) -> None:
     output = lint(tmp_path, example_values, kube_version=kube_version)
     assert "0 chart(s) failed" in output
-    assert "[WARNING]" not in output and "[ERROR]" not in output, output
+    assert "[WARNING]" not in output, output
+    assert "[ERROR]" not in output, output
 
 
 def test_rendered_manifests_pass_strict_kubernetes_schemas(
@@ -78,17 +79,31 @@ def with_value(values: dict, path: str, value: object) -> dict:
     return changed
 
 
-@pytest.mark.parametrize(("path", "value", "error"), [
-    pytest.param("autoscaling.maxReplicas", "ten", r"autoscaling\.maxReplicas", id="wrong-type"),
-    pytest.param("replicaCount", -1, r"replicaCount: Must be greater than or equal to 0",
-                 id="negative-replica-count"),
-    pytest.param("env.INFERENCE_PROVIDER_MODE", "openai", r"env\.INFERENCE_PROVIDER_MODE",
-                 id="unknown-mode"),
-    pytest.param("ingress.idleTimeout", 60, r"idleTimeout", id="unknown-key"),
-    pytest.param("image.tag", "latest", r"image\.tag", id="latest-tag"),
-])
-def test_schema_rejects(tmp_path: Path, managed_values: dict, kube_version: str, path: str,
-                        value: object, error: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "value", "error"),
+    [
+        pytest.param(
+            "autoscaling.maxReplicas", "ten", r"autoscaling\.maxReplicas", id="wrong-type"
+        ),
+        pytest.param(
+            "replicaCount",
+            -1,
+            r"replicaCount: Must be greater than or equal to 0",
+            id="negative-replica-count",
+        ),
+        pytest.param(
+            "env.INFERENCE_PROVIDER_MODE",
+            "openai",
+            r"env\.INFERENCE_PROVIDER_MODE",
+            id="unknown-mode",
+        ),
+        pytest.param("ingress.idleTimeout", 60, r"idleTimeout", id="unknown-key"),
+        pytest.param("image.tag", "latest", r"image\.tag", id="latest-tag"),
+    ],
+)
+def test_schema_rejects(  # noqa: PLR0917 - pytest passes parameters positionally
+    tmp_path: Path, managed_values: dict, kube_version: str, path: str, value: object, error: str
+) -> None:
     with pytest.raises(HelmError, match=error):
         render(tmp_path, with_value(managed_values, path, value), kube_version=kube_version)
 
@@ -107,32 +122,49 @@ def test_grace_period_must_cover_pre_stop_drain_and_shutdown(
 ) -> None:
     sleep = managed_values["shutdown"]["preStopSleepSeconds"]
     enough = sleep + DRAIN_TIMEOUT_SECONDS + SHUTDOWN_AFTER_DRAIN_SECONDS
-    render(tmp_path, with_value(managed_values, "shutdown.terminationGracePeriodSeconds", enough),
-           kube_version=kube_version)
+    render(
+        tmp_path,
+        with_value(managed_values, "shutdown.terminationGracePeriodSeconds", enough),
+        kube_version=kube_version,
+    )
     short = with_value(managed_values, "shutdown.terminationGracePeriodSeconds", enough - 1)
-    with pytest.raises(HelmError, match=rf"terminationGracePeriodSeconds is {enough - 1}, it must be at least {enough}"):
+    with pytest.raises(
+        HelmError,
+        match=rf"terminationGracePeriodSeconds is {enough - 1}, it must be at least {enough}",
+    ):
         render(tmp_path, short, kube_version=kube_version)
 
 
 def test_alb_idle_timeout_must_stay_below_the_service_keep_alive(
     tmp_path: Path, managed_values: dict, kube_version: str
 ) -> None:
-    render(tmp_path, with_value(managed_values, "ingress.idleTimeoutSeconds", KEEP_ALIVE_SECONDS - 1),
-           kube_version=kube_version)
+    render(
+        tmp_path,
+        with_value(managed_values, "ingress.idleTimeoutSeconds", KEEP_ALIVE_SECONDS - 1),
+        kube_version=kube_version,
+    )
     too_long = with_value(managed_values, "ingress.idleTimeoutSeconds", KEEP_ALIVE_SECONDS)
     with pytest.raises(HelmError, match=r"must be below KEEP_ALIVE_SECONDS"):
         render(tmp_path, too_long, kube_version=kube_version)
 
 
 def test_helm_values_files_may_not_set_what_the_configuration_owns(tmp_path: Path) -> None:
-    with pytest.raises(HelmValuesError, match=r"`env.LOG_LEVEL` comes from the deployment configuration"):
-        overlay({"env": {"LOG_LEVEL": "debug"}}, {"env": {"LOG_LEVEL": "info"}}, source=tmp_path / "v.yaml")
+    with pytest.raises(
+        HelmValuesError, match=r"`env.LOG_LEVEL` comes from the deployment configuration"
+    ):
+        overlay(
+            {"env": {"LOG_LEVEL": "debug"}},
+            {"env": {"LOG_LEVEL": "info"}},
+            source=tmp_path / "v.yaml",
+        )
 
 
 def test_an_unreadable_helm_values_file_is_one_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "values.yaml"
     path.write_text("resources: [unclosed\n")
-    with pytest.raises(HelmValuesError, match=r"values\.yaml: cannot read the Helm values") as raised:
+    with pytest.raises(
+        HelmValuesError, match=r"values\.yaml: cannot read the Helm values"
+    ) as raised:
         load_static_values(path)
     assert "\n" not in str(raised.value)
 
@@ -148,7 +180,9 @@ def test_container_env_is_exactly_the_contract_environment(
     assert rendered == example_values["env"]
 
 
-def test_container_port_is_the_contract_port(tmp_path: Path, managed_values: dict, kube_version: str) -> None:
+def test_container_port_is_the_contract_port(
+    tmp_path: Path, managed_values: dict, kube_version: str
+) -> None:
     manifests = render(tmp_path, managed_values, kube_version=kube_version)
     (port,) = container(manifests)["ports"]
     assert str(port["containerPort"]) == managed_values["env"]["PORT"]
@@ -158,15 +192,31 @@ def test_schema_env_names_are_the_contract_names() -> None:
     schema = json.loads((CHART_PATH / "values.schema.json").read_text())
     every_name: set[str] = set()
     for mode in ("managed", "byop"):
-        every_name |= set(container_environment(ContainerEnvironment(
-            environment="e", region="eu-west-1", provider_mode=mode, managed_api_url="http://x",
-            managed_model="m", managed_api_key_secret_arn="arn", byop_secret_arn="arn",
-            marketplace_product_code="p",
-            metering_unit="requests", metering_dimension="d", marketplace_public_key_version=1,
-            secret_refresh_seconds=300, max_in_flight=100, drain_timeout_seconds=60,
-            keep_alive_seconds=130, embedding_model="m", embedding_dimensions=768,
-            max_input_chars=100_000, open_access_tier="standard",
-        )))
+        every_name |= set(
+            container_environment(
+                ContainerEnvironment(
+                    environment="e",
+                    region="eu-west-1",
+                    provider_mode=mode,
+                    managed_api_url="http://x",
+                    managed_model="m",
+                    managed_api_key_secret_arn="arn",
+                    byop_secret_arn="arn",
+                    marketplace_product_code="p",
+                    metering_unit="requests",
+                    metering_dimension="d",
+                    marketplace_public_key_version=1,
+                    secret_refresh_seconds=300,
+                    max_in_flight=100,
+                    drain_timeout_seconds=60,
+                    keep_alive_seconds=130,
+                    embedding_model="m",
+                    embedding_dimensions=768,
+                    max_input_chars=100_000,
+                    open_access_tier="standard",
+                )
+            )
+        )
     assert set(schema["properties"]["env"]["properties"]) == every_name
 
 
@@ -174,13 +224,19 @@ def test_schema_env_names_are_the_contract_names() -> None:
 
 
 @pytest.fixture
-def managed_manifests(tmp_path: Path, managed_values: dict, kube_version: str) -> list[dict[str, Any]]:
+def managed_manifests(
+    tmp_path: Path, managed_values: dict, kube_version: str
+) -> list[dict[str, Any]]:
     return render(tmp_path, managed_values, kube_version=kube_version)
 
 
 def test_pods_run_as_user_1000(managed_manifests: list) -> None:
     security = pod_spec(managed_manifests)["securityContext"]
-    assert (security["runAsUser"], security["runAsGroup"], security["runAsNonRoot"]) == (1000, 1000, True)
+    assert (security["runAsUser"], security["runAsGroup"], security["runAsNonRoot"]) == (
+        1000,
+        1000,
+        True,
+    )
 
 
 def test_root_filesystem_is_read_only_with_a_tmp_empty_dir(managed_manifests: list) -> None:
@@ -197,7 +253,9 @@ def test_every_capability_is_dropped_and_escalation_is_off(managed_manifests: li
 
 
 def test_seccomp_profile_is_runtime_default(managed_manifests: list) -> None:
-    assert pod_spec(managed_manifests)["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod_spec(managed_manifests)["securityContext"]["seccompProfile"] == {
+        "type": "RuntimeDefault"
+    }
 
 
 def test_no_kubernetes_api_token_is_mounted(managed_manifests: list) -> None:
@@ -227,7 +285,9 @@ def test_rollouts_never_drop_below_the_desired_count(managed_manifests: list) ->
     assert strategy["maxUnavailable"] == 0
 
 
-def test_rollouts_wait_until_the_alb_can_have_seen_new_pods_healthy(managed_manifests: list) -> None:
+def test_rollouts_wait_until_the_alb_can_have_seen_new_pods_healthy(
+    managed_manifests: list,
+) -> None:
     # 30 s interval x 2 healthy checks
     assert one(managed_manifests, "Deployment")["spec"]["minReadySeconds"] == 60
 
@@ -239,10 +299,13 @@ def test_replicas_are_left_to_the_autoscaler(managed_manifests: list) -> None:
 def test_pods_spread_over_zones(managed_manifests: list) -> None:
     constraints = pod_spec(managed_manifests)["topologySpreadConstraints"]
     zone = [c for c in constraints if c["topologyKey"] == "topology.kubernetes.io/zone"]
-    assert zone and zone[0]["maxSkew"] == 1 and zone[0]["whenUnsatisfiable"] == "DoNotSchedule"
+    assert zone, constraints
+    assert (zone[0]["maxSkew"], zone[0]["whenUnsatisfiable"]) == (1, "DoNotSchedule")
 
 
-def test_service_account_carries_the_irsa_role(managed_manifests: list, managed_values: dict) -> None:
+def test_service_account_carries_the_irsa_role(
+    managed_manifests: list, managed_values: dict
+) -> None:
     account = one(managed_manifests, "ServiceAccount")
     assert account["metadata"]["name"] == managed_values["serviceAccount"]["name"]
     assert account["metadata"]["annotations"] == {
@@ -277,15 +340,24 @@ def test_alb_health_check_is_health_every_30s_timeout_5_healthy_2_unhealthy_3(
     }
 
 
-def test_alb_admits_only_the_configured_client_cidrs(managed_manifests: list, managed_values: dict) -> None:
+def test_alb_admits_only_the_configured_client_cidrs(
+    managed_manifests: list, managed_values: dict
+) -> None:
     annotations = annotations_of(managed_manifests, "Ingress")
     cidrs = annotations["alb.ingress.kubernetes.io/inbound-cidrs"].split(",")
     assert cidrs == managed_values["ingress"]["inboundCidrs"]
 
 
-def test_alb_idle_timeout_comes_from_the_values(managed_manifests: list, managed_values: dict) -> None:
-    attributes = annotations_of(managed_manifests, "Ingress")["alb.ingress.kubernetes.io/load-balancer-attributes"]
-    assert f"idle_timeout.timeout_seconds={managed_values['ingress']['idleTimeoutSeconds']}" in attributes
+def test_alb_idle_timeout_comes_from_the_values(
+    managed_manifests: list, managed_values: dict
+) -> None:
+    attributes = annotations_of(managed_manifests, "Ingress")[
+        "alb.ingress.kubernetes.io/load-balancer-attributes"
+    ]
+    assert (
+        f"idle_timeout.timeout_seconds={managed_values['ingress']['idleTimeoutSeconds']}"
+        in attributes
+    )
     assert "routing.http.drop_invalid_header_fields.enabled=true" in attributes
 
 
@@ -299,8 +371,11 @@ def test_alb_listens_on_https_only_with_a_certificate(
     tmp_path: Path, managed_values: dict, kube_version: str
 ) -> None:
     arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0b5e0d4c-1111-2222-3333-444455556666"
-    manifests = render(tmp_path, with_value(managed_values, "ingress.certificateArn", arn),
-                       kube_version=kube_version)
+    manifests = render(
+        tmp_path,
+        with_value(managed_values, "ingress.certificateArn", arn),
+        kube_version=kube_version,
+    )
     annotations = annotations_of(manifests, "Ingress")
     assert annotations["alb.ingress.kubernetes.io/listen-ports"] == '[{"HTTPS":443}]'
     assert annotations["alb.ingress.kubernetes.io/certificate-arn"] == arn
@@ -312,7 +387,10 @@ def test_alb_listens_on_https_only_with_a_certificate(
 
 def test_hpa_scales_2_to_10_on_cpu_70_and_memory_80(managed_manifests: list) -> None:
     spec = one(managed_manifests, "HorizontalPodAutoscaler")["spec"]
-    targets = {m["resource"]["name"]: m["resource"]["target"]["averageUtilization"] for m in spec["metrics"]}
+    targets = {
+        m["resource"]["name"]: m["resource"]["target"]["averageUtilization"]
+        for m in spec["metrics"]
+    }
     assert (spec["minReplicas"], spec["maxReplicas"], targets) == (2, 10, {"cpu": 70, "memory": 80})
 
 
@@ -334,7 +412,9 @@ def test_network_policy_admits_only_the_vpc_to_the_http_port(
 ) -> None:
     (rule,) = one(managed_manifests, "NetworkPolicy")["spec"]["ingress"]
     assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
-    assert rule["from"] == [{"ipBlock": {"cidr": c}} for c in managed_values["networkPolicy"]["ingressCidrs"]]
+    assert rule["from"] == [
+        {"ipBlock": {"cidr": c}} for c in managed_values["networkPolicy"]["ingressCidrs"]
+    ]
 
 
 def test_network_policy_egress_is_dns_https_and_the_managed_gateway_port(
@@ -349,15 +429,20 @@ def test_network_policy_egress_is_dns_https_and_the_managed_gateway_port(
 # --- NOTES.txt ----------------------------------------------------------------------------------
 
 
-def test_notes_tell_how_to_find_the_alb(tmp_path: Path, example_values: dict, kube_version: str) -> None:
+def test_notes_tell_how_to_find_the_alb(
+    tmp_path: Path, example_values: dict, kube_version: str
+) -> None:
     notes = render_notes(tmp_path, example_values, kube_version=kube_version)
     assert "get ingress hypernym" in notes
     assert f"curl http://<address>{HEALTH_PATH}" in notes
     assert "WARNING" not in notes
 
 
-def test_notes_warn_when_the_pods_have_no_aws_role(tmp_path: Path, byop_values: dict, kube_version: str) -> None:
-    notes = render_notes(tmp_path, with_value(byop_values, "serviceAccount.roleArn", ""),
-                         kube_version=kube_version)
+def test_notes_warn_when_the_pods_have_no_aws_role(
+    tmp_path: Path, byop_values: dict, kube_version: str
+) -> None:
+    notes = render_notes(
+        tmp_path, with_value(byop_values, "serviceAccount.roleArn", ""), kube_version=kube_version
+    )
     assert "WARNING: serviceAccount.roleArn is empty" in notes
     assert "reading the BYOP secret will fail" in notes

@@ -8,9 +8,18 @@ from pathlib import Path
 import pytest
 
 from modules.config import EKS_STANDARD_SUPPORT_ENDS
-from modules.eks_cluster import node_ami_type
+from modules.constructs.eks_cluster import node_ami_type
 
-from .stacks import GATEWAY_TOKEN_ARN, EksSynth, address, example_data, one, policy, resources, synthesize
+from .stacks import (
+    GATEWAY_TOKEN_ARN,
+    EksSynth,
+    address,
+    example_data,
+    one,
+    policy,
+    resources,
+    synthesize,
+)
 
 ROLE_PURPOSES = {
     "eks-app": ("hypernym", "hypernym-api"),
@@ -26,10 +35,14 @@ def role(synth: EksSynth, purpose: str) -> dict:
 
 
 def inline_policies(synth: EksSynth, purpose: str) -> list[dict]:
-    role_address = address(synth.cluster, "aws_iam_role",
-                           name=f"{synth.config.name}-{purpose}-{synth.config.region}")
-    return [policy(p) for p in resources(synth.cluster, "aws_iam_role_policy").values()
-            if p["role"] == f"${{{role_address}.id}}"]
+    role_address = address(
+        synth.cluster, "aws_iam_role", name=f"{synth.config.name}-{purpose}-{synth.config.region}"
+    )
+    return [
+        policy(p)
+        for p in resources(synth.cluster, "aws_iam_role_policy").values()
+        if p["role"] == f"${{{role_address}.id}}"
+    ]
 
 
 def statements(synth: EksSynth, purpose: str) -> list[dict]:
@@ -40,7 +53,7 @@ def addon(synth: EksSynth, name: str) -> dict:
     return one(synth.cluster, "aws_eks_addon", addon_name=name)
 
 
-# --- control plane ------------------------------------------------------------------------------
+# --- control plane -------------------------------------------------------------------------------
 
 
 def test_api_endpoint_is_private_by_default(managed: EksSynth) -> None:
@@ -66,8 +79,11 @@ def test_kubernetes_version_is_the_configured_one_in_standard_support(managed: E
 def test_every_control_plane_log_type_goes_to_a_log_group_with_retention(managed: EksSynth) -> None:
     cluster = one(managed.cluster, "aws_eks_cluster")
     assert sorted(cluster["enabled_cluster_log_types"]) == sorted(
-        ["api", "audit", "authenticator", "controllerManager", "scheduler"])
-    logs = one(managed.cluster, "aws_cloudwatch_log_group", name=f"/aws/eks/{managed.config.name}/cluster")
+        ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    )
+    logs = one(
+        managed.cluster, "aws_cloudwatch_log_group", name=f"/aws/eks/{managed.config.name}/cluster"
+    )
     assert logs["retention_in_days"] == managed.config.eks.log_retention_days
     # Created before the cluster, or EKS would create it without retention.
     assert any(d.startswith("aws_cloudwatch_log_group.") for d in cluster["depends_on"])
@@ -83,7 +99,10 @@ def test_secrets_are_envelope_encrypted_with_a_rotating_kms_key(managed: EksSynt
 
 def test_authentication_is_access_entries_only_without_creator_admin(managed: EksSynth) -> None:
     access = one(managed.cluster, "aws_eks_cluster")["access_config"]
-    assert access == {"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": False}
+    assert access == {
+        "authentication_mode": "API",
+        "bootstrap_cluster_creator_admin_permissions": False,
+    }
 
 
 def test_each_configured_admin_role_gets_a_cluster_admin_access_entry(managed: EksSynth) -> None:
@@ -91,7 +110,9 @@ def test_each_configured_admin_role_gets_a_cluster_admin_access_entry(managed: E
     entry = one(managed.cluster, "aws_eks_access_entry", principal_arn=admin)
     assert entry["type"] == "STANDARD"
     association = one(managed.cluster, "aws_eks_access_policy_association", principal_arn=admin)
-    assert association["policy_arn"].endswith(":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")
+    assert association["policy_arn"].endswith(
+        ":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    )
     assert association["access_scope"] == {"type": "cluster"}
 
 
@@ -99,7 +120,7 @@ def test_self_managed_addons_are_not_bootstrapped(managed: EksSynth) -> None:
     assert one(managed.cluster, "aws_eks_cluster")["bootstrap_self_managed_addons"] is False
 
 
-# --- nodes ------------------------------------------------------------------------------------------
+# --- nodes ---------------------------------------------------------------------------------------
 
 
 def test_node_group_is_al2023_t3_medium_2_2_10_in_the_private_subnets(managed: EksSynth) -> None:
@@ -112,12 +133,17 @@ def test_node_group_is_al2023_t3_medium_2_2_10_in_the_private_subnets(managed: E
     assert all(".private-" in s or "private" in s for s in subnets)
 
 
-def test_nodes_launch_from_a_template_with_imdsv2_required_and_hop_limit_1(managed: EksSynth) -> None:
+def test_nodes_launch_from_a_template_with_imdsv2_required_and_hop_limit_1(
+    managed: EksSynth,
+) -> None:
     template = one(managed.cluster, "aws_launch_template")
     assert template["metadata_options"]["http_tokens"] == "required"
     assert template["metadata_options"]["http_put_response_hop_limit"] == 1
     nodes = one(managed.cluster, "aws_eks_node_group")
-    assert nodes["launch_template"]["id"] == f"${{{address(managed.cluster, 'aws_launch_template')}.id}}"
+    assert (
+        nodes["launch_template"]["id"]
+        == f"${{{address(managed.cluster, 'aws_launch_template')}.id}}"
+    )
 
 
 def test_node_root_volume_is_encrypted(managed: EksSynth) -> None:
@@ -126,16 +152,28 @@ def test_node_root_volume_is_encrypted(managed: EksSynth) -> None:
 
 
 def test_node_role_has_no_cni_permissions(managed: EksSynth) -> None:
-    node_role = address(managed.cluster, "aws_iam_role",
-                        name=f"{managed.config.name}-eks-node-{managed.config.region}")
-    attached = [a["policy_arn"] for a in resources(managed.cluster, "aws_iam_role_policy_attachment").values()
-                if a["role"] == f"${{{node_role}.name}}"]
+    node_role = address(
+        managed.cluster,
+        "aws_iam_role",
+        name=f"{managed.config.name}-eks-node-{managed.config.region}",
+    )
+    attached = [
+        a["policy_arn"]
+        for a in resources(managed.cluster, "aws_iam_role_policy_attachment").values()
+        if a["role"] == f"${{{node_role}.name}}"
+    ]
     assert sorted(a.rsplit("/", 1)[1] for a in attached) == [
-        "AmazonEC2ContainerRegistryReadOnly", "AmazonEKSWorkerNodePolicy"]
+        "AmazonEC2ContainerRegistryReadOnly",
+        "AmazonEKSWorkerNodePolicy",
+    ]
 
 
 def test_private_subnets_are_tagged_for_internal_load_balancers(managed: EksSynth) -> None:
-    subnets = [s for s in resources(managed.cluster, "aws_subnet").values() if s["tags"].get("Tier") == "private"]
+    subnets = [
+        s
+        for s in resources(managed.cluster, "aws_subnet").values()
+        if s["tags"].get("Tier") == "private"
+    ]
     assert len(subnets) == len(managed.config.network.private_subnet_cidrs)
     assert all(s["tags"]["kubernetes.io/role/internal-elb"] == "1" for s in subnets)
     # Declared on the subnets themselves: a tag added beside them would be removed on re-apply.
@@ -145,7 +183,8 @@ def test_private_subnets_are_tagged_for_internal_load_balancers(managed: EksSynt
 def test_subnets_of_an_existing_vpc_are_tagged_beside_them(tmp_path: Path) -> None:
     data = example_data("eks-managed")
     data["network"] = {
-        "existing_vpc_id": "vpc-0123456789abcdef0", "client_cidrs": ["10.2.0.0/16"],
+        "existing_vpc_id": "vpc-0123456789abcdef0",
+        "client_cidrs": ["10.2.0.0/16"],
         "existing_private_subnet_ids": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
         "existing_private_route_table_ids": ["rtb-0123456789abcdef0", "rtb-0123456789abcdef1"],
     }
@@ -153,15 +192,19 @@ def test_subnets_of_an_existing_vpc_are_tagged_beside_them(tmp_path: Path) -> No
     tags = resources(synthesize(data, tmp_path).cluster, "aws_ec2_tag").values()
     assert sorted((t["resource_id"], t["key"], t["value"]) for t in tags) == [
         (subnet, "kubernetes.io/role/internal-elb", "1")
-        for subnet in data["network"]["existing_private_subnet_ids"]]
+        for subnet in data["network"]["existing_private_subnet_ids"]
+    ]
 
 
-# --- IRSA --------------------------------------------------------------------------------------------
+# --- IRSA ----------------------------------------------------------------------------------------
 
 
 def test_oidc_provider_serves_the_cluster_issuer_to_sts(managed: EksSynth) -> None:
     provider = one(managed.cluster, "aws_iam_openid_connect_provider")
-    assert provider["url"] == f"${{{address(managed.cluster, 'aws_eks_cluster')}.identity[0].oidc[0].issuer}}"
+    assert (
+        provider["url"]
+        == f"${{{address(managed.cluster, 'aws_eks_cluster')}.identity[0].oidc[0].issuer}}"
+    )
     assert provider["client_id_list"] == ["sts.amazonaws.com"]
 
 
@@ -175,19 +218,27 @@ def test_irsa_role_trusts_exactly_one_service_account_on_the_issuer_path(
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     conditions = statement["Condition"]["StringEquals"]
     namespace, account = ROLE_PURPOSES[purpose]
-    issuer = f"${{replace({address(managed.cluster, 'aws_eks_cluster')}.identity[0].oidc[0].issuer, 'https://', '')}}"
+    cluster = address(managed.cluster, "aws_eks_cluster")
+    issuer = f"${{replace({cluster}.identity[0].oidc[0].issuer, 'https://', '')}}"
     # Keys on the issuer's host/path: a key built from the provider ARN never matches.
-    assert conditions == {f"{issuer}:sub": f"system:serviceaccount:{namespace}:{account}",
-                          f"{issuer}:aud": "sts.amazonaws.com"}
+    assert conditions == {
+        f"{issuer}:sub": f"system:serviceaccount:{namespace}:{account}",
+        f"{issuer}:aud": "sts.amazonaws.com",
+    }
 
 
 def test_app_role_may_meter_usage(managed: EksSynth) -> None:
     (metering,) = [s for s in statements(managed, "eks-app") if s["Sid"] == "MarketplaceMetering"]
-    assert sorted(metering["Action"]) == ["aws-marketplace:MeterUsage", "aws-marketplace:RegisterUsage"]
+    assert sorted(metering["Action"]) == [
+        "aws-marketplace:MeterUsage",
+        "aws-marketplace:RegisterUsage",
+    ]
 
 
 def test_byop_app_role_reads_exactly_the_byop_secret(byop: EksSynth) -> None:
-    reads = [s for s in statements(byop, "eks-app") if "secretsmanager:GetSecretValue" in s["Action"]]
+    reads = [
+        s for s in statements(byop, "eks-app") if "secretsmanager:GetSecretValue" in s["Action"]
+    ]
     assert [s["Resource"] for s in reads] == [byop.config.inference.byop_secret_arn]
 
 
@@ -198,10 +249,12 @@ def test_managed_app_role_reads_no_secret(managed: EksSynth) -> None:
 def test_managed_app_role_reads_exactly_the_gateway_token_when_configured(
     managed_with_token: EksSynth,
 ) -> None:
-    reads = [s for s in statements(managed_with_token, "eks-app")
-             if "secretsmanager" in str(s["Action"])]
+    reads = [
+        s for s in statements(managed_with_token, "eks-app") if "secretsmanager" in str(s["Action"])
+    ]
     assert [(s["Action"], s["Resource"]) for s in reads] == [
-        ("secretsmanager:GetSecretValue", GATEWAY_TOKEN_ARN)]
+        ("secretsmanager:GetSecretValue", GATEWAY_TOKEN_ARN)
+    ]
 
 
 def test_load_balancer_controller_mutates_only_this_clusters_resources(managed: EksSynth) -> None:
@@ -213,26 +266,36 @@ def test_load_balancer_controller_mutates_only_this_clusters_resources(managed: 
     assert create == {"aws:RequestTag/elbv2.k8s.aws/cluster": managed.config.name}
 
 
-def test_load_balancer_controller_changes_security_group_rules_only_in_the_vpc(managed: EksSynth) -> None:
-    (rules,) = [s for s in statements(managed, "eks-lb-controller") if s["Sid"] == "SecurityGroupRulesInVpc"]
+def test_load_balancer_controller_changes_security_group_rules_only_in_the_vpc(
+    managed: EksSynth,
+) -> None:
+    (rules,) = [
+        s for s in statements(managed, "eks-lb-controller") if s["Sid"] == "SecurityGroupRulesInVpc"
+    ]
     vpc = address(managed.cluster, "aws_vpc")
     assert rules["Condition"]["ArnEquals"]["ec2:Vpc"].endswith(f":vpc/${{{vpc}.id}}")
 
 
 def test_load_balancer_controller_has_no_waf_shield_or_cognito_actions(managed: EksSynth) -> None:
-    actions = [a for s in statements(managed, "eks-lb-controller")
-               for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    actions = [
+        a
+        for s in statements(managed, "eks-lb-controller")
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    ]
     assert not [a for a in actions if re.match(r"(waf|wafv2|waf-regional|shield|cognito-idp):", a)]
 
 
-# --- add-ons ----------------------------------------------------------------------------------------
+# --- add-ons --------------------------------------------------------------------------------------
 
 
 def test_vpc_cni_enforces_network_policies_with_its_own_irsa_role(managed: EksSynth) -> None:
     cni = addon(managed, "vpc-cni")
     assert cni["configuration_values"] == '{"enableNetworkPolicy": "true"}'
-    cni_role = address(managed.cluster, "aws_iam_role",
-                       name=f"{managed.config.name}-eks-vpc-cni-{managed.config.region}")
+    cni_role = address(
+        managed.cluster,
+        "aws_iam_role",
+        name=f"{managed.config.name}-eks-vpc-cni-{managed.config.region}",
+    )
     assert cni["service_account_role_arn"] == f"${{{cni_role}.arn}}"
 
 
@@ -249,26 +312,42 @@ def test_addons_that_run_pods_come_after_the_nodes(managed: EksSynth, name: str)
 
 def test_cloudwatch_observability_runs_with_the_agent_policy(managed: EksSynth) -> None:
     observability = addon(managed, "amazon-cloudwatch-observability")
-    role_address = address(managed.cluster, "aws_iam_role",
-                           name=f"{managed.config.name}-eks-observability-{managed.config.region}")
+    role_address = address(
+        managed.cluster,
+        "aws_iam_role",
+        name=f"{managed.config.name}-eks-observability-{managed.config.region}",
+    )
     assert observability["service_account_role_arn"] == f"${{{role_address}.arn}}"
-    attached = [a["policy_arn"] for a in resources(managed.cluster, "aws_iam_role_policy_attachment").values()
-                if a["role"] == f"${{{role_address}.name}}"]
+    attached = [
+        a["policy_arn"]
+        for a in resources(managed.cluster, "aws_iam_role_policy_attachment").values()
+        if a["role"] == f"${{{role_address}.name}}"
+    ]
     assert [a.rsplit("/", 1)[1] for a in attached] == ["CloudWatchAgentServerPolicy"]
 
 
-# --- network ---------------------------------------------------------------------------------------
+# --- network -------------------------------------------------------------------------------------
 
 
 def interface_endpoints(synth: EksSynth) -> set[str]:
     prefix = f"com.amazonaws.{synth.config.region}."
-    return {e["service_name"].removeprefix(prefix) for e in resources(synth.cluster, "aws_vpc_endpoint").values()
-            if e["vpc_endpoint_type"] == "Interface"}
+    return {
+        e["service_name"].removeprefix(prefix)
+        for e in resources(synth.cluster, "aws_vpc_endpoint").values()
+        if e["vpc_endpoint_type"] == "Interface"
+    }
 
 
 def test_private_cluster_endpoints_exist_besides_the_container_ones(managed: EksSynth) -> None:
-    assert {"ec2", "sts", "elasticloadbalancing", "ecr.api", "ecr.dkr", "logs",
-            "metering.marketplace"} <= interface_endpoints(managed)
+    assert {
+        "ec2",
+        "sts",
+        "elasticloadbalancing",
+        "ecr.api",
+        "ecr.dkr",
+        "logs",
+        "metering.marketplace",
+    } <= interface_endpoints(managed)
 
 
 def test_a_read_secret_adds_the_secrets_manager_endpoint(
@@ -283,9 +362,14 @@ def test_cluster_stack_has_only_the_aws_provider(managed: EksSynth) -> None:
     assert set(managed.cluster["provider"]) == {"aws"}
 
 
-@pytest.mark.parametrize(("instance_type", "ami_type"), [
-    ("t3.medium", "AL2023_x86_64_STANDARD"), ("m7i.large", "AL2023_x86_64_STANDARD"),
-    ("t4g.medium", "AL2023_ARM_64_STANDARD"), ("c7gn.large", "AL2023_ARM_64_STANDARD"),
-])
+@pytest.mark.parametrize(
+    ("instance_type", "ami_type"),
+    [
+        ("t3.medium", "AL2023_x86_64_STANDARD"),
+        ("m7i.large", "AL2023_x86_64_STANDARD"),
+        ("t4g.medium", "AL2023_ARM_64_STANDARD"),
+        ("c7gn.large", "AL2023_ARM_64_STANDARD"),
+    ],
+)
 def test_node_ami_matches_the_instance_architecture(instance_type: str, ami_type: str) -> None:
     assert node_ami_type(instance_type) == ami_type

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from modules.tooling import run_checkov
+from modules.cli.checkov import run_checkov
 from tests.harness.moto import MotoServer
 from tests.harness.terraform import Terraform
 
@@ -26,7 +26,9 @@ AssociateAccessPolicy): those resources are planned, never applied, against moto
 
 @pytest.mark.parametrize("example", ["eks-managed", "eks-byop"])
 @pytest.mark.parametrize("unit", ["eks-cluster", "eks-apps"])
-def test_checkov_finds_no_failed_checks(eks_examples: dict[str, EksSynth], example: str, unit: str) -> None:
+def test_checkov_finds_no_failed_checks(
+    eks_examples: dict[str, EksSynth], example: str, unit: str
+) -> None:
     (result,) = run_checkov(eks_examples[example].directory(unit) / "cdk.tf.json", "terraform_json")
     assert result.failed == 0, "\n".join(result.failures)
 
@@ -41,7 +43,9 @@ def scratch_copy(synth: EksSynth, tmp_path: Path) -> Path:
 
 @pytest.mark.terraform
 @pytest.mark.parametrize("example", ["eks-managed", "eks-byop"])
-def test_cluster_stack_validates(eks_examples: dict[str, EksSynth], example: str, tmp_path: Path) -> None:
+def test_cluster_stack_validates(
+    eks_examples: dict[str, EksSynth], example: str, tmp_path: Path
+) -> None:
     terraform = Terraform(scratch_copy(eks_examples[example], tmp_path))
     terraform.init()
     result = terraform.validate()
@@ -68,16 +72,26 @@ def test_cluster_stack_applies_and_destroys_against_moto(
     # dropped from this scratch copy for the apply (Terraform refuses depends_on in override
     # files); the plan above ran on the stack as synthesized.
     for node_group in resources(stack, "aws_eks_node_group").values():
-        node_group["depends_on"] = [d for d in node_group["depends_on"] if not d.startswith("aws_eks_addon.")]
+        node_group["depends_on"] = [
+            d for d in node_group["depends_on"] if not d.startswith("aws_eks_addon.")
+        ]
     (workdir / "cdk.tf.json").write_text(json.dumps(stack))
-    targets = [f"-target={change['address']}" for change in planned
-               if change["type"] not in MOTO_LACKS and change["mode"] == "managed"]
+    targets = [
+        f"-target={change['address']}"
+        for change in planned
+        if change["type"] not in MOTO_LACKS and change["mode"] == "managed"
+    ]
     try:
         terraform.apply(*targets)
         state = json.loads(terraform.run("show", "-json").stdout)
         applied = {r["type"] for r in state["values"]["root_module"]["resources"]}
-        assert {"aws_eks_cluster", "aws_eks_node_group", "aws_iam_openid_connect_provider",
-                "aws_launch_template", "aws_kms_key"} <= applied
+        assert {
+            "aws_eks_cluster",
+            "aws_eks_node_group",
+            "aws_iam_openid_connect_provider",
+            "aws_launch_template",
+            "aws_kms_key",
+        } <= applied
         outputs = terraform.output()
         assert outputs["cluster_name"]["value"] == managed.config.name
     finally:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from modules.tooling import moto_server_executable
+from tests.tooling import moto_server_executable
 
 MOTO_REGION = "eu-west-1"
 MOTO_ACCOUNT_ID = "123456789012"  # moto's fixed account
@@ -33,7 +33,7 @@ class MotoServer:
     def reset(self) -> None:
         """Forget every resource, so one test's leftovers never meet the next."""
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback only
+        with urllib.request.urlopen(request, timeout=10):
             pass
 
     def boto3_env(self) -> dict[str, str]:
@@ -45,8 +45,8 @@ class MotoServer:
             "AWS_ENDPOINT_URL": self.endpoint,
         }
 
-    def client(self, service: str):  # noqa: ANN201 - boto3 client types are dynamic
-        import boto3
+    def client(self, service: str):
+        import boto3  # noqa: PLC0415 - only the tests that call AWS pay for importing boto3
 
         return boto3.client(
             service,
@@ -65,14 +65,16 @@ def running_moto(log_dir: Path, *, startup_seconds: float = 30.0) -> Iterator[Mo
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [str(moto_server_executable()), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     server = MotoServer(endpoint=f"http://127.0.0.1:{port}", log_path=log_path)
     try:
         deadline = time.monotonic() + startup_seconds
         while True:
             try:
-                with urllib.request.urlopen(f"{server.endpoint}/moto-api/", timeout=2):  # noqa: S310
+                with urllib.request.urlopen(f"{server.endpoint}/moto-api/", timeout=2):
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:

@@ -13,15 +13,30 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modules.tooling import terraform_env, terraform_executable
+from tests.tooling import terraform_env, terraform_executable
 
 from .moto import MOTO_CREDENTIALS, MotoServer
 
 # Services whose endpoints point at moto. Every AWS API a stack touches must be listed,
 # or the provider would try the real AWS endpoint (and fail: there is no network).
 MOTO_SERVICES = (
-    "acm", "applicationautoscaling", "autoscaling", "cloudwatch", "dynamodb", "ec2", "ecr",
-    "ecs", "eks", "elbv2", "iam", "kms", "logs", "s3", "secretsmanager", "sts", "ssm",
+    "acm",
+    "applicationautoscaling",
+    "autoscaling",
+    "cloudwatch",
+    "dynamodb",
+    "ec2",
+    "ecr",
+    "ecs",
+    "eks",
+    "elbv2",
+    "iam",
+    "kms",
+    "logs",
+    "s3",
+    "secretsmanager",
+    "sts",
+    "ssm",
 )
 
 
@@ -65,11 +80,20 @@ class Terraform:
         backend = dict(stack["terraform"]["backend"]["s3"])
         assert self.moto is not None
         backend.update(
-            access_key="test", secret_key="test", skip_credentials_validation=True,
-            skip_requesting_account_id=True, skip_metadata_api_check=True,
-            skip_region_validation=True, skip_s3_checksum=True, use_path_style=True,
-            endpoints={"s3": self.moto.endpoint, "sts": self.moto.endpoint,
-                       "iam": self.moto.endpoint, "dynamodb": self.moto.endpoint},
+            access_key="test",
+            secret_key="test",
+            skip_credentials_validation=True,
+            skip_requesting_account_id=True,
+            skip_metadata_api_check=True,
+            skip_region_validation=True,
+            skip_s3_checksum=True,
+            use_path_style=True,
+            endpoints={
+                "s3": self.moto.endpoint,
+                "sts": self.moto.endpoint,
+                "iam": self.moto.endpoint,
+                "dynamodb": self.moto.endpoint,
+            },
         )
         return backend
 
@@ -77,20 +101,29 @@ class Terraform:
         """Point the stack's S3 backend (from the configuration) at moto too."""
         self._write_moto_override(backend=True)
 
-    def run(self, *args: str, check: bool = True, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, check: bool = True, timeout: float | None = None
+    ) -> subprocess.CompletedProcess[str]:
         env = terraform_env()
         if self.moto is not None:
             env.update(MOTO_CREDENTIALS)
         env.update(self.env)
         command = [str(terraform_executable()), *args]
         completed = subprocess.run(
-            command, cwd=self.workdir, env=env, capture_output=True, text=True,
-            timeout=timeout or self.timeout_seconds, check=False,
+            command,
+            cwd=self.workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout or self.timeout_seconds,
+            check=False,
         )
         if check and completed.returncode != 0:
             output = (completed.stdout + completed.stderr)[-6000:]
-            raise TerraformError(f"terraform {' '.join(args)} failed in {self.workdir} "
-                                 f"(exit {completed.returncode}):\n{output}")
+            raise TerraformError(
+                f"terraform {' '.join(args)} failed in {self.workdir} "
+                f"(exit {completed.returncode}):\n{output}"
+            )
         return completed
 
     def init(self, *, backend: bool = False) -> None:

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from modules.config import DEPLOYMENTS_DIR, load_config
-from modules.stacks import PLATFORM_STACKS
+from modules.stacks.app import PLATFORM_STACKS
 
 EXAMPLES = sorted(
     path.stem

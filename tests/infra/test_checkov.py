@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modules.tooling import CHECKOV_CONFIG, run_checkov
+from modules.cli.checkov import CHECKOV_CONFIG, run_checkov
 from tests.infra.examples import EXAMPLES, providers, stack_dirs
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from modules.cli import DEPLOYMENT_ENV, main, selected_config
-from modules.tooling import REPO_ROOT
+from modules.cli.main import DEPLOYMENT_ENV, main, selected_config
+from tests.tooling import REPO_ROOT
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "hypernym-deploy"
 

@@ -145,6 +145,32 @@ def test_reports_every_problem_at_once() -> None:
     assert len(found) == 3, found
 
 
+def test_reports_every_structural_problem_at_once() -> None:
+    found = problems(
+        colour="blue",
+        service={"image": None, "cpu": "512"},
+        network={"client_cidrs": "10.9.0.0/16"},
+        load_balancer=[],
+        eks={"node_max_count": 1.5},
+    )
+    assert sorted(line.removeprefix("test.toml: ") for line in found) == sorted(
+        [
+            "unknown key `colour`; known keys here: eks, environment, inference, load_balancer, "
+            "marketplace, name, network, platform, region, service, state, tags",
+            "`service.image` is required",
+            "`service.cpu` must be an integer, not '512'",
+            "`network.client_cidrs` must be a list of strings",
+            "`load_balancer` must be a table",
+            "`eks.node_max_count` must be an integer, not 1.5",
+        ]
+    )
+
+
+def test_errors_when_a_string_is_given_for_a_boolean() -> None:
+    line = single_problem(load_balancer={"deletion_protection": "false"})
+    assert "`load_balancer.deletion_protection` must be a bool, not 'false'" in line
+
+
 # --- Fargate sizes and counts -------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modules.stacks import workload_environment
+from modules.stacks.base import workload_environment
 from tests.infra.conftest import CERTIFICATE, example
 from tests.infra.synthesized import Stack
 
@@ -30,7 +30,7 @@ def test_container_root_filesystem_is_read_only_with_a_writable_tmp(managed: Sta
     container = managed.container()
     assert container["readonlyRootFilesystem"] is True
     assert container["mountPoints"] == [
-        {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}  # noqa: S108
+        {"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}
     ]
     assert managed.one("aws_ecs_task_definition")["volume"] == [{"name": "tmp"}]
 

@@ -10,7 +10,7 @@ import pytest
 from cdktf import App
 from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster
 
-from modules.stacks import DeploymentStack
+from modules.stacks.base import DeploymentStack
 from tests.harness.terraform import Terraform
 from tests.infra.conftest import example
 from tests.infra.synthesized import Stack

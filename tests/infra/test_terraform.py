@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from modules.backend import state_key
 from modules.config import load_config, resolve_config_path
+from modules.config.derived import state_key
 from tests.harness.moto import MotoServer
 from tests.harness.terraform import Terraform, TerraformError
 from tests.infra.examples import EXAMPLES, providers, stack_dirs

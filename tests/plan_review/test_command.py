@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from modules.plan_review import COMMENT_MARKER, main
+from modules.cli.plan_review import COMMENT_MARKER, main
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow]
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from modules.plan_review import Flag, review_plan
+from modules.cli.plan_review import Flag, review_plan
 
 ROOT = "arn:aws:iam::123456789012:root"
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from modules.plan_review import Action, Finding, Flag, StackReview, review_plan
+from modules.cli.plan_review import Action, Finding, Flag, StackReview, review_plan
 
 pytestmark = [pytest.mark.terraform, pytest.mark.slow]
 

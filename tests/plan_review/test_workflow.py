@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from modules.tooling import REPO_ROOT, ToolMissingError
+from tests.tooling import REPO_ROOT, ToolMissingError
 
 WORKFLOW = REPO_ROOT / ".github/workflows/infrastructure.yml"
 SETUP_ACTION = REPO_ROOT / ".github/actions/setup/action.yml"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from modules.tooling import REPO_ROOT
+from tests.tooling import REPO_ROOT
 from service.contract import CONTAINER_PORT, HEALTHCHECK_COMMAND
 
 
@@ -160,7 +160,7 @@ def test_no_secret_travels_in_build_arguments_or_environment() -> None:
     "path",
     [
         "tests/conftest.py", ".venv/bin/python", ".venvs/moto/bin/moto_server", ".git/config",
-        ".tools/helm/helm", "modules/tooling.py", "deployments/dev.json",
+        ".tools/helm/helm", "modules/config/model.py", "deployments/dev.json",
         "service/chart/hypernym/values.yaml", "service/__pycache__/app.cpython-311.pyc",
         "cdktf.out/stacks/x/cdk.tf.json", "README.md",
     ],

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from modules.tooling import REPO_ROOT
+from tests.tooling import REPO_ROOT
 from tests.fakes.fake_provider import FakeProvider
 from tests.production.service_env import analyze, managed_env
 from tests.service.runner import running_service, stop

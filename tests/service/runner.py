@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modules.tooling import REPO_ROOT
+from tests.tooling import REPO_ROOT
 from tests.harness.leaks import secrets_in, sensitive, watch_log
 
 STARTUP_TIMEOUT_SECONDS = 30.0

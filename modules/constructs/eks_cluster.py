@@ -50,20 +50,20 @@ from cdktf_cdktf_provider_aws.launch_template import (
 )
 from constructs import Construct
 
-from modules.eks_iam import IRSA_AUDIENCE, EksRole, irsa_trust_policy
-from modules.iam import RoleProps, policy_document
-from modules.tags import name_tag
+from modules.constructs.eks_iam import IRSA_AUDIENCE, EksRole, irsa_trust_policy
+from modules.constructs.iam import RoleProps, policy_document
+from modules.constructs.tags import name_tag
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 """Every log type the EKS control plane can send to CloudWatch Logs."""
 
 PRIVATE_CLUSTER_ENDPOINTS: Mapping[str, str] = {
     "ec2": "VPC CNI (ipamd) attaches ENIs and assigns pod IPs; the load balancer controller "
-           "and the CloudWatch agent describe subnets, security groups and instances",
+    "and the CloudWatch agent describe subnets, security groups and instances",
     "sts": "IRSA: every pod role (app, VPC CNI, load balancer controller, CloudWatch agent) is "
-           "assumed with AssumeRoleWithWebIdentity",
+    "assumed with AssumeRoleWithWebIdentity",
     "elasticloadbalancing": "the AWS Load Balancer Controller creates the ALB and target groups "
-                            "and registers pod IPs",
+    "and registers pod IPs",
 }
 """Interface endpoints a private cluster needs besides the container ones (ecr.api, ecr.dkr,
 logs, S3 gateway): AWS's private-cluster requirements, for what this deployment runs."""
@@ -93,23 +93,23 @@ class EksClusterProps:
     """Private subnets for the control-plane ENIs and the nodes."""
     cluster_role_name: str
     node_role_name: str
-    endpoint_public_access: bool = False
-    """Default: the API endpoint is private only; kubectl and Terraform run from the VPC or a
+    endpoint_public_access: bool
+    """False: the API endpoint is private only; kubectl and Terraform run from the VPC or a
     network connected to it."""
-    public_access_cidrs: Sequence[str] = ()
+    public_access_cidrs: Sequence[str]
     """With `endpoint_public_access`: the only networks that may reach the public endpoint."""
-    admin_role_arns: Sequence[str] = ()
-    """IAM roles given cluster-admin access entries. Default: none (and the Terraform caller
-    gets no implicit admin access either)."""
-    log_retention_days: int = 30
-    node_instance_type: str = "t3.medium"
-    node_min_count: int = 2
-    node_desired_count: int = 2
-    node_max_count: int = 10
+    admin_role_arns: Sequence[str]
+    """IAM roles given cluster-admin access entries (the Terraform caller gets no implicit
+    admin access)."""
+    log_retention_days: int
+    node_instance_type: str
+    node_min_count: int
+    node_desired_count: int
+    node_max_count: int
     node_volume_size_gib: int = 20
-    tag_subnets: bool = False
+    tag_subnets: bool
     """Tag `subnet_ids` with INTERNAL_LOAD_BALANCER_SUBNET_TAGS here (aws_ec2_tag), for
-    subnets this deployment does not manage. Default: off, the subnets' own resources carry the
+    subnets this deployment does not manage. Off: the subnets' own resources carry the
     tags (a subnet resource would remove a tag added beside it on its next apply)."""
 
 
@@ -121,12 +121,16 @@ class EksCluster(Construct):
         self._props = props
         self.key = self._create_key()
         self.log_group = CloudwatchLogGroup(
-            self, "control-plane-logs", name=f"/aws/eks/{props.name}/cluster",
-            retention_in_days=props.log_retention_days, kms_key_id=self.key.arn,
+            self,
+            "control-plane-logs",
+            name=f"/aws/eks/{props.name}/cluster",
+            retention_in_days=props.log_retention_days,
+            kms_key_id=self.key.arn,
             tags=name_tag(f"{props.name}-control-plane"),
         )
-        self.cluster_role = self._service_role("cluster-role", props.cluster_role_name,
-                                               "eks.amazonaws.com", "EKS control plane")
+        self.cluster_role = self._service_role(
+            "cluster-role", props.cluster_role_name, "eks.amazonaws.com", "EKS control plane"
+        )
         cluster_policy = self.cluster_role.attach_aws_managed("AmazonEKSClusterPolicy")
         self.cluster = self._create_cluster(depends_on=[self.log_group, cluster_policy])
         self.cluster_name = props.name
@@ -137,9 +141,14 @@ class EksCluster(Construct):
         self.certificate_authority_data = self.cluster.certificate_authority.get(0).data
         self.security_group_id = self.cluster.vpc_config.cluster_security_group_id
         self.oidc_issuer_url = self.cluster.identity.get(0).oidc.get(0).issuer
-        self.oidc_issuer_host_path = Token.as_string(Fn.replace(self.oidc_issuer_url, "https://", ""))
+        self.oidc_issuer_host_path = Token.as_string(
+            Fn.replace(self.oidc_issuer_url, "https://", "")
+        )
         self.oidc_provider = IamOpenidConnectProvider(
-            self, "oidc-provider", url=self.oidc_issuer_url, client_id_list=[IRSA_AUDIENCE],
+            self,
+            "oidc-provider",
+            url=self.oidc_issuer_url,
+            client_id_list=[IRSA_AUDIENCE],
             tags=name_tag(f"{props.name}-irsa"),
         )
         self.oidc_provider_arn = self.oidc_provider.arn
@@ -148,43 +157,76 @@ class EksCluster(Construct):
         if props.tag_subnets:
             for index, subnet_id in enumerate(props.subnet_ids):
                 for key, value in INTERNAL_LOAD_BALANCER_SUBNET_TAGS.items():
-                    Ec2Tag(self, f"subnet-{index + 1}-{re.sub(r'[^a-z0-9]+', '-', key)}",
-                           resource_id=subnet_id, key=key, value=value)
-        self.node_role = self._service_role("node-role", props.node_role_name,
-                                            "ec2.amazonaws.com", "EKS managed nodes")
+                    Ec2Tag(
+                        self,
+                        f"subnet-{index + 1}-{re.sub(r'[^a-z0-9]+', '-', key)}",
+                        resource_id=subnet_id,
+                        key=key,
+                        value=value,
+                    )
+        self.node_role = self._service_role(
+            "node-role", props.node_role_name, "ec2.amazonaws.com", "EKS managed nodes"
+        )
         # No CNI policy here: the VPC CNI gets its own IRSA role (eks_addons), so pods on the
         # node cannot use ENI permissions through the node role.
-        self._node_policies = [self.node_role.attach_aws_managed(policy) for policy in
-                               ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")]
+        self._node_policies = [
+            self.node_role.attach_aws_managed(policy)
+            for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
+        ]
         self.launch_template = self._create_launch_template()
         self.node_group: EksNodeGroup | None = None
 
-    def service_account_role(self, scope: Construct, id: str, *, name: str, namespace: str, service_account: str,
-                             description: str) -> EksRole:
-        """An IRSA role that exactly one service account (`namespace`/`service_account`) may assume."""
-        return EksRole(scope, id, props=RoleProps(
-            name=name, description=description, region=self._props.region,
-            trust_policy=irsa_trust_policy(
-                oidc_provider_arn=self.oidc_provider_arn, issuer_host_path=self.oidc_issuer_host_path,
-                namespace=namespace, service_account=service_account,
+    def service_account_role(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        namespace: str,
+        service_account: str,
+        description: str,
+    ) -> EksRole:
+        """An IRSA role that exactly one service account (`namespace`/`service_account`) may
+        assume."""
+        return EksRole(
+            scope,
+            id,
+            props=RoleProps(
+                name=name,
+                description=description,
+                region=self._props.region,
+                trust_policy=irsa_trust_policy(
+                    oidc_provider_arn=self.oidc_provider_arn,
+                    issuer_host_path=self.oidc_issuer_host_path,
+                    namespace=namespace,
+                    service_account=service_account,
+                ),
             ),
-        ), partition=self._props.partition)
+            partition=self._props.partition,
+        )
 
     def add_node_group(self, *, depends_on: Sequence[object] = ()) -> EksNodeGroup:
         """The managed node group; `depends_on` lets the VPC CNI add-on come first."""
         props = self._props
         self.node_group = EksNodeGroup(
-            self, "nodes", cluster_name=self.name, node_group_name=f"{props.name}-nodes",
-            node_role_arn=self.node_role.arn, subnet_ids=list(props.subnet_ids),
-            ami_type=node_ami_type(props.node_instance_type), capacity_type="ON_DEMAND",
+            self,
+            "nodes",
+            cluster_name=self.name,
+            node_group_name=f"{props.name}-nodes",
+            node_role_arn=self.node_role.arn,
+            subnet_ids=list(props.subnet_ids),
+            ami_type=node_ami_type(props.node_instance_type),
+            capacity_type="ON_DEMAND",
             instance_types=[props.node_instance_type],
             scaling_config=EksNodeGroupScalingConfig(
-                min_size=props.node_min_count, desired_size=props.node_desired_count,
+                min_size=props.node_min_count,
+                desired_size=props.node_desired_count,
                 max_size=props.node_max_count,
             ),
             update_config=EksNodeGroupUpdateConfig(max_unavailable=1),
             launch_template=EksNodeGroupLaunchTemplate(
-                id=self.launch_template.id, version=Token.as_string(self.launch_template.latest_version),
+                id=self.launch_template.id,
+                version=Token.as_string(self.launch_template.latest_version),
             ),
             # A scaler (or an operator during an incident) owns the running count.
             lifecycle=TerraformResourceLifecycle(ignore_changes=["scaling_config[0].desired_size"]),
@@ -196,22 +238,41 @@ class EksCluster(Construct):
     def _create_key(self) -> KmsKey:
         props = self._props
         root = f"arn:{props.partition}:iam::{props.account_id}:root"
-        log_group_arn = (f"arn:{props.partition}:logs:{props.region}:{props.account_id}:"
-                         f"log-group:/aws/eks/{props.name}/cluster")
+        log_group_arn = (
+            f"arn:{props.partition}:logs:{props.region}:{props.account_id}:"
+            f"log-group:/aws/eks/{props.name}/cluster"
+        )
         key = KmsKey(
-            self, "key", description=f"{props.name}: Kubernetes Secrets and control-plane logs",
-            enable_key_rotation=True, deletion_window_in_days=30,
-            policy=policy_document({
-                "Sid": "AccountAdministers", "Effect": "Allow", "Principal": {"AWS": root},
-                "Action": "kms:*", "Resource": "*",
-            }, {
-                "Sid": "ControlPlaneLogs", "Effect": "Allow",
-                "Principal": {"Service": f"logs.{props.region}.amazonaws.com"},
-                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-                           "kms:Describe*"],
-                "Resource": "*",
-                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-            }),
+            self,
+            "key",
+            description=f"{props.name}: Kubernetes Secrets and control-plane logs",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=policy_document(
+                {
+                    "Sid": "AccountAdministers",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": root},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "ControlPlaneLogs",
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"logs.{props.region}.amazonaws.com"},
+                    "Action": [
+                        "kms:Encrypt*",
+                        "kms:Decrypt*",
+                        "kms:ReEncrypt*",
+                        "kms:GenerateDataKey*",
+                        "kms:Describe*",
+                    ],
+                    "Resource": "*",
+                    "Condition": {
+                        "ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}
+                    },
+                },
+            ),
             tags=name_tag(f"{props.name}-eks"),
         )
         KmsAlias(self, "key-alias", name=f"alias/{props.name}-eks", target_key_id=key.key_id)
@@ -220,24 +281,41 @@ class EksCluster(Construct):
     def _service_role(self, id: str, name: str, service: str, what: str) -> EksRole:
         # EKS and EC2 assume these roles without a source account/ARN in the request context,
         # so the confused-deputy conditions of iam.service_trust_policy would lock them out.
-        trust = policy_document({
-            "Sid": "TrustedService", "Effect": "Allow", "Principal": {"Service": service},
-            "Action": "sts:AssumeRole",
-        })
-        return EksRole(self, id, props=RoleProps(
-            name=name, description=f"{self._props.name}: {what}", trust_policy=trust,
-            region=self._props.region,
-        ), partition=self._props.partition)
+        trust = policy_document(
+            {
+                "Sid": "TrustedService",
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": "sts:AssumeRole",
+            }
+        )
+        return EksRole(
+            self,
+            id,
+            props=RoleProps(
+                name=name,
+                description=f"{self._props.name}: {what}",
+                trust_policy=trust,
+                region=self._props.region,
+            ),
+            partition=self._props.partition,
+        )
 
     def _create_cluster(self, *, depends_on: list) -> AwsEksCluster:
         props = self._props
         return AwsEksCluster(
-            self, "cluster", name=props.name, version=props.kubernetes_version,
+            self,
+            "cluster",
+            name=props.name,
+            version=props.kubernetes_version,
             role_arn=self.cluster_role.arn,
             vpc_config=EksClusterVpcConfig(
-                subnet_ids=list(props.subnet_ids), endpoint_private_access=True,
+                subnet_ids=list(props.subnet_ids),
+                endpoint_private_access=True,
                 endpoint_public_access=props.endpoint_public_access,
-                public_access_cidrs=list(props.public_access_cidrs) if props.endpoint_public_access else None,
+                public_access_cidrs=list(props.public_access_cidrs)
+                if props.endpoint_public_access
+                else None,
             ),
             enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
             encryption_config=EksClusterEncryptionConfig(
@@ -245,7 +323,8 @@ class EksCluster(Construct):
                 provider=EksClusterEncryptionConfigProvider(key_arn=self.key.arn),
             ),
             access_config=EksClusterAccessConfig(
-                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False,
+                authentication_mode="API",
+                bootstrap_cluster_creator_admin_permissions=False,
             ),
             # The VPC CNI, kube-proxy and CoreDNS come as managed add-ons (eks_addons) instead.
             bootstrap_self_managed_addons=False,
@@ -256,11 +335,19 @@ class EksCluster(Construct):
         )
 
     def _grant_admin(self, index: int, role_arn: str) -> None:
-        entry = EksAccessEntry(self, f"admin-{index + 1}", cluster_name=self.name,
-                               principal_arn=role_arn, type="STANDARD",
-                               tags=name_tag(f"{self._props.name}-admin-{index + 1}"))
+        entry = EksAccessEntry(
+            self,
+            f"admin-{index + 1}",
+            cluster_name=self.name,
+            principal_arn=role_arn,
+            type="STANDARD",
+            tags=name_tag(f"{self._props.name}-admin-{index + 1}"),
+        )
         EksAccessPolicyAssociation(
-            self, f"admin-{index + 1}-policy", cluster_name=self.name, principal_arn=role_arn,
+            self,
+            f"admin-{index + 1}-policy",
+            cluster_name=self.name,
+            principal_arn=role_arn,
             policy_arn=f"arn:{self._props.partition}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}",
             access_scope=EksAccessPolicyAssociationAccessScope(type="cluster"),
             depends_on=[entry],
@@ -269,22 +356,33 @@ class EksCluster(Construct):
     def _create_launch_template(self) -> LaunchTemplate:
         props = self._props
         return LaunchTemplate(
-            self, "node-template", name=f"{props.name}-nodes", update_default_version=True,
+            self,
+            "node-template",
+            name=f"{props.name}-nodes",
+            update_default_version=True,
             description="EKS nodes: IMDSv2 only, hop limit 1, encrypted root volume",
             metadata_options=LaunchTemplateMetadataOptions(
-                http_endpoint="enabled", http_tokens="required",
+                http_endpoint="enabled",
+                http_tokens="required",
                 # One hop: the node itself reaches IMDS, containers behind it cannot.
-                http_put_response_hop_limit=1, instance_metadata_tags="disabled",
+                http_put_response_hop_limit=1,
+                instance_metadata_tags="disabled",
             ),
-            block_device_mappings=[LaunchTemplateBlockDeviceMappings(
-                device_name="/dev/xvda",
-                ebs=LaunchTemplateBlockDeviceMappingsEbs(
-                    volume_size=props.node_volume_size_gib, volume_type="gp3", encrypted="true",
-                    delete_on_termination="true",
-                ),
-            )],
+            block_device_mappings=[
+                LaunchTemplateBlockDeviceMappings(
+                    device_name="/dev/xvda",
+                    ebs=LaunchTemplateBlockDeviceMappingsEbs(
+                        volume_size=props.node_volume_size_gib,
+                        volume_type="gp3",
+                        encrypted="true",
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
             tag_specifications=[
-                LaunchTemplateTagSpecifications(resource_type=kind, tags=name_tag(f"{props.name}-node"))
+                LaunchTemplateTagSpecifications(
+                    resource_type=kind, tags=name_tag(f"{props.name}-node")
+                )
                 for kind in ("instance", "volume", "network-interface")
             ],
             tags=name_tag(f"{props.name}-nodes"),

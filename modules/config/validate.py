@@ -1,30 +1,20 @@
-"""One typed, validated configuration per deployment, loaded from a TOML file.
+"""What a structurally valid deployment must also satisfy: values, limits and combinations.
 
-`load_config(path)` parses the file into a frozen :class:`DeploymentConfig` tree and validates
-everything that can be checked offline: it raises :class:`ConfigError` listing *every* problem,
-one line each, saying what is wrong and how to fix it. Constructs receive this object and never
-read the environment.
+`validate(config)` returns every problem at once, one line each, naming the key and the fix.
+Each AWS limit checked here is declared once, with its source.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-import tomllib
-import types
-import typing
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from datetime import date
-from pathlib import Path
-from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from modules import naming
+from modules.config import naming
+from modules.config.derived import ecr_repository
+from modules.config.model import DeploymentConfig, NetworkConfig
 from service.contract import DRAIN_TIMEOUT_SECONDS, SHUTDOWN_AFTER_DRAIN_SECONDS
-
-ProviderMode = Literal["managed", "byop"]
-MeteringMode = Literal["off", "register", "hourly"]
-NatGateways = Literal["none", "single", "per_az"]
 
 EKS_STANDARD_SUPPORT_ENDS = {
     "1.33": date(2026, 7, 29),
@@ -86,303 +76,7 @@ _ARN = re.compile(
     r"^arn:aws[a-z-]*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):"
     r"(?P<account>\d{12}|):(?P<resource>.+)$"
 )
-_ECR_IMAGE = re.compile(
-    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com"
-    r"(\.cn)?/(?P<repository>[a-z0-9._/-]+)(?P<reference>:[\w.-]+|@sha256:[0-9a-f]{64})$"
-)
 _IMAGE_REFERENCE = re.compile(r"^[^\s]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
-
-
-class ConfigError(Exception):
-    """The configuration has problems; `problems` holds one line per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = tuple(problems)
-
-
-@dataclass(frozen=True, kw_only=True)
-class NetworkConfig:
-    """Where the deployment runs. Default: a new VPC with private subnets only, no internet."""
-
-    vpc_cidr: str = "10.0.0.0/16"
-    """The new VPC's range (ignored with `existing_vpc_id`, whose own range is used)."""
-    private_subnet_cidrs: tuple[str, ...] = ("10.0.1.0/24", "10.0.2.0/24")
-    """One private subnet per availability zone; at least two."""
-    availability_zones: tuple[str, ...] = ()
-    """The zone of each private subnet, in order. Default: the region's first available zones."""
-    existing_vpc_id: str | None = None
-    """Deploy into this VPC instead of creating one (with the three `existing_*` subnet fields)."""
-    existing_private_subnet_ids: tuple[str, ...] = ()
-    """Private subnets of the existing VPC, in at least two zones."""
-    existing_private_route_table_ids: tuple[str, ...] = ()
-    """Their route tables, for the S3 gateway endpoint."""
-    create_vpc_endpoints: bool = True
-    """Create the interface/gateway endpoints. Turn off only when the existing VPC has them."""
-    nat_gateways: NatGateways = "none"
-    """Internet egress for providers on the public internet: "single" (one NAT gateway, about
-    $33/month plus $0.045/GB, no zone redundancy) or "per_az" (one per zone). Default: none."""
-    public_subnet_cidrs: tuple[str, ...] = ()
-    """Public subnets for the NAT gateways, one per zone; only with `nat_gateways`."""
-    client_cidrs: tuple[str, ...] = ()
-    """Networks allowed to reach the load balancer (peered VPCs, VPN). Default: the VPC's range."""
-    flow_logs: bool = True
-    """VPC Flow Logs (all traffic) of a new VPC to CloudWatch Logs, kept as long as the service's
-    logs (`service.log_retention_days`)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class ServiceConfig:
-    """The Hypernym container and how it scales."""
-
-    image: str
-    """Container image, pinned by tag or digest (ECR in the deployment's region unless NAT)."""
-    cpu: int = 512
-    """Fargate CPU units per task."""
-    memory_mib: int = 1024
-    """Fargate memory per task; must be a combination Fargate accepts for `cpu`."""
-    cpu_architecture: Literal["X86_64", "ARM64"] = "X86_64"
-    desired_count: int = 2
-    """Tasks at creation; autoscaling owns the count afterwards."""
-    min_count: int = 2
-    max_count: int = 10
-    cpu_target_percent: int = 70
-    memory_target_percent: int = 80
-    scale_out_cooldown_seconds: int = 30
-    scale_in_cooldown_seconds: int = 300
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
-    workers: int = 1
-    """Server worker processes per task."""
-    log_retention_days: int = 30
-    log_kms_key_arn: str | None = None
-    """Encrypt the log group with this KMS key. Default: CloudWatch's own encryption."""
-    stop_timeout_seconds: int = 120
-    """Time between SIGTERM and SIGKILL, for in-flight requests to finish (Fargate max 120)."""
-    health_check_grace_period_seconds: int = 60
-
-
-@dataclass(frozen=True, kw_only=True)
-class InferenceConfig:
-    """Where the service sends its LLM calls."""
-
-    mode: ProviderMode = "managed"
-    managed_api_url: str | None = None
-    """Managed mode: the OpenAI-compatible gateway's URL."""
-    managed_model: str | None = None
-    managed_api_key_secret_arn: str | None = None
-    """Managed mode: Secrets Manager secret holding the gateway token (the raw token, or JSON
-    with `api_key`); the service reads it itself (`MANAGED_API_KEY_SECRET_ARN`)."""
-    managed_api_cidrs: tuple[str, ...] = ()
-    """Where the gateway lives, for the task's egress rule. Default: the VPC's range."""
-    byop_secret_arn: str | None = None
-    """BYOP mode: Secrets Manager secret with provider_url, api_key, model_name."""
-    secret_kms_key_arn: str | None = None
-    """Customer-managed KMS key encrypting the secret, if any (adds kms:Decrypt)."""
-
-    @property
-    def service_secret_arns(self) -> dict[str, str]:
-        """Purpose -> ARN of the secrets the service reads with its own role (ECS task role,
-        EKS IRSA role): the gateway token or the BYOP credentials."""
-        secrets = {
-            "gateway-token": self.managed_api_key_secret_arn,
-            "byop-secret": self.byop_secret_arn,
-        }
-        return {purpose: arn for purpose, arn in secrets.items() if arn is not None}
-
-
-@dataclass(frozen=True, kw_only=True)
-class MarketplaceConfig:
-    product_code: str | None = None
-    metering: MeteringMode = "register"
-    """"register" (RegisterUsage at start), "hourly" (MeterUsage), or "off"."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class LoadBalancerConfig:
-    """The internal Application Load Balancer in front of the service."""
-
-    protocol: Literal["http", "https"] = "http"
-    """"https" listens on 443 with `certificate_arn` and redirects 80 to it."""
-    certificate_arn: str | None = None
-    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    """TLS 1.2+ policies only."""
-    idle_timeout_seconds: int = 120
-    """LLM calls can exceed the AWS default of 60 s."""
-    deregistration_delay_seconds: int = 120
-    """How long a stopping task keeps serving in-flight requests before SIGTERM."""
-    deletion_protection: bool = True
-    access_logs_bucket: str | None = None
-    """S3 bucket for access logs. Default: none."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class StateConfig:
-    """Remote state: one S3 object per stack, locked with an S3 lock file."""
-
-    bucket: str
-    region: str | None = None
-    """Default: the deployment's region."""
-    key_prefix: str | None = None
-    """Default: the deployment name; the key is `<prefix>/<stack>.tfstate`."""
-    kms_key_id: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class EksConfig:
-    """The EKS cluster (platform "eks" only)."""
-
-    kubernetes_version: str = "1.35"
-    """Must be in EKS standard support (see EKS_STANDARD_SUPPORT_ENDS)."""
-    endpoint_public_access: bool = False
-    public_access_cidrs: tuple[str, ...] = ()
-    """Required with `endpoint_public_access`; never 0.0.0.0/0."""
-    admin_role_arns: tuple[str, ...] = ()
-    """IAM roles given cluster-admin access entries."""
-    node_instance_type: str = "t3.medium"
-    node_min_count: int = 2
-    node_desired_count: int = 2
-    node_max_count: int = 10
-    log_retention_days: int = 30
-    namespace: str = "hypernym"
-    service_account: str = "hypernym-api"
-
-
-@dataclass(frozen=True, kw_only=True)
-class DeploymentConfig:
-    """Everything one deployment needs; stacks and constructs are built from this alone."""
-
-    name: str
-    """Prefix of every resource name and stack (lowercase letters, digits, hyphens)."""
-    region: str
-    platform: Literal["ecs", "eks"] = "ecs"
-    environment: str = "production"
-    tags: dict[str, str] = field(default_factory=dict)
-    """Extra tags on every taggable resource."""
-    network: NetworkConfig = field(default_factory=NetworkConfig)
-    service: ServiceConfig
-    inference: InferenceConfig = field(default_factory=InferenceConfig)
-    marketplace: MarketplaceConfig = field(default_factory=MarketplaceConfig)
-    load_balancer: LoadBalancerConfig = field(default_factory=LoadBalancerConfig)
-    state: StateConfig | None = None
-    """Default: local state files next to each stack."""
-    eks: EksConfig = field(default_factory=EksConfig)
-
-    @property
-    def existing_vpc(self) -> bool:
-        return self.network.existing_vpc_id is not None
-
-    @property
-    def secrets_manager_used(self) -> bool:
-        """Whether tasks read Secrets Manager (BYOP credentials or the gateway token)."""
-        return bool(self.inference.service_secret_arns)
-
-
-DEFAULT_DEPLOYMENT = "ecs-managed"
-DEPLOYMENTS_DIR = Path(__file__).resolve().parent.parent / "deployments"
-
-
-def resolve_config_path(selection: str | None) -> Path:
-    """A path as given, or an example's name (`ecs-byop`) from deployments/; default ecs-managed."""
-    selection = selection or DEFAULT_DEPLOYMENT
-    if "/" not in selection and not selection.endswith(".toml"):
-        return DEPLOYMENTS_DIR / f"{selection}.toml"
-    return Path(selection)
-
-
-def load_config(path: Path | str, *, today: date | None = None) -> DeploymentConfig:
-    """Read and validate a deployment file; raise ConfigError with every problem found."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            [f"{path}: no such file; pass --config with a file from deployments/"]
-        ) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError([f"{path}: cannot read: {error}"]) from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError([f"{path}: not valid TOML: {error}"]) from None
-    return parse_config(data, source=str(path), today=today)
-
-
-def parse_config(
-    data: dict[str, Any], *, source: str = "config", today: date | None = None
-) -> DeploymentConfig:
-    """Build and validate a configuration from already-parsed TOML data."""
-    problems: list[str] = []
-    config = _build(DeploymentConfig, data, "", problems)
-    if config is not None:
-        problems += validate(config, today=today or date.today())
-    if problems or config is None:
-        raise ConfigError([f"{source}: {problem}" for problem in problems])
-    return config
-
-
-# --- structure: keys and types --------------------------------------------------------------
-
-
-def _build(cls: type, data: Any, where: str, problems: list[str]) -> Any:
-    """Instantiate dataclass `cls` from a TOML table, reporting unknown keys and bad types."""
-    label = where.rstrip(".") or "the top level"
-    if not isinstance(data, dict):
-        problems.append(f"`{label}` must be a table")
-        return None
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in fields(cls)}
-    for key in data.keys() - known.keys():
-        problems.append(f"unknown key `{where}{key}`; known keys here: {', '.join(sorted(known))}")
-    values: dict[str, Any] = {}
-    ok = True
-    for name, spec in known.items():
-        if name not in data:
-            if spec.default is MISSING and spec.default_factory is MISSING:
-                problems.append(f"`{where}{name}` is required")
-                ok = False
-            continue
-        value = _convert(hints[name], data[name], f"{where}{name}", problems)
-        if value is _INVALID:
-            ok = False
-        else:
-            values[name] = value
-    return cls(**values) if ok else None
-
-
-_INVALID = object()
-
-
-def _convert(hint: Any, value: Any, key: str, problems: list[str]) -> Any:  # noqa: PLR0911
-    """`value` as the type `hint` names (one return per TOML type), or _INVALID."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (types.UnionType, typing.Union):  # `X | None`: TOML has no null, so always X
-        return _convert(next(a for a in args if a is not type(None)), value, key, problems)
-    if is_dataclass(hint):
-        built = _build(hint, value, f"{key}.", problems)
-        return _INVALID if built is None else built
-    if origin is Literal:
-        if value in args:
-            return value
-        problems.append(f"`{key}` = {value!r}; use one of {', '.join(map(repr, args))}")
-        return _INVALID
-    if origin is tuple:
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return tuple(value)
-        problems.append(f"`{key}` must be a list of strings")
-        return _INVALID
-    if origin is dict:
-        if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
-            return dict(value)
-        problems.append(f"`{key}` must be a table of strings")
-        return _INVALID
-    # bool is an int in Python; TOML keeps them apart, and so do we.
-    if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
-        return value
-    problems.append(
-        f"`{key}` must be {'an integer' if hint is int else f'a {hint.__name__}'}, not {value!r}"
-    )
-    return _INVALID
-
-
-# --- meaning: values and combinations -------------------------------------------------------
 
 
 def validate(config: DeploymentConfig, *, today: date) -> list[str]:
@@ -630,15 +324,16 @@ def _image_problems(config: DeploymentConfig) -> list[str]:
         or not _REGION.match(config.region)
     ):
         return []  # the image may come from anywhere the egress path reaches
-    ecr = _ECR_IMAGE.match(image)
+    ecr = ecr_repository(image)
     if ecr is None:
         return [
             "`service.image` is not in ECR, and the VPC has no internet egress; push it to "
             f"ECR in {config.region} or set `network.nat_gateways`"
         ]
-    if ecr["region"] != config.region:
+    _, image_region, _ = ecr
+    if image_region != config.region:
         return [
-            f"`service.image` is in ECR {ecr['region']}, reachable only over the internet; "
+            f"`service.image` is in ECR {image_region}, reachable only over the internet; "
             f"replicate it to ECR in {config.region} or set `network.nat_gateways`"
         ]
     return []
@@ -694,18 +389,6 @@ def _inference_problems(config: DeploymentConfig) -> list[str]:
     return problems
 
 
-def ecr_repository(image: str) -> tuple[str, str, str] | None:
-    """(account, region, repository) of an ECR image URI; None for other registries."""
-    match = _ECR_IMAGE.match(image)
-    return None if match is None else (match["account"], match["region"], match["repository"])
-
-
-def managed_api_port(url: str) -> int:
-    """The TCP port the managed gateway listens on, from its URL."""
-    parts = urlsplit(url)
-    return parts.port or (443 if parts.scheme == "https" else 80)
-
-
 def _load_balancer_problems(config: DeploymentConfig) -> list[str]:
     lb = config.load_balancer
     problems = []
@@ -740,7 +423,7 @@ def _eks_problems(config: DeploymentConfig, today: date) -> list[str]:
         problems.append(
             f"`eks.kubernetes_version` = {eks.kubernetes_version!r} is not in EKS "
             f"standard support on {today}; use one of {', '.join(supported) or 'none known'}"
-            " (EKS_STANDARD_SUPPORT_ENDS in modules/config.py lists the calendar)"
+            " (EKS_STANDARD_SUPPORT_ENDS in modules/config/validate.py lists the calendar)"
         )
     if eks.endpoint_public_access and not eks.public_access_cidrs:
         problems.append(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
@@ -37,8 +36,9 @@ from cdktf_cdktf_provider_aws.ecs_task_definition import (
 from cdktf_cdktf_provider_aws.lb_listener import LbListener
 from constructs import Construct
 
-from modules.iam import Role
-from modules.tags import name_tag
+from modules.config.model import CpuArchitecture
+from modules.constructs.iam import Role
+from modules.constructs.tags import name_tag
 
 CONTAINER_USER = "1000"
 SCRATCH_VOLUME = "tmp"
@@ -67,22 +67,22 @@ class FargateServiceProps:
     listener: LbListener
     """The service is created after it, so the target group is attached to a load balancer."""
     log_group_name: str
-    cpu: int = 512
-    memory_mib: int = 1024
-    cpu_architecture: Literal["X86_64", "ARM64"] = "X86_64"
-    desired_count: int = 2
+    cpu: int
+    memory_mib: int
+    cpu_architecture: CpuArchitecture
+    desired_count: int
     """Only at creation; afterwards autoscaling owns the count (Terraform ignores it)."""
-    min_count: int = 2
-    max_count: int = 10
-    cpu_target_percent: int = 70
-    memory_target_percent: int = 80
-    scale_out_cooldown_seconds: int = 30
-    scale_in_cooldown_seconds: int = 300
-    log_retention_days: int = 30
-    log_kms_key_arn: str | None = None
-    """Default: CloudWatch Logs' own encryption."""
-    stop_timeout_seconds: int = 120
-    health_check_grace_period_seconds: int = 60
+    min_count: int
+    max_count: int
+    cpu_target_percent: int
+    memory_target_percent: int
+    scale_out_cooldown_seconds: int
+    scale_in_cooldown_seconds: int
+    log_retention_days: int
+    log_kms_key_arn: str | None
+    """None: CloudWatch Logs' own encryption."""
+    stop_timeout_seconds: int
+    health_check_grace_period_seconds: int
     container_insights: bool = True
 
 

@@ -12,8 +12,23 @@ LOAD_BALANCER_NAME_MAX = 32
 ROLE_NAME_MAX = 64
 """AWS limit for IAM role names."""
 
-RESERVED_TAG_KEYS = ("Name", "ManagedBy", "Product", "Environment", "Deployment")
-"""Tags the deployment sets itself (modules/tags.py); user tags may not redefine them."""
+PRODUCT = "Hypernym"
+MANAGED_BY = "cdktf"
+
+
+def deployment_tags(deployment: str, environment: str, extra: dict[str, str]) -> dict[str, str]:
+    """The tags of every resource in a deployment (the AWS provider's default tags)."""
+    return {
+        **extra,
+        "ManagedBy": MANAGED_BY,
+        "Product": PRODUCT,
+        "Environment": environment,
+        "Deployment": deployment,
+    }
+
+
+RESERVED_TAG_KEYS = ("Name", *deployment_tags("", "", {}))
+"""Tags the deployment sets itself (`Name` per resource); user tags may not redefine them."""
 
 ROLE_PURPOSES = (
     "ecs-execution",

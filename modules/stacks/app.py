@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from cdktf import App
+from cdktf import App, TerraformStack
 
 from modules.config import DeploymentConfig
-from modules.stacks import PLATFORM_STACKS
+from modules.stacks.ecs import ecs_stacks
+from modules.stacks.eks import eks_stacks
+
+PLATFORM_STACKS: dict[str, Callable[[App, DeploymentConfig], list[TerraformStack]]] = {
+    "ecs": ecs_stacks,
+    "eks": eks_stacks,
+}
+"""platform -> the function adding its stacks to an app: ECS is one stack, `<name>-ecs`; EKS
+the cluster stack, then the apps stack."""
 
 
 def build_app(config: DeploymentConfig, outdir: Path | str | None = None) -> App:

@@ -25,10 +25,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from modules.tooling import REPO_ROOT, CheckovResult, ToolMissingError, run_checkov
+from modules.cli.checkov import CheckovResult, ToolMissingError, run_checkov
+from modules.config import PROJECT_ROOT
 
 SUPPORTED_FORMAT_MAJOR = "1"  # `terraform show -json` format_version 1.x (Terraform >= 1.0)
-DEFAULT_CONFIG = REPO_ROOT / "plan-review.toml"
+DEFAULT_CONFIG = PROJECT_ROOT / "plan-review.toml"
 # The workflow finds its previous comment by this marker and edits it instead of adding another.
 COMMENT_MARKER = "<!-- hypernym-plan-review -->"
 # GitHub rejects comments over 65,536 characters; long lists are cut well before that.
@@ -328,8 +329,8 @@ def _why(resource: Mapping[str, Any], action: Action) -> str:
     paths = resource["change"].get("replace_paths") or []
     if action is Action.REPLACE and paths:
         return "forced by " + ", ".join(f"`{_path(p)}`" for p in paths)
-    reason = resource.get("action_reason")
-    return REASONS.get(reason, reason or "") if action in (Action.REPLACE, Action.DELETE) else ""
+    reason = str(resource.get("action_reason") or "")
+    return REASONS.get(reason, reason) if action in (Action.REPLACE, Action.DELETE) else ""
 
 
 def _path(steps: Sequence[str | int]) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 
 from cdktf import Fn, Token
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -33,9 +32,10 @@ from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
 from constructs import Construct
 
-from modules.iam import Role
-from modules.security_groups import Peer, SecurityGroup, SecurityGroupProps
-from modules.tags import name_tag
+from modules.config.model import NatGateways
+from modules.constructs.iam import Role
+from modules.constructs.security_groups import Peer, SecurityGroup, SecurityGroupProps
+from modules.constructs.tags import name_tag
 
 CONTAINER_ENDPOINTS: Mapping[str, str] = {
     "ecr.api": "image manifests and the registry auth token",
@@ -57,28 +57,27 @@ class NetworkProps:
     name: str
     """Prefix of the Name tags."""
     region: str
-    vpc_cidr: str = "10.0.0.0/16"
-    private_subnet_cidrs: tuple[str, ...] = ("10.0.1.0/24", "10.0.2.0/24")
-    availability_zones: tuple[str, ...] = ()
-    """Zone of each private subnet. Default: the region's first available zones, in order."""
-    interface_endpoints: Mapping[str, str] = field(
-        default_factory=lambda: dict(CONTAINER_ENDPOINTS)
-    )
+    vpc_cidr: str
+    """The new VPC's range (ignored with `existing_vpc_id`)."""
+    private_subnet_cidrs: tuple[str, ...]
+    availability_zones: tuple[str, ...]
+    """Zone of each private subnet; empty: the region's first available zones, in order."""
+    interface_endpoints: Mapping[str, str]
     """Interface endpoints to create, service name (after com.amazonaws.<region>.) to the reason
-    it is needed. Default: CONTAINER_ENDPOINTS. The S3 gateway endpoint is always created."""
-    create_vpc_endpoints: bool = True
+    it is needed (at least CONTAINER_ENDPOINTS). The S3 gateway endpoint is always created."""
+    create_vpc_endpoints: bool
     """Off only for an existing VPC that already has the endpoints."""
-    nat_gateways: Literal["none", "single", "per_az"] = "none"
-    """Internet egress: none (default), one NAT gateway, or one per zone."""
-    public_subnet_cidrs: tuple[str, ...] = ()
+    nat_gateways: NatGateways
+    """Internet egress: none, one NAT gateway, or one per zone."""
+    public_subnet_cidrs: tuple[str, ...]
     """One per zone, for the NAT gateways."""
-    existing_vpc_id: str | None = None
+    existing_vpc_id: str | None
     """Use this VPC and the subnets below instead of creating them."""
-    existing_private_subnet_ids: tuple[str, ...] = ()
-    existing_private_route_table_ids: tuple[str, ...] = ()
-    flow_logs: Role | None = None
-    """Role for VPC Flow Logs (all traffic, to a log group). Default: no flow logs."""
-    flow_log_retention_days: int = 30
+    existing_private_subnet_ids: tuple[str, ...]
+    existing_private_route_table_ids: tuple[str, ...]
+    flow_logs: Role | None
+    """Role for VPC Flow Logs (all traffic, to a log group); None: no flow logs."""
+    flow_log_retention_days: int
     private_subnet_tags: Mapping[str, str] = field(default_factory=dict)
     """Extra tags on the private subnets made here (e.g. for load balancer discovery).
     Default: none."""

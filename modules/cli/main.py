@@ -23,9 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from modules import plan_review
+from modules.cli import plan_review
+from modules.cli.checkov import ToolMissingError, checkov_executable, checkov_skips, run_checkov
 from modules.config import ConfigError, DeploymentConfig, load_config, resolve_config_path
-from modules.tooling import ToolMissingError, checkov_executable, checkov_skips, run_checkov
 
 DEPLOYMENT_ENV = "HYPERNYM_DEPLOYMENT"
 """Selects the deployment (a path, or an example name from deployments/) when --config is absent."""
@@ -39,7 +39,7 @@ def selected_config(flag: str | None) -> DeploymentConfig:
 def synthesize(config: DeploymentConfig, outdir: Path) -> list[Path]:
     """Synthesize into a scratch directory, then replace `outdir`: never a half-written output."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from modules.app import build_app  # noqa: PLC0415 - the AWS bindings take 10-15 s to import
+    from modules.stacks.app import build_app  # noqa: PLC0415 - the AWS bindings take 10-15 s to import
 
     outdir = outdir.resolve()
     outdir.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
-from modules.tags import name_tag
+from modules.constructs.tags import name_tag
 
 Statement = dict[str, Any]
 

@@ -8,7 +8,6 @@ TLS 1.2+ policy and port 80 answering only with a redirect to HTTPS. Targets are
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
 from cdktf_cdktf_provider_aws.lb_listener import (
@@ -19,13 +18,14 @@ from cdktf_cdktf_provider_aws.lb_listener import (
 from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGroupHealthCheck
 from constructs import Construct
 
-from modules.tags import name_tag
+from modules.config.model import ListenerProtocol
+from modules.constructs.tags import name_tag
 
 HTTP_PORT = 80
 HTTPS_PORT = 443
 
 
-def listener_ports(protocol: Literal["http", "https"]) -> tuple[int, ...]:
+def listener_ports(protocol: ListenerProtocol) -> tuple[int, ...]:
     """Ports clients connect to: 80, or 443 plus 80 for the redirect."""
     return (HTTP_PORT,) if protocol == "http" else (HTTPS_PORT, HTTP_PORT)
 
@@ -40,17 +40,17 @@ class LoadBalancerProps:
     security_group_id: str
     target_port: int
     health_check_path: str
-    protocol: Literal["http", "https"] = "http"
-    certificate_arn: str | None = None
+    protocol: ListenerProtocol
+    certificate_arn: str | None
     """Required for "https"."""
-    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    idle_timeout_seconds: int = 120
+    ssl_policy: str
+    idle_timeout_seconds: int
     """AWS's default of 60 s cuts off long LLM calls."""
-    deregistration_delay_seconds: int = 120
+    deregistration_delay_seconds: int
     """In-flight requests a deregistering target may still finish."""
-    deletion_protection: bool = True
-    access_logs_bucket: str | None = None
-    """Default: no access logs."""
+    deletion_protection: bool
+    access_logs_bucket: str | None
+    """None: no access logs."""
     health_check_interval_seconds: int = 30
     health_check_timeout_seconds: int = 5
     healthy_threshold: int = 2

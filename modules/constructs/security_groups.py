@@ -8,14 +8,14 @@ plan shows every opening by name and a rule can change without replacing the gro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup as AwsSecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
-from modules.tags import name_tag
+from modules.constructs.tags import name_tag
 
 Rule = TypeVar("Rule", VpcSecurityGroupIngressRule, VpcSecurityGroupEgressRule)
 
@@ -43,7 +43,7 @@ class Peer:
         if len(given) != 1:
             raise ValueError("a Peer takes exactly one of cidr, security_group_id, prefix_list_id")
 
-    def rule_arguments(self) -> dict[str, str]:
+    def rule_arguments(self) -> dict[str, Any]:
         if self.cidr is not None:
             return {"cidr_ipv4": self.cidr}
         if self.security_group_id is not None:
@@ -79,7 +79,9 @@ class SecurityGroup(Construct):
         """Let TCP connections to `peer` on `port` out."""
         return self._rule(VpcSecurityGroupEgressRule, rule_id, peer, port, description)
 
-    def _rule(self, kind: type[Rule], rule_id: str, peer: Peer, port: int, description: str) -> Rule:
+    def _rule(
+        self, kind: type[Rule], rule_id: str, peer: Peer, port: int, description: str
+    ) -> Rule:
         return kind(
             self,
             rule_id,
@@ -101,8 +103,8 @@ class ServiceSecurityGroupsProps:
     vpc_cidr: str
     listener_ports: tuple[int, ...]
     container_port: int
-    client_cidrs: tuple[str, ...] = ()
-    """Who may reach the load balancer. Default: the VPC's range."""
+    client_cidrs: tuple[str, ...]
+    """Who may reach the load balancer."""
     endpoint_security_group_id: str | None = None
     """The VPC endpoints' group. None: the endpoints are someone else's, somewhere in the VPC."""
     s3_prefix_list_id: str | None = None
@@ -142,7 +144,7 @@ class ServiceSecurityGroups(Construct):
                 description="Service tasks: the load balancer in, AWS endpoints and upstreams out",
             ),
         )
-        for i, cidr in enumerate(props.client_cidrs or (props.vpc_cidr,)):
+        for i, cidr in enumerate(props.client_cidrs):
             for port in props.listener_ports:
                 self.load_balancer.allow_ingress(
                     f"clients-{i + 1}-port-{port}",

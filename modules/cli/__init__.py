@@ -1,0 +1,1 @@
+"""`hypernym-deploy`, the deployment command line: build (synth + checkov), plan review."""

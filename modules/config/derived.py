@@ -1,0 +1,57 @@
+"""Values a deployment derives from its configuration, each rule written once.
+
+Stacks call these instead of repeating the rule: the ECS and EKS stacks both need the client
+networks, the keep-alive, the managed gateway's address and the image's registry.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from modules.config.model import DeploymentConfig
+from service.contract import keep_alive_for
+
+ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com"
+    r"(\.cn)?/(?P<repository>[a-z0-9._/-]+)(?P<reference>:[\w.-]+|@sha256:[0-9a-f]{64})$"
+)
+
+
+def ecr_repository(image: str) -> tuple[str, str, str] | None:
+    """(account, region, repository) of an ECR image URI; None for other registries."""
+    match = ECR_IMAGE.match(image)
+    return None if match is None else (match["account"], match["region"], match["repository"])
+
+
+def managed_api_port(url: str) -> int:
+    """The TCP port the managed gateway listens on, from its URL."""
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def client_cidrs(config: DeploymentConfig, vpc_cidr: str) -> tuple[str, ...]:
+    """Networks allowed to reach the load balancer: the configured ones, else the VPC's range."""
+    return config.network.client_cidrs or (vpc_cidr,)
+
+
+def managed_gateway_upstreams(
+    config: DeploymentConfig, vpc_cidr: str
+) -> tuple[tuple[str, int], ...]:
+    """(CIDR, port) of the managed LLM gateway, the VPC's range unless configured; none in BYOP."""
+    inference = config.inference
+    if inference.mode != "managed" or inference.managed_api_url is None:
+        return ()
+    port = managed_api_port(inference.managed_api_url)
+    return tuple((cidr, port) for cidr in inference.managed_api_cidrs or (vpc_cidr,))
+
+
+def keep_alive_seconds(config: DeploymentConfig) -> int:
+    """The service's idle keep-alive for this deployment's load balancer idle timeout."""
+    return keep_alive_for(config.load_balancer.idle_timeout_seconds)
+
+
+def state_key(config: DeploymentConfig, stack_name: str) -> str:
+    """The S3 object of a stack's state: `<key_prefix or name>/<stack>.tfstate`."""
+    assert config.state is not None
+    return f"{config.state.key_prefix or config.name}/{stack_name}.tfstate"

@@ -1,0 +1,200 @@
+"""The deployment file's shape: one frozen dataclass per TOML section.
+
+Each key is declared once here, with its default and what it means; `load.py` builds these
+from TOML and `validate.py` checks the values. Stacks translate them into construct props.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from service.contract import LOAD_BALANCER_IDLE_TIMEOUT_SECONDS, MeteringMode, ProviderMode
+
+NatGateways = Literal["none", "single", "per_az"]
+ListenerProtocol = Literal["http", "https"]
+CpuArchitecture = Literal["X86_64", "ARM64"]
+
+
+class ConfigError(Exception):
+    """The configuration has problems; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkConfig:
+    """Where the deployment runs. Default: a new VPC with private subnets only, no internet."""
+
+    vpc_cidr: str = "10.0.0.0/16"
+    """The new VPC's range (ignored with `existing_vpc_id`, whose own range is used)."""
+    private_subnet_cidrs: tuple[str, ...] = ("10.0.1.0/24", "10.0.2.0/24")
+    """One private subnet per availability zone; at least two."""
+    availability_zones: tuple[str, ...] = ()
+    """The zone of each private subnet, in order. Default: the region's first available zones."""
+    existing_vpc_id: str | None = None
+    """Deploy into this VPC instead of creating one (with the three `existing_*` subnet fields)."""
+    existing_private_subnet_ids: tuple[str, ...] = ()
+    """Private subnets of the existing VPC, in at least two zones."""
+    existing_private_route_table_ids: tuple[str, ...] = ()
+    """Their route tables, for the S3 gateway endpoint."""
+    create_vpc_endpoints: bool = True
+    """Create the interface/gateway endpoints. Turn off only when the existing VPC has them."""
+    nat_gateways: NatGateways = "none"
+    """Internet egress for providers on the public internet: "single" (one NAT gateway, about
+    $33/month plus $0.045/GB, no zone redundancy) or "per_az" (one per zone). Default: none."""
+    public_subnet_cidrs: tuple[str, ...] = ()
+    """Public subnets for the NAT gateways, one per zone; only with `nat_gateways`."""
+    client_cidrs: tuple[str, ...] = ()
+    """Networks allowed to reach the load balancer (peered VPCs, VPN). Default: the VPC's range."""
+    flow_logs: bool = True
+    """VPC Flow Logs (all traffic) of a new VPC to CloudWatch Logs, kept as long as the service's
+    logs (`service.log_retention_days`)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceConfig:
+    """The Hypernym container and how it scales."""
+
+    image: str
+    """Container image, pinned by tag or digest (ECR in the deployment's region unless NAT)."""
+    cpu: int = 512
+    """Fargate CPU units per task."""
+    memory_mib: int = 1024
+    """Fargate memory per task; must be a combination Fargate accepts for `cpu`."""
+    cpu_architecture: CpuArchitecture = "X86_64"
+    desired_count: int = 2
+    """Tasks at creation; autoscaling owns the count afterwards."""
+    min_count: int = 2
+    max_count: int = 10
+    cpu_target_percent: int = 70
+    memory_target_percent: int = 80
+    scale_out_cooldown_seconds: int = 30
+    scale_in_cooldown_seconds: int = 300
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    workers: int = 1
+    """Server worker processes per task."""
+    log_retention_days: int = 30
+    log_kms_key_arn: str | None = None
+    """Encrypt the log group with this KMS key. Default: CloudWatch's own encryption."""
+    stop_timeout_seconds: int = 120
+    """Time between SIGTERM and SIGKILL, for in-flight requests to finish (Fargate max 120)."""
+    health_check_grace_period_seconds: int = 60
+
+
+@dataclass(frozen=True, kw_only=True)
+class InferenceConfig:
+    """Where the service sends its LLM calls."""
+
+    mode: ProviderMode = "managed"
+    managed_api_url: str | None = None
+    """Managed mode: the OpenAI-compatible gateway's URL."""
+    managed_model: str | None = None
+    managed_api_key_secret_arn: str | None = None
+    """Managed mode: Secrets Manager secret holding the gateway token (the raw token, or JSON
+    with `api_key`); the service reads it itself (`MANAGED_API_KEY_SECRET_ARN`)."""
+    managed_api_cidrs: tuple[str, ...] = ()
+    """Where the gateway lives, for the task's egress rule. Default: the VPC's range."""
+    byop_secret_arn: str | None = None
+    """BYOP mode: Secrets Manager secret with provider_url, api_key, model_name."""
+    secret_kms_key_arn: str | None = None
+    """Customer-managed KMS key encrypting the secret, if any (adds kms:Decrypt)."""
+
+    @property
+    def service_secret_arns(self) -> dict[str, str]:
+        """Purpose -> ARN of the secrets the service reads with its own role (ECS task role,
+        EKS IRSA role): the gateway token or the BYOP credentials."""
+        secrets = {
+            "gateway-token": self.managed_api_key_secret_arn,
+            "byop-secret": self.byop_secret_arn,
+        }
+        return {purpose: arn for purpose, arn in secrets.items() if arn is not None}
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketplaceConfig:
+    product_code: str | None = None
+    metering: MeteringMode = "register"
+    """"register" (RegisterUsage at start), "hourly" (MeterUsage), or "off"."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadBalancerConfig:
+    """The internal Application Load Balancer in front of the service."""
+
+    protocol: ListenerProtocol = "http"
+    """"https" listens on 443 with `certificate_arn` and redirects 80 to it."""
+    certificate_arn: str | None = None
+    ssl_policy: str = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    """TLS 1.2+ policies only."""
+    idle_timeout_seconds: int = LOAD_BALANCER_IDLE_TIMEOUT_SECONDS
+    """LLM calls can exceed the AWS default of 60 s; the service's keep-alive follows it."""
+    deregistration_delay_seconds: int = 120
+    """How long a stopping task keeps serving in-flight requests before SIGTERM."""
+    deletion_protection: bool = True
+    access_logs_bucket: str | None = None
+    """S3 bucket for access logs. Default: none."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StateConfig:
+    """Remote state: one S3 object per stack, locked with an S3 lock file."""
+
+    bucket: str
+    region: str | None = None
+    """Default: the deployment's region."""
+    key_prefix: str | None = None
+    """Default: the deployment name; the key is `<prefix>/<stack>.tfstate`."""
+    kms_key_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EksConfig:
+    """The EKS cluster (platform "eks" only)."""
+
+    kubernetes_version: str = "1.35"
+    """Must be in EKS standard support (see validate.EKS_STANDARD_SUPPORT_ENDS)."""
+    endpoint_public_access: bool = False
+    public_access_cidrs: tuple[str, ...] = ()
+    """Required with `endpoint_public_access`; never 0.0.0.0/0."""
+    admin_role_arns: tuple[str, ...] = ()
+    """IAM roles given cluster-admin access entries."""
+    node_instance_type: str = "t3.medium"
+    node_min_count: int = 2
+    node_desired_count: int = 2
+    node_max_count: int = 10
+    log_retention_days: int = 30
+    namespace: str = "hypernym"
+    service_account: str = "hypernym-api"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentConfig:
+    """Everything one deployment needs; stacks and constructs are built from this alone."""
+
+    name: str
+    """Prefix of every resource name and stack (lowercase letters, digits, hyphens)."""
+    region: str
+    platform: Literal["ecs", "eks"] = "ecs"
+    environment: str = "production"
+    tags: dict[str, str] = field(default_factory=dict)
+    """Extra tags on every taggable resource."""
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    service: ServiceConfig
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
+    marketplace: MarketplaceConfig = field(default_factory=MarketplaceConfig)
+    load_balancer: LoadBalancerConfig = field(default_factory=LoadBalancerConfig)
+    state: StateConfig | None = None
+    """Default: local state files next to each stack."""
+    eks: EksConfig = field(default_factory=EksConfig)
+
+    @property
+    def existing_vpc(self) -> bool:
+        return self.network.existing_vpc_id is not None
+
+    @property
+    def secrets_manager_used(self) -> bool:
+        """Whether tasks read Secrets Manager (BYOP credentials or the gateway token)."""
+        return bool(self.inference.service_secret_arns)

@@ -1,0 +1,155 @@
+"""What every stack of a deployment shares: the base stack, the network, the workload's env.
+
+Every stack derives from :class:`DeploymentStack` (AWS provider with the deployment's default
+tags, its state backend, the Name-tag check) except the EKS apps stack, which has no AWS
+provider and uses :func:`s3_state` alone. Stacks translate the configuration into construct
+props; the constructs never see the configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cdktf import Aspects, TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from constructs import Construct
+
+from modules.config import DeploymentConfig, naming
+from modules.config.derived import keep_alive_seconds, state_key
+from modules.constructs.backend import S3StateProps, configure_backend
+from modules.constructs.iam import Role, RoleProps, service_trust_policy
+from modules.constructs.network import (
+    CONTAINER_ENDPOINTS,
+    METERING_ENDPOINT,
+    SECRETS_MANAGER_ENDPOINT,
+    Network,
+    NetworkProps,
+)
+from modules.constructs.tags import RequireNameTag
+from service.contract import ContainerEnvironment, container_environment
+
+
+def s3_state(config: DeploymentConfig, stack_name: str) -> S3StateProps | None:
+    """The stack's S3 state with a `[state]` section; None: local state."""
+    if config.state is None:
+        return None
+    return S3StateProps(
+        bucket=config.state.bucket,
+        key=state_key(config, stack_name),
+        region=config.state.region or config.region,
+        kms_key_id=config.state.kms_key_id,
+    )
+
+
+class DeploymentStack(TerraformStack):
+    """A stack of one deployment: `<deployment>-<unit>`, tagged, with its own state."""
+
+    def __init__(self, scope: Construct, config: DeploymentConfig, unit: str) -> None:
+        self.stack_name = naming.stack_name(config.name, unit)
+        super().__init__(scope, self.stack_name)
+        self.config = config
+        AwsProvider(
+            self,
+            "aws",
+            region=config.region,
+            default_tags=[
+                AwsProviderDefaultTags(
+                    tags=naming.deployment_tags(config.name, config.environment, config.tags)
+                )
+            ],
+        )
+        configure_backend(self, self.stack_name, s3_state(config, self.stack_name))
+        Aspects.of(self).add(RequireNameTag())
+        self.account_id = DataAwsCallerIdentity(self, "caller").account_id
+        self.partition = DataAwsPartition(self, "partition").partition
+
+    def role(self, id: str, purpose: str, service: str, source_arn: str, description: str) -> Role:
+        """A role for an AWS service, trusted only for this account's `source_arn` resources."""
+        config = self.config
+        return Role(
+            self,
+            id,
+            props=RoleProps(
+                name=naming.role_name(config.name, config.region, purpose),
+                description=description,
+                region=config.region,
+                trust_policy=service_trust_policy(
+                    service, account_id=self.account_id, source_arn=source_arn
+                ),
+            ),
+        )
+
+    def output(self, id: str, value: object, description: str) -> None:
+        TerraformOutput(self, id, value=value, description=description)
+
+
+def interface_endpoints(config: DeploymentConfig) -> dict[str, str]:
+    """The interface endpoints the workload needs, with the reason for each."""
+    endpoints = dict(CONTAINER_ENDPOINTS)
+    if config.secrets_manager_used:
+        endpoints.update(SECRETS_MANAGER_ENDPOINT)
+    if config.marketplace.metering != "off":
+        endpoints.update(METERING_ENDPOINT)
+    return endpoints
+
+
+def build_network(
+    stack: DeploymentStack,
+    extra_endpoints: Mapping[str, str] | None = None,
+    private_subnet_tags: Mapping[str, str] | None = None,
+) -> Network:
+    """The deployment's network in `stack`, with the workload's endpoints plus `extra_endpoints`."""
+    config, net = stack.config, stack.config.network
+    flow_logs = None
+    if net.flow_logs and not config.existing_vpc:
+        flow_logs = stack.role(
+            "flow-logs-role",
+            "vpc-flow-logs",
+            "vpc-flow-logs.amazonaws.com",
+            f"arn:{stack.partition}:ec2:{config.region}:{stack.account_id}:vpc-flow-log/*",
+            "VPC Flow Logs delivery to CloudWatch Logs",
+        )
+    return Network(
+        stack,
+        "network",
+        props=NetworkProps(
+            name=config.name,
+            region=config.region,
+            vpc_cidr=net.vpc_cidr,
+            private_subnet_cidrs=net.private_subnet_cidrs,
+            availability_zones=net.availability_zones,
+            interface_endpoints={**interface_endpoints(config), **(extra_endpoints or {})},
+            create_vpc_endpoints=net.create_vpc_endpoints,
+            nat_gateways=net.nat_gateways,
+            public_subnet_cidrs=net.public_subnet_cidrs,
+            existing_vpc_id=net.existing_vpc_id,
+            existing_private_subnet_ids=net.existing_private_subnet_ids,
+            existing_private_route_table_ids=net.existing_private_route_table_ids,
+            flow_logs=flow_logs,
+            flow_log_retention_days=config.service.log_retention_days,
+            private_subnet_tags=private_subnet_tags or {},
+        ),
+    )
+
+
+def workload_environment(config: DeploymentConfig) -> dict[str, str]:
+    """The container's environment, from the one contract shared with the Helm values."""
+    inference, marketplace = config.inference, config.marketplace
+    return container_environment(
+        ContainerEnvironment(
+            environment=config.environment,
+            region=config.region,
+            provider_mode=inference.mode,
+            managed_api_url=inference.managed_api_url,
+            managed_model=inference.managed_model,
+            managed_api_key_secret_arn=inference.managed_api_key_secret_arn,
+            byop_secret_arn=inference.byop_secret_arn,
+            marketplace_product_code=marketplace.product_code,
+            metering=marketplace.metering,
+            log_level=config.service.log_level,
+            workers=config.service.workers,
+            keep_alive_seconds=keep_alive_seconds(config),
+        )
+    )

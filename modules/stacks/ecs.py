@@ -1,0 +1,150 @@
+"""The ECS deployment: one stack, `<name>-ecs`.
+
+Network, security groups, the execution and task roles, the internal load balancer and the
+Fargate service, built from the deployment's configuration.
+"""
+
+from __future__ import annotations
+
+from cdktf import App, TerraformStack
+from constructs import Construct
+
+from modules.config import DeploymentConfig, naming
+from modules.config.derived import client_cidrs, ecr_repository, managed_gateway_upstreams
+from modules.constructs.alb import InternalLoadBalancer, LoadBalancerProps, listener_ports
+from modules.constructs.ecs_service import FargateService, FargateServiceProps
+from modules.constructs.security_groups import ServiceSecurityGroups, ServiceSecurityGroupsProps
+from modules.stacks.base import DeploymentStack, build_network, workload_environment
+from service.contract import CONTAINER_PORT, HEALTH_PATH, HEALTHCHECK_COMMAND
+
+CONTAINER_NAME = "hypernym-api"
+
+
+class EcsStack(DeploymentStack):
+    """The whole ECS deployment: network, security groups, roles, load balancer, service."""
+
+    def __init__(self, scope: Construct, config: DeploymentConfig) -> None:
+        super().__init__(scope, config, "ecs")
+        self.network = build_network(self)
+        network, lb, svc = self.network, config.load_balancer, config.service
+        self.security_groups = ServiceSecurityGroups(
+            self,
+            "security-groups",
+            props=ServiceSecurityGroupsProps(
+                name=config.name,
+                vpc_id=network.vpc_id,
+                vpc_cidr=network.vpc_cidr,
+                listener_ports=listener_ports(lb.protocol),
+                container_port=CONTAINER_PORT,
+                client_cidrs=client_cidrs(config, network.vpc_cidr),
+                endpoint_security_group_id=(
+                    network.endpoint_security_group.id if network.endpoint_security_group else None
+                ),
+                s3_prefix_list_id=network.s3_prefix_list_id,
+                upstreams=managed_gateway_upstreams(config, network.vpc_cidr),
+                internet_https=network.internet_egress,
+            ),
+        )
+        ecs_tasks = f"arn:{self.partition}:ecs:{config.region}:{self.account_id}:*"
+        self.execution_role = self.role(
+            "execution-role",
+            "ecs-execution",
+            "ecs-tasks.amazonaws.com",
+            ecs_tasks,
+            "ECS agent: pulls the image, writes logs",
+        )
+        self.task_role = self.role(
+            "task-role",
+            "ecs-task",
+            "ecs-tasks.amazonaws.com",
+            ecs_tasks,
+            "The Hypernym service's own AWS calls",
+        )
+        self._grant(config)
+        self.load_balancer = InternalLoadBalancer(
+            self,
+            "load-balancer",
+            props=LoadBalancerProps(
+                name=naming.load_balancer_name(config.name),
+                target_group_name=naming.target_group_name(config.name),
+                vpc_id=network.vpc_id,
+                subnet_ids=network.private_subnet_ids,
+                security_group_id=self.security_groups.load_balancer.id,
+                target_port=CONTAINER_PORT,
+                health_check_path=HEALTH_PATH,
+                protocol=lb.protocol,
+                certificate_arn=lb.certificate_arn,
+                ssl_policy=lb.ssl_policy,
+                idle_timeout_seconds=lb.idle_timeout_seconds,
+                deregistration_delay_seconds=lb.deregistration_delay_seconds,
+                deletion_protection=lb.deletion_protection,
+                access_logs_bucket=lb.access_logs_bucket,
+            ),
+        )
+        self.service = FargateService(
+            self,
+            "service",
+            props=FargateServiceProps(
+                name=config.name,
+                region=config.region,
+                image=svc.image,
+                container_name=CONTAINER_NAME,
+                container_port=CONTAINER_PORT,
+                environment=workload_environment(config),
+                health_check_command=HEALTHCHECK_COMMAND,
+                execution_role=self.execution_role,
+                task_role=self.task_role,
+                subnet_ids=network.private_subnet_ids,
+                security_group_id=self.security_groups.workload.id,
+                target_group_arn=self.load_balancer.target_group.arn,
+                listener=self.load_balancer.listener,
+                log_group_name=naming.log_group_name(config.name),
+                cpu=svc.cpu,
+                memory_mib=svc.memory_mib,
+                cpu_architecture=svc.cpu_architecture,
+                desired_count=svc.desired_count,
+                min_count=svc.min_count,
+                max_count=svc.max_count,
+                cpu_target_percent=svc.cpu_target_percent,
+                memory_target_percent=svc.memory_target_percent,
+                scale_out_cooldown_seconds=svc.scale_out_cooldown_seconds,
+                scale_in_cooldown_seconds=svc.scale_in_cooldown_seconds,
+                log_retention_days=svc.log_retention_days,
+                log_kms_key_arn=svc.log_kms_key_arn,
+                stop_timeout_seconds=svc.stop_timeout_seconds,
+                health_check_grace_period_seconds=svc.health_check_grace_period_seconds,
+            ),
+        )
+        self._outputs()
+
+    def _grant(self, config: DeploymentConfig) -> None:
+        inference = config.inference
+        repository = ecr_repository(config.service.image)
+        if repository is not None:
+            account, region, name = repository
+            self.execution_role.grant_ecr_pull(
+                f"arn:{self.partition}:ecr:{region}:{account}:repository/{name}"
+            )
+        # The service reads its secret itself (task role), so rotation needs no redeploy.
+        for purpose, secret_arn in inference.service_secret_arns.items():
+            self.task_role.grant_secret_read(
+                f"{purpose}-read", secret_arn, inference.secret_kms_key_arn
+            )
+        if config.marketplace.metering != "off":
+            self.task_role.grant_metering()
+
+    def _outputs(self) -> None:
+        lb, service, network = self.load_balancer, self.service, self.network
+        self.output("alb_dns_name", lb.load_balancer.dns_name, "Internal load balancer DNS name")
+        self.output("alb_url", lb.url, "Base URL of the API inside the network")
+        self.output("cluster_name", service.cluster.name, "ECS cluster")
+        self.output("service_name", service.service.name, "ECS service")
+        self.output("log_group_name", service.log_group.name, "Container logs")
+        self.output("task_role_arn", self.task_role.arn, "Role the service runs with")
+        self.output("execution_role_arn", self.execution_role.arn, "Role the ECS agent uses")
+        self.output("vpc_id", network.vpc_id, "VPC")
+        self.output("private_subnet_ids", network.private_subnet_ids, "Private subnets")
+
+
+def ecs_stacks(app: App, config: DeploymentConfig) -> list[TerraformStack]:
+    return [EcsStack(app, config)]

@@ -1,0 +1,275 @@
+"""The EKS deployment's two stacks, deployed in this order:
+
+1. `<deployment>-eks-cluster` (AWS provider only, so it validates, plans and applies like any
+   AWS stack): network with the private-cluster endpoints, cluster, nodes, add-ons, IRSA roles.
+2. `<deployment>-eks-apps` (Helm provider only): the AWS Load Balancer Controller and the
+   Hypernym release, with the values of helm-values/eks-<mode>.yaml under what the
+   configuration decides (:func:`hypernym_values`). It reads the cluster stack's outputs
+   through its remote state and reaches the API server with a token from `aws eks get-token`,
+   so it runs where the (private) endpoint is reachable, as a role that has a cluster-admin
+   access entry.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from cdktf import App, Fn, TerraformStack
+from cdktf_cdktf_provider_helm.provider import (
+    HelmProvider,
+    HelmProviderKubernetes,
+    HelmProviderKubernetesExec,
+)
+from constructs import Construct
+
+from modules.config import PROJECT_ROOT, DeploymentConfig, naming
+from modules.config.derived import client_cidrs
+from modules.constructs.app_release import (
+    HypernymRelease,
+    HypernymReleaseProps,
+    LoadBalancerControllerProps,
+    LoadBalancerControllerRelease,
+)
+from modules.constructs.backend import configure_backend
+from modules.constructs.eks_addons import (
+    LOAD_BALANCER_CONTROLLER_NAMESPACE,
+    LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
+    EksAddons,
+    EksAddonsProps,
+)
+from modules.constructs.eks_cluster import (
+    INTERNAL_LOAD_BALANCER_SUBNET_TAGS,
+    PRIVATE_CLUSTER_ENDPOINTS,
+    EksCluster,
+    EksClusterProps,
+)
+from modules.stacks.base import DeploymentStack, build_network, s3_state, workload_environment
+
+CHART_PATH = PROJECT_ROOT / "service/chart/hypernym"
+HELM_VALUES_DIR = PROJECT_ROOT / "helm-values"
+
+
+class HelmValuesError(ValueError):
+    """A helm-values file is unreadable or sets a value the apps stack owns."""
+
+
+def load_static_values(path: Path) -> dict[str, Any]:
+    """An example's Kubernetes-only tuning (helm-values/<example>.yaml)."""
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        detail = " ".join(str(error).split())  # one line, as every error the tools print
+        raise HelmValuesError(f"{path}: cannot read the Helm values: {detail}") from None
+    if not isinstance(values, dict):
+        raise HelmValuesError(f"{path}: the Helm values must be a mapping of keys to values")
+    return values
+
+
+def image_values(image: str) -> dict[str, str]:
+    """Chart `image` values from a reference `repo[:tag][@sha256:...]` (registry ports allowed)."""
+    name, _, digest = image.partition("@")
+    repository, tag = name, ""
+    last_slash = name.rfind("/")
+    if ":" in name[last_slash + 1 :]:
+        repository, _, tag = name.rpartition(":")
+    return {"repository": repository, "tag": tag, "digest": digest}
+
+
+def hypernym_values(config: DeploymentConfig, *, role_arn: str, vpc_cidr: str) -> dict[str, Any]:
+    """The Hypernym release's values: helm-values/eks-<mode>.yaml under what the configuration
+    decides for both platforms (the environment contract, load balancer and scaling settings,
+    the same as the ECS service's) and what the cluster stack made (the IRSA role)."""
+    lb, service = config.load_balancer, config.service
+    owned = {
+        "image": image_values(service.image),
+        "env": workload_environment(config),
+        "serviceAccount": {"name": config.eks.service_account, "roleArn": role_arn},
+        "ingress": {
+            "inboundCidrs": list(client_cidrs(config, vpc_cidr)),
+            "certificateArn": (lb.certificate_arn or "") if lb.protocol == "https" else "",
+            "sslPolicy": lb.ssl_policy,
+            "idleTimeoutSeconds": lb.idle_timeout_seconds,
+            "deregistrationDelaySeconds": lb.deregistration_delay_seconds,
+        },
+        "autoscaling": {
+            "minReplicas": service.min_count,
+            "maxReplicas": service.max_count,
+            "targetCPUUtilizationPercentage": service.cpu_target_percent,
+            "targetMemoryUtilizationPercentage": service.memory_target_percent,
+            "scaleUpPeriodSeconds": service.scale_out_cooldown_seconds,
+            "scaleDownStabilizationSeconds": service.scale_in_cooldown_seconds,
+        },
+        # The ALB's addresses and the kubelet's (probes) are all inside the VPC.
+        "networkPolicy": {"ingressCidrs": [vpc_cidr]},
+    }
+    path = HELM_VALUES_DIR / f"eks-{config.inference.mode}.yaml"
+    return overlay(load_static_values(path), owned, source=path)
+
+
+def overlay(
+    static: Mapping[str, Any], owned: Mapping[str, Any], *, source: Path, at: str = ""
+) -> dict[str, Any]:
+    """`owned` laid over `static`; `static` setting an owned value is an error, not a silent
+    loss."""
+    merged = copy.deepcopy(dict(static))
+    for key, value in owned.items():
+        path = f"{at}{key}"
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = overlay(merged[key], value, source=source, at=f"{path}.")
+        elif key in merged:
+            raise HelmValuesError(
+                f"{source}: `{path}` comes from the deployment configuration "
+                "(or the cluster stack); remove it from the file"
+            )
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+class EksClusterStack(DeploymentStack):
+    """Network, cluster, nodes, add-ons and IRSA roles; all the apps stack reads is an output."""
+
+    def __init__(self, scope: Construct, config: DeploymentConfig) -> None:
+        super().__init__(scope, config, "eks-cluster")
+        eks = config.eks
+        self.network = build_network(
+            self, PRIVATE_CLUSTER_ENDPOINTS, INTERNAL_LOAD_BALANCER_SUBNET_TAGS
+        )
+
+        def role_name(purpose: str) -> str:
+            return naming.role_name(config.name, config.region, purpose)
+
+        self.cluster = EksCluster(
+            self,
+            "cluster",
+            props=EksClusterProps(
+                name=config.name,
+                kubernetes_version=eks.kubernetes_version,
+                account_id=self.account_id,
+                partition=self.partition,
+                region=config.region,
+                subnet_ids=self.network.private_subnet_ids,
+                cluster_role_name=role_name("eks-cluster"),
+                node_role_name=role_name("eks-node"),
+                endpoint_public_access=eks.endpoint_public_access,
+                public_access_cidrs=eks.public_access_cidrs,
+                admin_role_arns=eks.admin_role_arns,
+                log_retention_days=eks.log_retention_days,
+                node_instance_type=eks.node_instance_type,
+                node_min_count=eks.node_min_count,
+                node_desired_count=eks.node_desired_count,
+                node_max_count=eks.node_max_count,
+                # Subnets of an existing VPC are not ours to declare: tag them beside.
+                tag_subnets=config.existing_vpc,
+            ),
+        )
+        self.addons = EksAddons(
+            self,
+            "addons",
+            props=EksAddonsProps(
+                cluster=self.cluster,
+                account_id=self.account_id,
+                partition=self.partition,
+                region=config.region,
+                vpc_id=self.network.vpc_id,
+                vpc_cni_role_name=role_name("eks-vpc-cni"),
+                observability_role_name=role_name("eks-observability"),
+                load_balancer_controller_role_name=role_name("eks-lb-controller"),
+                app_role_name=role_name("eks-app"),
+                app_namespace=eks.namespace,
+                app_service_account=eks.service_account,
+                metering=config.marketplace.metering != "off",
+                secret_arns=config.inference.service_secret_arns,
+                secret_kms_key_arn=config.inference.secret_kms_key_arn,
+            ),
+        )
+        self._outputs()
+
+    def _outputs(self) -> None:
+        cluster, addons, config = self.cluster, self.addons, self.config
+        self.output("cluster_name", cluster.name, "EKS cluster")
+        self.output("cluster_endpoint", cluster.endpoint, "Kubernetes API server (private)")
+        self.output("oidc_provider_arn", cluster.oidc_provider_arn, "IRSA identity provider")
+        self.output("app_role_arn", addons.app_role.arn, "IRSA role of the Hypernym pods")
+        self.output(
+            "load_balancer_controller_role_arn",
+            addons.load_balancer_controller_role.arn,
+            "IRSA role of the AWS Load Balancer Controller",
+        )
+        self.output("vpc_id", self.network.vpc_id, "VPC")
+        self.output("private_subnet_ids", self.network.private_subnet_ids, "Private subnets")
+        self.output(
+            "kubeconfig_command",
+            f"aws eks update-kubeconfig --region {config.region} --name {config.name}",
+            "Configure kubectl (from a network that reaches the private endpoint)",
+        )
+
+
+class EksAppsStack(TerraformStack):
+    """Helm releases into the cluster of `cluster_stack`; no AWS provider."""
+
+    def __init__(
+        self, scope: Construct, config: DeploymentConfig, cluster_stack: EksClusterStack
+    ) -> None:
+        self.stack_name = naming.stack_name(config.name, "eks-apps")
+        super().__init__(scope, self.stack_name)
+        configure_backend(self, self.stack_name, s3_state(config, self.stack_name))
+        self.add_dependency(cluster_stack)
+        cluster, addons = cluster_stack.cluster, cluster_stack.addons
+        HelmProvider(
+            self,
+            "helm",
+            kubernetes=HelmProviderKubernetes(
+                host=cluster.endpoint,
+                cluster_ca_certificate=Fn.base64decode(cluster.certificate_authority_data),
+                # A short-lived token presigned locally from the caller's AWS credentials.
+                exec=HelmProviderKubernetesExec(
+                    api_version="client.authentication.k8s.io/v1beta1",
+                    command="aws",
+                    args=[
+                        "eks",
+                        "get-token",
+                        "--cluster-name",
+                        config.name,
+                        "--region",
+                        config.region,
+                    ],
+                ),
+            ),
+        )
+        self.load_balancer_controller = LoadBalancerControllerRelease(
+            self,
+            "load-balancer-controller",
+            props=LoadBalancerControllerProps(
+                cluster_name=config.name,
+                region=config.region,
+                vpc_id=cluster_stack.network.vpc_id,
+                role_arn=addons.load_balancer_controller_role.arn,
+                namespace=LOAD_BALANCER_CONTROLLER_NAMESPACE,
+                service_account=LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
+            ),
+        )
+        # A VPC made here has the configured range; an existing one's is read at apply.
+        vpc_cidr = (
+            cluster_stack.network.vpc_cidr if config.existing_vpc else config.network.vpc_cidr
+        )
+        self.hypernym = HypernymRelease(
+            self,
+            "hypernym",
+            props=HypernymReleaseProps(
+                chart_path=CHART_PATH,
+                namespace=config.eks.namespace,
+                values=hypernym_values(config, role_arn=addons.app_role.arn, vpc_cidr=vpc_cidr),
+                depends_on=[self.load_balancer_controller.release],
+            ),
+        )
+
+
+def eks_stacks(app: App, config: DeploymentConfig) -> list[TerraformStack]:
+    """The cluster stack, then the apps stack that depends on it."""
+    cluster = EksClusterStack(app, config)
+    return [cluster, EksAppsStack(app, config, cluster)]
