@@ -6,14 +6,24 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from modules.cli.checkov import run_checkov
-from modules.stacks.eks import CHART_PATH, HelmValuesError, load_static_values, overlay
+from modules.config import parse_config
+from modules.constructs.alb import LoadBalancerProps
+from modules.stacks.eks import (
+    CHART_PATH,
+    HelmValuesError,
+    hypernym_values,
+    load_static_values,
+    overlay,
+)
 from service.contract import (
     DRAIN_TIMEOUT_SECONDS,
     HEALTH_PATH,
@@ -446,3 +456,41 @@ def test_notes_warn_when_the_pods_have_no_aws_role(
     )
     assert "WARNING: serviceAccount.roleArn is empty" in notes
     assert "reading the BYOP secret will fail" in notes
+
+
+# --- the chart's own defaults are the deployment's ----------------------------------------------
+
+
+def test_chart_defaults_equal_the_configuration_defaults() -> None:
+    # A chart installed without the apps stack behaves as a deployment file with no tuning.
+    defaults = parse_config(
+        {
+            "name": "defaults",
+            "region": "eu-west-1",
+            "platform": "eks",
+            "service": {"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/hypernym:1"},
+            "inference": {"managed_api_url": "http://gateway.internal:4000/v1"},
+            "marketplace": {"metering": "off"},
+        }
+    )
+    owned = hypernym_values(defaults, role_arn="", vpc_cidr="10.0.0.0/16")
+    chart = yaml.safe_load((CHART_PATH / "values.yaml").read_text())
+    for key in ("sslPolicy", "idleTimeoutSeconds", "deregistrationDelaySeconds"):
+        assert chart["ingress"][key] == owned["ingress"][key], key
+    chart_scaling = {k: v for k, v in chart["autoscaling"].items() if k != "enabled"}
+    assert chart_scaling == owned["autoscaling"]
+
+
+def test_chart_health_check_equals_the_ecs_target_group_health_check() -> None:
+    target_group = {f.name: f.default for f in dataclasses.fields(LoadBalancerProps)}
+    assert yaml.safe_load((CHART_PATH / "values.yaml").read_text())["ingress"]["healthCheck"] == {
+        "intervalSeconds": target_group["health_check_interval_seconds"],
+        "timeoutSeconds": target_group["health_check_timeout_seconds"],
+        "healthyThreshold": target_group["healthy_threshold"],
+        "unhealthyThreshold": target_group["unhealthy_threshold"],
+    }
+
+
+def test_chart_keep_alive_default_is_the_service_default() -> None:
+    template = (CHART_PATH / "templates/ingress.yaml").read_text()
+    assert f'(default "{KEEP_ALIVE_SECONDS}" .Values.env.KEEP_ALIVE_SECONDS)' in template

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from modules.stacks.base import workload_environment
 from tests.infra.conftest import CERTIFICATE, example
 from tests.infra.synthesized import Stack
 
@@ -69,10 +68,35 @@ def test_stop_timeout_gives_requests_time_to_drain(managed: Stack) -> None:
     assert managed.container()["stopTimeout"] == 120
 
 
-def test_container_environment_is_the_shared_contract(managed: Stack, byop: Stack) -> None:
-    for stack, name in ((managed, "ecs-managed"), (byop, "ecs-byop")):
-        environment = {e["name"]: e["value"] for e in stack.container()["environment"]}
-        assert environment == workload_environment(example(name))
+COMMON_ENVIRONMENT = {
+    "AWS_REGION": "eu-west-1",
+    "ENVIRONMENT": "production",
+    "KEEP_ALIVE_SECONDS": "130",
+    "LOG_LEVEL": "info",
+    "MARKETPLACE_PRODUCT_CODE": "hypernym-api-product-code",
+    "METERING": "register",
+    "PORT": "8000",
+    "WORKERS": "1",
+}
+
+
+def test_container_environment_is_what_the_example_files_say(managed: Stack, byop: Stack) -> None:
+    # Written out from deployments/ecs-*.toml, so the contract code is not its own oracle.
+    assert {e["name"]: e["value"] for e in managed.container()["environment"]} == {
+        **COMMON_ENVIRONMENT,
+        "INFERENCE_PROVIDER_MODE": "managed",
+        "MANAGED_API_URL": "http://llm-gateway.internal:4000/v1",
+        "MANAGED_API_KEY_SECRET_ARN": (
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/gateway-token-AbCdEf"
+        ),
+    }
+    assert {e["name"]: e["value"] for e in byop.container()["environment"]} == {
+        **COMMON_ENVIRONMENT,
+        "INFERENCE_PROVIDER_MODE": "byop",
+        "BYOP_SECRET_ARN": (
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/byop-provider-AbCdEf"
+        ),
+    }
 
 
 def test_service_keep_alive_outlasts_the_load_balancer_idle_timeout(managed: Stack) -> None:
