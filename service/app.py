@@ -12,10 +12,10 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from service import __version__
+from service.analysis.tokens import tokenizer
 from service.api.analysis import ANALYSIS_HANDLERS
 from service.api.auth import KeyRing, provide_caller
 from service.api.errors import EXCEPTION_HANDLERS
-from service.analysis.tokens import tokenizer
 from service.api.system import health, ready
 from service.contract import HEALTH_PATH, READY_PATH
 from service.lifespan import background_work, credentials_source, provider_client
@@ -39,20 +39,25 @@ def create_app(settings: Settings | None = None, *, metering: Metering | None = 
     key_ring = KeyRing(settings)
     key_rate = KeyRateLimit()
     metering = metering or metering_for(settings.metering, region=settings.provider.aws_region)
-    state = State({
-        "settings": settings,
-        "readiness": readiness,
-        "credentials": credentials_source(settings),
-        "metering": metering,
-    })
+    state = State(
+        {
+            "settings": settings,
+            "readiness": readiness,
+            "credentials": credentials_source(settings),
+            "metering": metering,
+        }
+    )
     return Litestar(
         route_handlers=[health, ready, *ANALYSIS_HANDLERS],
         state=state,
         lifespan=[provider_client, background_work],
         middleware=[
             DefineMiddleware(RequestLogMiddleware, skip_paths=(HEALTH_PATH, READY_PATH)),
-            DefineMiddleware(InFlightMiddleware, limit=InFlightLimit(settings.server.max_in_flight),
-                             paths=("/analyze_sync",)),
+            DefineMiddleware(
+                InFlightMiddleware,
+                limit=InFlightLimit(settings.server.max_in_flight),
+                paths=("/analyze_sync",),
+            ),
         ],
         dependencies={
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
@@ -65,7 +70,9 @@ def create_app(settings: Settings | None = None, *, metering: Metering | None = 
         },
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
-            title="Hypernym analysis API", version=__version__, path="/schema",
+            title="Hypernym analysis API",
+            version=__version__,
+            path="/schema",
             description="Hypernym-compatible semantic compression on your own inference provider.",
             # The schema only: no browser UIs that pull scripts from third-party CDNs.
             render_plugins=[JsonRenderPlugin()],
@@ -78,4 +85,5 @@ def create_app(settings: Settings | None = None, *, metering: Metering | None = 
 
 def provide_provider(state: State) -> Provider:
     """The provider client the lifespan opened (503 from /ready until it exists)."""
-    return state.provider
+    provider: Provider = state.provider
+    return provider

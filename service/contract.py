@@ -10,11 +10,14 @@ without installing the service's dependencies.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 ProviderMode = Literal["managed", "byop"]
 MeteringMode = Literal["off", "register", "hourly"]
 MeteringUnit = Literal["requests", "paragraphs"]
+PROVIDER_MODES: tuple[ProviderMode, ...] = get_args(ProviderMode)
+METERING_MODES: tuple[MeteringMode, ...] = get_args(MeteringMode)
+METERING_UNITS: tuple[MeteringUnit, ...] = get_args(MeteringUnit)
 
 CONTAINER_PORT = 8000
 """The port the service listens on inside the container (``PORT``)."""
@@ -31,7 +34,8 @@ HEALTHCHECK_COMMAND = ("python", "-m", "service.healthcheck")
 
 DRAIN_TIMEOUT_SECONDS = 60
 """Default ``DRAIN_TIMEOUT_SECONDS``: after SIGTERM, in-flight requests get this long to finish
-(the standard and basic tiers' analysis deadline, so they always can). Shutdown then needs at most 15 s more (metering flush, closing clients), so the platform's stop
+(the standard and basic tiers' analysis deadline, so they always can). Shutdown then needs at
+most 15 s more (metering flush, closing clients), so the platform's stop
 timeout (ECS ``stopTimeout``; Kubernetes grace period after any preStop sleep) must be at least
 ``DRAIN_TIMEOUT_SECONDS + SHUTDOWN_AFTER_DRAIN_SECONDS``."""
 

@@ -15,7 +15,7 @@ import urllib.request
 from service.contract import CONTAINER_PORT, HEALTH_PATH
 
 TIMEOUT_SECONDS = 3.0
-"""Below the ECS health-check timeout (5 s), so a hung service reads as unhealthy, not as a timeout."""
+"""Below the ECS health-check timeout (5 s): a hung service reads as unhealthy, not a timeout."""
 
 
 def health_url(environ: dict[str, str]) -> str:

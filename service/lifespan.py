@@ -9,13 +9,13 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 
+from service.metering import Metering
 from service.provider_secrets import (
     RefreshingSecret,
     SecretsManagerReader,
     parse_byop_secret,
     parse_managed_api_key,
 )
-from service.metering import Metering
 from service.providers.client import InferenceClient
 from service.providers.credentials import CredentialsSource, ProviderCredentials, StaticCredentials
 from service.providers.http import RetryPolicy, UpstreamClient, open_session
@@ -93,12 +93,17 @@ async def provider_client(app: Litestar) -> AsyncIterator[None]:
         max_connections=provider_settings.max_connections,
     )
     try:
-        upstream = UpstreamClient(session, RetryPolicy(
-            max_attempts=provider_settings.max_attempts,
-            max_retry_after_seconds=provider_settings.max_retry_after_seconds,
-        ))
+        upstream = UpstreamClient(
+            session,
+            RetryPolicy(
+                max_attempts=provider_settings.max_attempts,
+                max_retry_after_seconds=provider_settings.max_retry_after_seconds,
+            ),
+        )
         app.state.provider = InferenceClient(
-            upstream, app.state.credentials, embedding_dimensions=provider_settings.embedding_dimensions,
+            upstream,
+            app.state.credentials,
+            embedding_dimensions=provider_settings.embedding_dimensions,
             max_output_tokens=provider_settings.max_output_tokens,
         )
         readiness.met(PROVIDER_CLIENT_OPEN)

@@ -15,9 +15,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import msgspec
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Receive,
+    Scope,
+    Send,
+)
 
 RETRY_AFTER_BOUNDS = (1, 60)
 """Retry-After is a whole number of seconds, at least 1 and at most a minute."""
@@ -28,7 +36,8 @@ class LimitExceededError(HTTPException):
 
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(
-            detail=detail, status_code=HTTP_429_TOO_MANY_REQUESTS,
+            detail=detail,
+            status_code=HTTP_429_TOO_MANY_REQUESTS,
             headers={"Retry-After": str(retry_after)},
         )
         self.retry_after = retry_after
@@ -89,11 +98,13 @@ class KeyRateLimit:
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
     def spend(self, key_id: str, *, per_hour: int) -> None:
-        """Count one request for ``key_id``, or raise :class:`LimitExceededError` when it is over."""
+        """Count one request for ``key_id``; raise :class:`LimitExceededError` when it is over."""
         now = self._clock()
         refill_per_second = per_hour / 3600.0
         bucket = self._buckets.pop(key_id, None) or _Bucket(tokens=float(per_hour), updated=now)
-        bucket.tokens = min(float(per_hour), bucket.tokens + (now - bucket.updated) * refill_per_second)
+        bucket.tokens = min(
+            float(per_hour), bucket.tokens + (now - bucket.updated) * refill_per_second
+        )
         bucket.updated = now
         self._buckets[key_id] = bucket
         if len(self._buckets) > self.max_keys:
@@ -117,14 +128,14 @@ class InFlightMiddleware:
         self.paths = frozenset(paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in self.paths:
+        if scope["type"] != ScopeType.HTTP or scope["path"] not in self.paths:
             await self.app(scope, receive, send)
             return
         try:
             started = self.limit.acquire()
         except LimitExceededError as refused:
             body = msgspec.json.encode({"detail": refused.detail})
-            await send({
+            start: HTTPResponseStartEvent = {
                 "type": "http.response.start",
                 "status": refused.status_code,
                 "headers": [
@@ -132,8 +143,14 @@ class InFlightMiddleware:
                     (b"content-length", str(len(body)).encode()),
                     (b"retry-after", str(refused.retry_after).encode()),
                 ],
-            })
-            await send({"type": "http.response.body", "body": body})
+            }
+            end: HTTPResponseBodyEvent = {
+                "type": "http.response.body",
+                "body": body,
+                "more_body": False,
+            }
+            await send(start)
+            await send(end)
             return
         try:
             await self.app(scope, receive, send)

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 REDACTED = "[redacted]"
@@ -62,7 +63,8 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message and any ``extra`` fields."""
 
     _standard = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-        "message", "color_message",  # uvicorn duplicates its message with terminal colours
+        "message",
+        "color_message",  # uvicorn duplicates its message with terminal colours
     }
 
     def format(self, record: logging.LogRecord) -> str:
@@ -97,7 +99,8 @@ def configure_logging(level: str) -> None:
 
 def request_annotations(scope: Scope) -> dict[str, Any]:
     """The per-request fields a handler may fill in for the request line (tier, paragraphs)."""
-    return scope.setdefault("state", {}).setdefault("request_log", {})
+    annotations: dict[str, Any] = scope.setdefault("state", {}).setdefault("request_log", {})
+    return annotations
 
 
 class RequestLogMiddleware:
@@ -113,7 +116,7 @@ class RequestLogMiddleware:
         self.logger = logging.getLogger(REQUEST_LOG_NAME)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         request_id = f"req-{uuid.uuid4()}"
@@ -148,4 +151,3 @@ class RequestLogMiddleware:
                         "paragraphs": annotations.get("paragraphs"),
                     },
                 )
-

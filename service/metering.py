@@ -114,7 +114,7 @@ class BotoMeteringApi:
     def __init__(
         self, *, region: str | None, connect_timeout: float = 3.0, read_timeout: float = 10.0
     ) -> None:
-        import boto3
+        import boto3  # noqa: PLC0415 - boto3 costs its import only where metering is on
 
         self._client = boto3.client(
             "meteringmarketplace",
@@ -309,7 +309,8 @@ class Metering:
             self.lost_quantity += unsent
             logger.error(
                 "metering: %d unit(s) in %d record(s) could not be sent before exit",
-                unsent, len(self._queue),
+                unsent,
+                len(self._queue),
             )
         logger.info("metering closed", extra={"lost_quantity": self.lost_quantity})
 
@@ -317,6 +318,7 @@ class Metering:
         """RegisterUsage (register) or a MeterUsage DryRun (hourly), with bounded retries."""
         assert self._api is not None
         options = self.options
+        call: Callable[[], object]
         if options.mode == "register":
             call = functools.partial(
                 self._api.register_usage,
@@ -373,20 +375,24 @@ class Metering:
                 self.lost_quantity += item.record.quantity
                 logger.error(
                     "metering: %s for the record of %s (%d unit(s)); it cannot be sent",
-                    error.code, item.record.timestamp.isoformat(), item.record.quantity,
+                    error.code,
+                    item.record.timestamp.isoformat(),
+                    item.record.quantity,
                 )
                 return True
             item.maybe_stored = item.maybe_stored or error.maybe_stored
             logger.warning(
                 "metering: MeterUsage failed with %s; the record of %s stays queued",
-                error.code, item.record.timestamp.isoformat(),
+                error.code,
+                item.record.timestamp.isoformat(),
             )
             return False
         except Exception as error:  # a bug must not stop metering: keep the record, resend it
             item.maybe_stored = True
             logger.error(
                 "metering: unexpected %s sending the record of %s; it stays queued",
-                type(error).__name__, item.record.timestamp.isoformat(),
+                type(error).__name__,
+                item.record.timestamp.isoformat(),
             )
             return False
         self._queue.pop(0)
@@ -412,7 +418,8 @@ class Metering:
                 self._open_quantity += item.record.quantity
                 logger.warning(
                     "metering: the unsent record of %s (%d unit(s)) moves into the current hour",
-                    item.record.timestamp.isoformat(), item.record.quantity,
+                    item.record.timestamp.isoformat(),
+                    item.record.quantity,
                 )
 
     def _close_open_hour(self) -> None:
@@ -442,7 +449,10 @@ def _operation(mode: MeteringMode) -> str:
 def _entitlement_problem(mode: MeteringMode, error: MeteringError, attempts: int) -> str:
     operation = _operation(mode)
     if error.code == "CustomerNotEntitledException":
-        return f"{operation}: the customer is not entitled to this product (subscribe in AWS Marketplace)"
+        return (
+            f"{operation}: the customer is not entitled to this product "
+            "(subscribe in AWS Marketplace)"
+        )
     if error.retryable:
         return f"{operation} failed {attempts} times ({error.code}); restart the task to try again"
     return (

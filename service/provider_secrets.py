@@ -17,7 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -60,12 +60,14 @@ class SecretsManagerReader:
         self.secret_arn = secret_arn
         # An ARN names its region; AWS_REGION is the fallback for a plain secret name.
         arn_parts = secret_arn.split(":")
-        self._region = arn_parts[3] if secret_arn.startswith("arn:") and len(arn_parts) > 3 else region
-        self._client = None
+        self._region = (
+            arn_parts[3] if secret_arn.startswith("arn:") and len(arn_parts) > 3 else region
+        )
+        self._client: Any = None
 
     def __call__(self) -> str:
         if self._client is None:
-            import boto3
+            import boto3  # noqa: PLC0415 - boto3 costs its import only where a secret is read
 
             self._client = boto3.client(
                 "secretsmanager",
@@ -119,9 +121,11 @@ class RefreshingSecret(Generic[Credentials]):
         return f"{self.name} loaded"
 
     def current(self) -> Credentials:
-        """The credentials to use now; raises :class:`SecretUnavailableError` before the first load."""
+        """The credentials to use now; :class:`SecretUnavailableError` before the first load."""
         if self._value is None:  # the reason is in the log, not for the client
-            raise SecretUnavailableError(f"the provider credentials ({self.name}) are not loaded yet")
+            raise SecretUnavailableError(
+                f"the provider credentials ({self.name}) are not loaded yet"
+            )
         return self._value
 
     @property
@@ -153,7 +157,9 @@ class RefreshingSecret(Generic[Credentials]):
         first = self._value is None
         if raw != self._raw:
             redact(raw)
-            logger.info("%s %s", self.name, "loaded" if first else "changed: the new value is in use")
+            logger.info(
+                "%s %s", self.name, "loaded" if first else "changed: the new value is in use"
+            )
         elif self._problem is not None:
             logger.info("%s readable again", self.name)
         self._raw, self._value, self._problem = raw, value, None
@@ -186,7 +192,9 @@ class RefreshingSecret(Generic[Credentials]):
             await asyncio.sleep(min(wait, self.refresh_seconds))
 
 
-def parse_byop_secret(raw: str, *, embedding_model: str, allow_plaintext: bool) -> ProviderCredentials:
+def parse_byop_secret(
+    raw: str, *, embedding_model: str, allow_plaintext: bool
+) -> ProviderCredentials:
     """The BYOP secret's JSON: ``provider_url``, ``api_key``, ``model_name``, optional
     ``provider_kind`` (openai|anthropic), ``embeddings_url``, ``embeddings_api_key``.
 
@@ -195,16 +203,25 @@ def parse_byop_secret(raw: str, *, embedding_model: str, allow_plaintext: bool) 
     try:
         fields = json.loads(raw)
     except ValueError:
-        raise ValueError("the secret is not JSON: store an object with provider_url, api_key, model_name") from None
+        raise ValueError(
+            "the secret is not JSON: store an object with provider_url, api_key, model_name"
+        ) from None
     if not isinstance(fields, dict):
         raise ValueError("the secret must be a JSON object with provider_url, api_key, model_name")
-    missing = [name for name in ("provider_url", "api_key", "model_name")
-               if not isinstance(fields.get(name), str) or not fields[name].strip()]
+    missing = [
+        name
+        for name in ("provider_url", "api_key", "model_name")
+        if not isinstance(fields.get(name), str) or not fields[name].strip()
+    ]
     if missing:
         raise ValueError(f"the secret lacks {', '.join(missing)} (non-empty strings)")
-    optional = {name: fields.get(name) for name in ("provider_kind", "embeddings_url", "embeddings_api_key")}
+    optional = {
+        name: fields.get(name) for name in ("provider_kind", "embeddings_url", "embeddings_api_key")
+    }
     if any(value is not None and not isinstance(value, str) for value in optional.values()):
-        raise ValueError("provider_kind, embeddings_url and embeddings_api_key must be strings when given")
+        raise ValueError(
+            "provider_kind, embeddings_url and embeddings_api_key must be strings when given"
+        )
     url, embeddings_url = fields["provider_url"].strip(), optional["embeddings_url"]
     for name, value in (("provider_url", url), ("embeddings_url", embeddings_url)):
         problem = value and provider_url_problem(value, allow_plaintext=allow_plaintext)
@@ -214,7 +231,9 @@ def parse_byop_secret(raw: str, *, embedding_model: str, allow_plaintext: bool) 
     if kind not in PROVIDER_KINDS:
         raise ValueError(f"provider_kind must be one of {', '.join(PROVIDER_KINDS)}")
     if kind == "anthropic" and not embeddings_url:
-        raise ValueError("an anthropic provider needs embeddings_url (an OpenAI-compatible embeddings API)")
+        raise ValueError(
+            "an anthropic provider needs embeddings_url (an OpenAI-compatible embeddings API)"
+        )
     return ProviderCredentials(
         kind=kind,
         base_url=url,
@@ -235,8 +254,10 @@ def parse_managed_api_key(raw: str, *, gateway: ProviderCredentials) -> Provider
         try:
             fields = json.loads(text)
         except ValueError:
-            raise ValueError("the secret starts with { but is not JSON: store the raw token, "
-                             "or an object with api_key") from None
+            raise ValueError(
+                "the secret starts with { but is not JSON: store the raw token, "
+                "or an object with api_key"
+            ) from None
         token = fields.get("api_key") if isinstance(fields, dict) else None
         if not isinstance(token, str):
             raise ValueError("the secret's JSON lacks api_key (a non-empty string)")

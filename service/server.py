@@ -35,7 +35,9 @@ FINISH_AFTER_DRAIN_SECONDS = 5
 class DrainingServer(uvicorn.Server):
     """uvicorn's server with a drain phase between SIGTERM and shutdown."""
 
-    def __init__(self, config: uvicorn.Config, *, readiness: Readiness, drain_seconds: float) -> None:
+    def __init__(
+        self, config: uvicorn.Config, *, readiness: Readiness, drain_seconds: float
+    ) -> None:
         super().__init__(config)
         self.readiness = readiness
         self.drain_seconds = drain_seconds

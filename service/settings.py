@@ -18,6 +18,9 @@ from service.contract import (
     CONTAINER_PORT,
     DRAIN_TIMEOUT_SECONDS,
     KEEP_ALIVE_SECONDS,
+    METERING_MODES,
+    METERING_UNITS,
+    PROVIDER_MODES,
     ProviderMode,
 )
 from service.metering import MeteringOptions
@@ -136,7 +139,7 @@ class AnalysisSettings:
 
     @property
     def max_body_bytes(self) -> int:
-        """Request body cap: room for the text in 4-byte UTF-8 plus params, JSON escapes and filters."""
+        """Request body cap: the text in 4-byte UTF-8 plus params, JSON escapes and filters."""
         return self.max_input_chars * 6 + 65_536
 
 
@@ -152,7 +155,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Read the environment contract; raise :class:`ConfigurationError` listing every problem."""
+        """Read the environment contract; :class:`ConfigurationError` lists every problem."""
         reader = _EnvReader(environ)
         server = ServerSettings(
             host=reader.text("HOST", "0.0.0.0"),  # noqa: S104
@@ -174,7 +177,9 @@ class Settings:
             open_access_tier=reader.choice("OPEN_ACCESS_TIER", TIER_NAMES, "standard"),
         )
         analysis = AnalysisSettings(
-            max_input_chars=reader.integer("MAX_INPUT_CHARS", 100_000, minimum=1, maximum=10_000_000),
+            max_input_chars=reader.integer(
+                "MAX_INPUT_CHARS", 100_000, minimum=1, maximum=10_000_000
+            ),
             default_filter_threshold=reader.number(
                 "DEFAULT_FILTER_THRESHOLD", 0.35, minimum=0.0, maximum=1.0
             ),
@@ -183,8 +188,9 @@ class Settings:
         metering = _metering_options(reader, region=provider.aws_region)
         if reader.problems:
             raise ConfigurationError(reader.problems)
-        return cls(server=server, provider=provider, access=access, analysis=analysis,
-                   metering=metering)
+        return cls(
+            server=server, provider=provider, access=access, analysis=analysis, metering=metering
+        )
 
 
 def _workers(reader: _EnvReader) -> int:
@@ -198,13 +204,17 @@ def _workers(reader: _EnvReader) -> int:
 
 
 def _metering_options(reader: _EnvReader, *, region: str | None) -> MeteringOptions:
-    mode = reader.choice("METERING", ("off", "register", "hourly"), "off")
+    mode = reader.choice("METERING", METERING_MODES, "off")
     product_code = reader.optional("MARKETPLACE_PRODUCT_CODE") or ""
     if mode != "off" and not product_code:
-        reader.problems.append(f"METERING={mode} needs MARKETPLACE_PRODUCT_CODE (the listing's product code)")
+        reader.problems.append(
+            f"METERING={mode} needs MARKETPLACE_PRODUCT_CODE (the listing's product code)"
+        )
     if mode != "off" and region is None:
-        reader.problems.append(f"METERING={mode} needs AWS_REGION (metering calls go to the task's region)")
-    unit = reader.choice("METERING_UNIT", ("requests", "paragraphs"), "requests")
+        reader.problems.append(
+            f"METERING={mode} needs AWS_REGION (metering calls go to the task's region)"
+        )
+    unit = reader.choice("METERING_UNIT", METERING_UNITS, "requests")
     return MeteringOptions(
         mode=mode,
         product_code=product_code,
@@ -218,7 +228,7 @@ def _metering_options(reader: _EnvReader, *, region: str | None) -> MeteringOpti
 
 def _provider_settings(reader: _EnvReader) -> ProviderSettings:
     known_problems = len(reader.problems)
-    mode = reader.choice("INFERENCE_PROVIDER_MODE", ("managed", "byop"), "managed")
+    mode = reader.choice("INFERENCE_PROVIDER_MODE", PROVIDER_MODES, "managed")
     mode_is_valid = len(reader.problems) == known_problems  # else its own problem says it all
     allow_plaintext = reader.boolean("ALLOW_PLAINTEXT_PROVIDER", False)
     embedding_model = reader.text("EMBEDDING_MODEL", "text-embedding-3-small")
@@ -226,7 +236,9 @@ def _provider_settings(reader: _EnvReader) -> ProviderSettings:
     secret_arn = reader.optional("BYOP_SECRET_ARN")
     managed_key_secret_arn = reader.optional("MANAGED_API_KEY_SECRET_ARN")
     if mode_is_valid and mode == "managed":
-        url = reader.required("MANAGED_API_URL", "the one-api gateway URL, e.g. http://one-api:8080")
+        url = reader.required(
+            "MANAGED_API_URL", "the one-api gateway URL, e.g. http://one-api:8080"
+        )
         managed_key = reader.optional("MANAGED_API_KEY")
         if managed_key and managed_key_secret_arn:
             reader.problems.append(
@@ -282,18 +294,27 @@ def _static_byop_credentials(
     url = reader.aliased("PROVIDER_URL")
     api_key = reader.aliased("API_KEY")
     model = reader.aliased("MODEL_NAME")
-    missing = [name for name, value in (("PROVIDER_URL", url), ("API_KEY", api_key),
-                                        ("MODEL_NAME", model)) if not value]
+    missing = [
+        name
+        for name, value in (("PROVIDER_URL", url), ("API_KEY", api_key), ("MODEL_NAME", model))
+        if not value
+    ]
     if missing:
         reader.problems.append(
             "INFERENCE_PROVIDER_MODE=byop needs BYOP_SECRET_ARN, or UPSTREAM_PROVIDER_URL, "
             "UPSTREAM_API_KEY and UPSTREAM_MODEL_NAME (missing: "
-            + ", ".join(f"UPSTREAM_{name}" for name in missing) + ")"
+            + ", ".join(f"UPSTREAM_{name}" for name in missing)
+            + ")"
         )
         return None
-    assert url is not None and api_key is not None and model is not None
+    assert url is not None
+    assert api_key is not None
+    assert model is not None
     embeddings_url = reader.aliased("EMBEDDINGS_URL")
-    for name, value in (("UPSTREAM_PROVIDER_URL", url), ("UPSTREAM_EMBEDDINGS_URL", embeddings_url)):
+    for name, value in (
+        ("UPSTREAM_PROVIDER_URL", url),
+        ("UPSTREAM_EMBEDDINGS_URL", embeddings_url),
+    ):
         problem = value and provider_url_problem(value, allow_plaintext=allow_plaintext)
         if problem:
             reader.problems.append(f"{name}: {problem}")
@@ -305,7 +326,7 @@ def _static_byop_credentials(
                 f"UPSTREAM_PROVIDER_KIND={kind_text!r} is not one of {', '.join(PROVIDER_KINDS)}"
             )
         else:
-            kind = kind_text  # type: ignore[assignment]
+            kind = kind_text
     if kind == "anthropic" and not embeddings_url:
         reader.problems.append(
             "an anthropic provider has no embeddings API: set UPSTREAM_EMBEDDINGS_URL "
@@ -330,10 +351,14 @@ def _api_keys(reader: _EnvReader) -> dict[str, TierName]:
     try:
         parsed = json.loads(raw)
     except json.JSONDecodeError:
-        reader.problems.append(f"API_KEYS is not valid JSON: give an object of key to tier, {example}")
+        reader.problems.append(
+            f"API_KEYS is not valid JSON: give an object of key to tier, {example}"
+        )
         return {}
     if not isinstance(parsed, dict) or not parsed:
-        reader.problems.append(f"API_KEYS must be a non-empty JSON object of key to tier, {example}")
+        reader.problems.append(
+            f"API_KEYS must be a non-empty JSON object of key to tier, {example}"
+        )
         return {}
     keys: dict[str, TierName] = {}
     for position, (key, tier) in enumerate(parsed.items(), start=1):
@@ -416,4 +441,3 @@ class _EnvReader:
                 return choice
         self.problems.append(f"{name}={raw!r} is not one of {', '.join(map(str, choices))}")
         return default
-

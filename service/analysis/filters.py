@@ -16,7 +16,7 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     norm = math.sqrt(sum(map(operator.mul, a, a))) * math.sqrt(sum(map(operator.mul, b, b)))
     if norm == 0.0:
         return 0.0
-    return min(1.0, max(0.0, dot / norm))
+    return min(1.0, max(0.0, float(dot) / norm))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import Any
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
@@ -54,7 +55,7 @@ ERROR_RESPONSES = {
     responses=ERROR_RESPONSES,
 )
 async def analyze_sync(  # noqa: PLR0917 (Litestar injects every parameter by name)
-    request: Request,
+    request: Request[Any, Any, Any],
     data: AnalyzeRequest,
     caller: NamedDependency[Caller],
     settings: NamedDependency[Settings],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from litestar import Request
 from litestar.di import NamedDependency
@@ -31,7 +32,7 @@ def hashed_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()[:16]
 
 
-def presented_key(request: Request) -> str | None:
+def presented_key(request: Request[Any, Any, Any]) -> str | None:
     key = request.headers.get("x-api-key", "").strip()
     if key:
         return key
@@ -69,8 +70,11 @@ class KeyRing:
         return Caller(tier=tier, hashed_api_key=hashed)
 
 
-def provide_caller(request: Request, key_ring: NamedDependency[KeyRing],
-                   key_rate: NamedDependency[KeyRateLimit]) -> Caller:
+def provide_caller(
+    request: Request[Any, Any, Any],
+    key_ring: NamedDependency[KeyRing],
+    key_rate: NamedDependency[KeyRateLimit],
+) -> Caller:
     """The caller; a configured key also spends one request of its tier's hourly budget (429)."""
     caller = key_ring.caller(presented_key(request))
     request_annotations(request.scope)["tier"] = caller.tier.name

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
@@ -49,7 +50,9 @@ def error_response(
     )
 
 
-def _http_exception(request: Request, error: HTTPException) -> Response[dict[str, str]]:
+def _http_exception(
+    request: Request[Any, Any, Any], error: HTTPException
+) -> Response[dict[str, str]]:
     if error.status_code >= 500:
         log.error("server error on %s", request.url.path, exc_info=error)
     detail = error.detail
@@ -77,7 +80,9 @@ def _describe(item: object) -> str:
     return f"{key}: {message}" + (f" ({hint})" if hint else "")
 
 
-def _provider_error(request: Request, error: ProviderError) -> Response[dict[str, str]]:
+def _provider_error(
+    request: Request[Any, Any, Any], error: ProviderError
+) -> Response[dict[str, str]]:
     status = next(code for cls, code in PROVIDER_ERROR_STATUS.items() if isinstance(error, cls))
     headers = None
     if error.retry_after_seconds is not None:
@@ -88,7 +93,7 @@ def _provider_error(request: Request, error: ProviderError) -> Response[dict[str
     return error_response(status, str(error), headers=headers)
 
 
-def _unexpected(request: Request, error: Exception) -> Response[dict[str, str]]:
+def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[dict[str, str]]:
     log.error("unhandled error on %s", request.url.path, exc_info=error)
     return error_response(500, "internal error: the service log has the details")
 

@@ -35,8 +35,10 @@ class ProviderCredentials:
     embedding_model: str = "text-embedding-3-small"
 
     def __repr__(self) -> str:
-        return (f"ProviderCredentials(kind={self.kind!r}, base_url={self.base_url!r}, "
-                f"model={self.model!r}, embeddings_url={self.embeddings_url!r})")
+        return (
+            f"ProviderCredentials(kind={self.kind!r}, base_url={self.base_url!r}, "
+            f"model={self.model!r}, embeddings_url={self.embeddings_url!r})"
+        )
 
 
 class CredentialsSource(Protocol):
@@ -65,7 +67,9 @@ class StaticCredentials:
 def guess_provider_kind(url: str) -> ProviderKind:
     """anthropic for Anthropic's API host, openai (the common protocol) for everything else."""
     host = urlsplit(url).hostname or ""
-    return "anthropic" if host == "api.anthropic.com" or host.endswith(".anthropic.com") else "openai"
+    return (
+        "anthropic" if host == "api.anthropic.com" or host.endswith(".anthropic.com") else "openai"
+    )
 
 
 def api_base(url: str) -> str:
@@ -88,11 +92,16 @@ def provider_url_problem(url: str, *, allow_plaintext: bool) -> str | None:
     except ValueError:
         address = None
     if address is not None and (address.is_link_local or address.is_unspecified):
-        return f"{parts.hostname} is a link-local/unspecified address (instance metadata is never a provider)"
+        return (
+            f"{parts.hostname} is a link-local/unspecified address "
+            "(instance metadata is never a provider)"
+        )
     if allow_plaintext:
         return None
     if parts.scheme != "https":
         return "use https:// (set ALLOW_PLAINTEXT_PROVIDER=true only for local runs)"
     if (address is not None and address.is_loopback) or parts.hostname == "localhost":
-        return "a loopback provider is refused (set ALLOW_PLAINTEXT_PROVIDER=true only for local runs)"
+        return (
+            "a loopback provider is refused (set ALLOW_PLAINTEXT_PROVIDER=true only for local runs)"
+        )
     return None

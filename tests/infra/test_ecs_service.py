@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.infra.conftest import CERTIFICATE, example
+from tests.infra.conftest import CERTIFICATE
 from tests.infra.synthesized import Stack
 
 # --- cluster and task definition ----------------------------------------------------------------

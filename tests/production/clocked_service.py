@@ -20,7 +20,7 @@ from service.server import server_for
 from service.settings import Settings
 
 
-def file_clock(path: Path):  # noqa: ANN201 - a clock
+def file_clock(path: Path):
     return lambda: datetime.fromisoformat(path.read_text().strip())
 
 

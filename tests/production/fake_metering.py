@@ -119,7 +119,7 @@ class FakeMetering:
             self.calls.append((operation, f"{outcome}+lost" if delay else outcome))
             return status, reply, delay
 
-    def _answer(
+    def _answer(  # noqa: PLR0911 - one return per simulated outcome
         self, operation: str, params: dict[str, object], fault: Fault | None
     ) -> tuple[int, dict[str, object], float]:
         if fault == "drop":

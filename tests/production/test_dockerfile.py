@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.tooling import REPO_ROOT
 from service.contract import CONTAINER_PORT, HEALTHCHECK_COMMAND
+from tests.tooling import REPO_ROOT
 
 
 @dataclass(frozen=True)
@@ -118,17 +118,21 @@ def test_it_runs_as_uid_1000_and_nothing_runs_as_root_afterwards() -> None:
 
 
 def test_it_installs_only_the_service_extra() -> None:
-    installs = [i.arguments for i in DOCKERFILE if i.keyword == "RUN" and "pip install" in i.arguments]
+    installs = [
+        i.arguments for i in DOCKERFILE if i.keyword == "RUN" and "pip install" in i.arguments
+    ]
     assert len(installs) == 1
     words = shlex.split(installs[0])
     assert ".[service]" in words
     assert not any(w.startswith(".[") and w != ".[service]" for w in words)
-    assert "--group" not in words and "-r" not in words
+    assert "--group" not in words
+    assert "-r" not in words
 
 
 def test_there_is_no_curl_wget_or_shell_health_check() -> None:
     text = " ".join(i.arguments for i in DOCKERFILE).lower()
-    assert "curl" not in text and "wget" not in text
+    assert "curl" not in text
+    assert "wget" not in text
     (health,) = of(RUNTIME, "HEALTHCHECK")
     assert exec_form(health) == list(HEALTHCHECK_COMMAND)
     assert "--timeout=5s" in health.arguments
@@ -159,10 +163,17 @@ def test_no_secret_travels_in_build_arguments_or_environment() -> None:
 @pytest.mark.parametrize(
     "path",
     [
-        "tests/conftest.py", ".venv/bin/python", ".venvs/moto/bin/moto_server", ".git/config",
-        ".tools/helm/helm", "modules/config/model.py", "deployments/dev.json",
-        "service/chart/hypernym/values.yaml", "service/__pycache__/app.cpython-311.pyc",
-        "cdktf.out/stacks/x/cdk.tf.json", "README.md",
+        "tests/conftest.py",
+        ".venv/bin/python",
+        ".venvs/moto/bin/moto_server",
+        ".git/config",
+        ".tools/helm/helm",
+        "modules/config/model.py",
+        "deployments/dev.json",
+        "service/chart/hypernym/values.yaml",
+        "service/__pycache__/app.cpython-311.pyc",
+        "cdktf.out/stacks/x/cdk.tf.json",
+        "README.md",
     ],
 )
 def test_the_build_context_leaves_out(path: str) -> None:
@@ -195,4 +206,3 @@ def test_the_service_never_imports_the_infrastructure_half() -> None:
         if forbidden.search(path.read_text())
     ]
     assert offenders == []
-

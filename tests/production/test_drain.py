@@ -17,10 +17,17 @@ DRAIN_TIMEOUT_SECONDS = 30
 PROVIDER_LATENCY_MS = 1000  # three provider calls per one-paragraph analysis: about 3 s each
 
 
-def test_sigterm_drains_every_request_in_flight_then_exits_0(provider: FakeProvider, tmp_path: Path) -> None:
+def test_sigterm_drains_every_request_in_flight_then_exits_0(
+    provider: FakeProvider, tmp_path: Path
+) -> None:
     provider.latency_ms = PROVIDER_LATENCY_MS
-    env = managed_env(provider, DRAIN_TIMEOUT_SECONDS=str(DRAIN_TIMEOUT_SECONDS), MAX_IN_FLIGHT=str(IN_FLIGHT))
-    with running_service(env, tmp_path / "service.log") as service, ThreadPoolExecutor(IN_FLIGHT) as pool:
+    env = managed_env(
+        provider, DRAIN_TIMEOUT_SECONDS=str(DRAIN_TIMEOUT_SECONDS), MAX_IN_FLIGHT=str(IN_FLIGHT)
+    )
+    with (
+        running_service(env, tmp_path / "service.log") as service,
+        ThreadPoolExecutor(IN_FLIGHT) as pool,
+    ):
         replies = [pool.submit(analyze, service) for _ in range(IN_FLIGHT)]
         wait_until(lambda: sum(provider.calls.values()) >= IN_FLIGHT, what="100 analyses in flight")
         assert not any(reply.done() for reply in replies)
@@ -34,8 +41,10 @@ def test_sigterm_drains_every_request_in_flight_then_exits_0(provider: FakeProvi
         exit_code = service.process.wait(timeout=DRAIN_TIMEOUT_SECONDS + 15)
         drain_seconds = time.monotonic() - signalled
 
-    print(f"\ndrain with {IN_FLIGHT} in flight (provider {PROVIDER_LATENCY_MS} ms per call): "
-          f"SIGTERM to exit {drain_seconds:.2f} s")
+    print(
+        f"\ndrain with {IN_FLIGHT} in flight (provider {PROVIDER_LATENCY_MS} ms per call): "
+        f"SIGTERM to exit {drain_seconds:.2f} s"
+    )
     assert statuses == [200] * IN_FLIGHT
     assert ready_during_drain.status == 503
     assert "not draining" in ready_during_drain.json()["detail"]

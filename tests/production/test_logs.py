@@ -35,14 +35,14 @@ def test_registered_secrets_never_reach_a_line() -> None:
 
 
 def test_the_request_middleware_writes_one_metadata_line(caplog: pytest.LogCaptureFixture) -> None:
-    async def app(scope, receive, send) -> None:  # noqa: ANN001
+    async def app(scope, receive, send) -> None:
         request_annotations(scope).update(tier="standard", paragraphs=3)
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"{}"})
 
     sent: list[dict[str, object]] = []
 
-    async def send(message) -> None:  # noqa: ANN001
+    async def send(message) -> None:
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": "/analyze_sync", "headers": []}
@@ -56,7 +56,7 @@ def test_the_request_middleware_writes_one_metadata_line(caplog: pytest.LogCaptu
     assert scope["state"]["request_id"] == record.request_id
 
 
-def test_the_session_leak_check_finds_a_leaked_value(tmp_path) -> None:  # noqa: ANN001
+def test_the_session_leak_check_finds_a_leaked_value(tmp_path) -> None:
     log = tmp_path / "service.log"
     log.write_text('{"message": "upstream said hk-leaked-key-0042"}\n')
     assert find_leaks([log], ["hk-leaked-key-0042", "never-there-0000"]) == [f"{log}: hk-lea..."]

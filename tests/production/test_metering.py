@@ -30,7 +30,11 @@ class ManualClock:
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMetering]:
     with running_fake_metering(lost_response_seconds=0.6) as server:
-        for name, value in {**server.env(), "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}.items():
+        for name, value in {
+            **server.env(),
+            "AWS_ACCESS_KEY_ID": "t",
+            "AWS_SECRET_ACCESS_KEY": "t",
+        }.items():
             monkeypatch.setenv(name, value)
         yield server
 
@@ -80,7 +84,10 @@ def test_register_retries_throttling_and_server_errors_then_is_ready(fake: FakeM
     assert meter.problem is None
     assert ready == [True]
     assert fake.outcomes("RegisterUsage") == [
-        "ThrottlingException", "InternalServiceErrorException", "dropped", "ok",
+        "ThrottlingException",
+        "InternalServiceErrorException",
+        "dropped",
+        "ok",
     ]
 
 
@@ -186,7 +193,7 @@ def test_a_record_whose_reply_was_lost_is_resent_identically(fake: FakeMetering)
 
     asyncio.run(scenario())
     assert fake.outcomes("MeterUsage")[1:] == ["ok+lost", "ok+lost", "ok"]
-    assert list(fake.records.values())[0].quantity == 5
+    assert next(iter(fake.records.values())).quantity == 5
     assert len(fake.records) == 1
 
 
@@ -336,7 +343,7 @@ class FlakyApi:
     def register_usage(self, **_: object) -> None:
         return None
 
-    def meter_usage(self, *, product_code: str, record, dry_run: bool = False) -> str:  # noqa: ANN001
+    def meter_usage(self, *, product_code: str, record, dry_run: bool = False) -> str:
         if dry_run:
             return ""
         if not self.sent:
@@ -346,11 +353,18 @@ class FlakyApi:
         return "record-id"
 
 
-def test_an_unexpected_error_keeps_the_record_and_the_loop_alive(caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unexpected_error_keeps_the_record_and_the_loop_alive(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     api = FlakyApi()
     clock = ManualClock(START)
-    meter = Metering(options=MeteringOptions(mode="hourly", product_code="p"), api=api, clock=clock,
-                     poll_seconds=0.01, retry=FAST_RETRY)
+    meter = Metering(
+        options=MeteringOptions(mode="hourly", product_code="p"),
+        api=api,
+        clock=clock,
+        poll_seconds=0.01,
+        retry=FAST_RETRY,
+    )
 
     async def scenario() -> None:
         meter.start()

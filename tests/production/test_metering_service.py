@@ -48,7 +48,9 @@ def test_usage_survives_faults_an_outage_across_hours_and_shutdown_exactly_once(
 
     env = {**metering_env(provider, metering_api, "hourly"), "TEST_CLOCK_FILE": str(clock)}
     served = 0
-    with running_service(env, tmp_path / "service.log", module="tests.production.clocked_service") as service:
+    with running_service(
+        env, tmp_path / "service.log", module="tests.production.clocked_service"
+    ) as service:
         wait_until(lambda: is_ready(service), what="readiness after the DryRun probe")
 
         def serve(count: int) -> None:
@@ -73,7 +75,11 @@ def test_usage_survives_faults_an_outage_across_hours_and_shutdown_exactly_once(
     assert served == 14
     assert metering_api.metered_total("requests") == served
     assert sorted(hour.hour for hour, _ in metering_api.records) == [9, 10, 11]
-    assert [r.quantity for r in sorted(metering_api.records.values(), key=lambda r: r.hour)] == [5, 3, 6]
+    assert [r.quantity for r in sorted(metering_api.records.values(), key=lambda r: r.hour)] == [
+        5,
+        3,
+        6,
+    ]
     assert "DuplicateRequestException" not in metering_api.outcomes("MeterUsage")
     assert metering_api.outcomes("MeterUsage").count("ok+lost") == 2
     assert '"lost_quantity": 0' in log
@@ -83,7 +89,9 @@ def test_a_customer_who_is_not_entitled_keeps_the_pod_not_ready(
     provider: FakeProvider, metering_api: FakeMetering, tmp_path: Path
 ) -> None:
     metering_api.entitled = False
-    with running_service(metering_env(provider, metering_api, "register"), tmp_path / "service.log") as service:
+    with running_service(
+        metering_env(provider, metering_api, "register"), tmp_path / "service.log"
+    ) as service:
         wait_until(lambda: metering_api.outcomes("RegisterUsage") != [], what="RegisterUsage")
         wait_until(lambda: "not entitled" in service.log(), what="the not-entitled log line")
         ready = service.request("GET", "/ready")
@@ -97,9 +105,13 @@ def test_registration_retries_then_the_pod_becomes_ready(
     provider: FakeProvider, metering_api: FakeMetering, tmp_path: Path
 ) -> None:
     metering_api.faults.extend(["throttle", "error500"])
-    with running_service(metering_env(provider, metering_api, "register"), tmp_path / "service.log") as service:
+    with running_service(
+        metering_env(provider, metering_api, "register"), tmp_path / "service.log"
+    ) as service:
         wait_until(lambda: is_ready(service), what="readiness after RegisterUsage")
         assert analyze(service) == 200
     assert metering_api.outcomes("RegisterUsage") == [
-        "ThrottlingException", "InternalServiceErrorException", "ok",
+        "ThrottlingException",
+        "InternalServiceErrorException",
+        "ok",
     ]

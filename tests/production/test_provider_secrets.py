@@ -9,11 +9,15 @@ from collections.abc import Callable
 
 import pytest
 
-from service.provider_secrets import RefreshingSecret, SecretsManagerReader, SecretUnavailableError
 from service.logs import JsonFormatter
+from service.provider_secrets import RefreshingSecret, SecretsManagerReader, SecretUnavailableError
 from tests.harness.moto import MOTO_REGION, MotoServer
 
-GOOD = {"provider_url": "https://llm.example.com/v1", "api_key": "sk-first-key-0001", "model_name": "m"}
+GOOD = {
+    "provider_url": "https://llm.example.com/v1",
+    "api_key": "sk-first-key-0001",
+    "model_name": "m",
+}
 
 
 def parse(raw: str) -> dict[str, str]:
@@ -24,7 +28,7 @@ def parse(raw: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def secrets(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def secrets(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch):
     moto_server.reset()
     for name, value in moto_server.boto3_env().items():
         monkeypatch.setenv(name, value)
@@ -48,7 +52,7 @@ def source(arn: str, refresh_seconds: float = 300.0) -> RefreshingSecret[dict[st
     )
 
 
-def test_a_rotated_value_is_used_within_one_refresh_period(secrets) -> None:  # noqa: ANN001
+def test_a_rotated_value_is_used_within_one_refresh_period(secrets) -> None:
     arn = secrets.create_secret(Name="byop", SecretString=json.dumps(GOOD))["ARN"]
     secret = source(arn, refresh_seconds=0.2)
 
@@ -56,7 +60,9 @@ def test_a_rotated_value_is_used_within_one_refresh_period(secrets) -> None:  # 
         secret.start()
         await settled(lambda: secret.problem is None)
         seen = [secret.current()["api_key"]]
-        secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({**GOOD, "api_key": "sk-second-key-0002"}))
+        secrets.put_secret_value(
+            SecretId=arn, SecretString=json.dumps({**GOOD, "api_key": "sk-second-key-0002"})
+        )
         await asyncio.sleep(0.6)
         seen.append(secret.current()["api_key"])
         await secret.close()
@@ -66,7 +72,8 @@ def test_a_rotated_value_is_used_within_one_refresh_period(secrets) -> None:  # 
 
 
 def test_a_malformed_value_keeps_the_last_good_one_and_logs_one_line_without_it(
-    secrets, caplog: pytest.LogCaptureFixture  # noqa: ANN001
+    secrets,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     arn = secrets.create_secret(Name="byop", SecretString=json.dumps(GOOD))["ARN"]
     secret = source(arn)
@@ -90,7 +97,7 @@ def test_a_malformed_value_keeps_the_last_good_one_and_logs_one_line_without_it(
     assert "sk-" not in line
 
 
-def test_an_unreadable_secret_without_a_good_value_is_not_ready(secrets) -> None:  # noqa: ANN001
+def test_an_unreadable_secret_without_a_good_value_is_not_ready(secrets) -> None:
     arn = f"arn:aws:secretsmanager:{MOTO_REGION}:123456789012:secret:missing-AbCdEf"
     secret = source(arn)
 
@@ -104,7 +111,7 @@ def test_an_unreadable_secret_without_a_good_value_is_not_ready(secrets) -> None
         secret.current()
 
 
-def test_the_source_becomes_ready_when_the_secret_appears(secrets, monkeypatch) -> None:  # noqa: ANN001
+def test_the_source_becomes_ready_when_the_secret_appears(secrets, monkeypatch) -> None:
     monkeypatch.setattr("service.provider_secrets.RETRY_WITHOUT_VALUE_SECONDS", 0.1)
     loaded: list[bool] = []
     secret = source("byop-later")
@@ -123,13 +130,15 @@ def test_the_source_becomes_ready_when_the_secret_appears(secrets, monkeypatch) 
     assert secret.current()["model_name"] == "m"
 
 
-def test_a_rejected_key_forces_at_most_one_refresh_per_interval(secrets) -> None:  # noqa: ANN001
+def test_a_rejected_key_forces_at_most_one_refresh_per_interval(secrets) -> None:
     arn = secrets.create_secret(Name="byop", SecretString=json.dumps(GOOD))["ARN"]
     secret = source(arn)
 
     async def scenario() -> tuple[bool, bool]:
         await secret.refresh()
-        secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({**GOOD, "api_key": "sk-rotated-0004"}))
+        secrets.put_secret_value(
+            SecretId=arn, SecretString=json.dumps({**GOOD, "api_key": "sk-rotated-0004"})
+        )
         first = await secret.refresh_after_rejection()
         second = await secret.refresh_after_rejection()
         await secret.close()

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.tooling import REPO_ROOT
 from tests.fakes.fake_provider import FakeProvider
 from tests.production.service_env import analyze, managed_env
 from tests.service.runner import running_service, stop
+from tests.tooling import REPO_ROOT
 
 # / read-only, a fresh tmpfs on /tmp. A checkout under /tmp (CI clones anywhere) would vanish
 # beneath that tmpfs, so it is held open (fd 9) first and bound back, read-only, at its path.
@@ -38,11 +38,25 @@ def unshare_wrapper() -> tuple[str, ...]:
     unshare = shutil.which("unshare")
     if unshare is None or os.geteuid() != 0:
         pytest.fail("needs root and unshare (util-linux): apt-get install util-linux, run as root")
-    return (unshare, "--mount", "--propagation", "private", "sh", "-c", READ_ONLY_ROOT, "sh", str(REPO_ROOT))
+    return (
+        unshare,
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        READ_ONLY_ROOT,
+        "sh",
+        str(REPO_ROOT),
+    )
 
 
-def test_the_service_serves_and_drains_on_a_read_only_root(provider: FakeProvider, tmp_path: Path) -> None:
-    with running_service(managed_env(provider), tmp_path / "service.log", wrapper=unshare_wrapper()) as service:
+def test_the_service_serves_and_drains_on_a_read_only_root(
+    provider: FakeProvider, tmp_path: Path
+) -> None:
+    with running_service(
+        managed_env(provider), tmp_path / "service.log", wrapper=unshare_wrapper()
+    ) as service:
         assert analyze(service) == 200
         assert service.request("GET", "/ready").status == 200
         assert stop(service.process) == 0
@@ -62,6 +76,8 @@ def test_the_wrapper_really_makes_the_root_read_only_and_tmp_writable() -> None:
         "    sys.exit(0 if error.errno == 30 else 1)\n"  # EROFS
         "sys.exit(2)\n"
     )
-    result = subprocess.run([*unshare_wrapper(), sys.executable, "-c", probe], timeout=30, check=False)
+    result = subprocess.run(
+        [*unshare_wrapper(), sys.executable, "-c", probe], timeout=30, check=False
+    )
     assert result.returncode == 0
     assert not outside_tmp.exists()

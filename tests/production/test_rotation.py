@@ -34,14 +34,20 @@ def byop_env(moto: MotoServer, secret_arn: str) -> dict[str, str]:
 
 
 def managed_secret_env(moto: MotoServer, provider: FakeProvider, secret_arn: str) -> dict[str, str]:
-    env = managed_env(provider, **moto.boto3_env(), MANAGED_API_KEY_SECRET_ARN=secret_arn,
-                      SECRET_REFRESH_SECONDS=str(REFRESH_SECONDS))
+    env = managed_env(
+        provider,
+        **moto.boto3_env(),
+        MANAGED_API_KEY_SECRET_ARN=secret_arn,
+        SECRET_REFRESH_SECONDS=str(REFRESH_SECONDS),
+    )
     del env["MANAGED_API_KEY"]  # the token comes from the secret only
     return env
 
 
 def secret_value(provider: FakeProvider, api_key: str) -> str:
-    return json.dumps({"provider_url": provider.url, "api_key": api_key, "model_name": "fake-model"})
+    return json.dumps(
+        {"provider_url": provider.url, "api_key": api_key, "model_name": "fake-model"}
+    )
 
 
 def test_a_rotated_key_is_used_within_one_refresh_period_without_restart(
@@ -49,7 +55,9 @@ def test_a_rotated_key_is_used_within_one_refresh_period_without_restart(
 ) -> None:
     moto_server.reset()
     secrets = moto_server.client("secretsmanager")
-    arn = secrets.create_secret(Name="hypernym/byop", SecretString=secret_value(provider, FIRST_KEY))["ARN"]
+    arn = secrets.create_secret(
+        Name="hypernym/byop", SecretString=secret_value(provider, FIRST_KEY)
+    )["ARN"]
     with running_service(byop_env(moto_server, arn), tmp_path / "service.log") as service:
         wait_until(lambda: is_ready(service), what="readiness once the secret is loaded")
         assert analyze(service) == 200
@@ -63,10 +71,15 @@ def test_a_rotated_key_is_used_within_one_refresh_period_without_restart(
             return provider.authorizations[-1] == f"Bearer {ROTATED_KEY}"
 
         took = wait_until(rotated, seconds=2 * REFRESH_SECONDS + 1, what="the rotated key in use")
-        print(f"\nrotated key in use {took:.2f} s after the rotation (refresh period {REFRESH_SECONDS} s)")
+        print(
+            f"\nrotated key in use {took:.2f} s after the rotation "
+            f"(refresh period {REFRESH_SECONDS} s)"
+        )
         provider.reset()
         secrets.put_secret_value(SecretId=arn, SecretString='{"api_key": "sk-malformed-0003"')
-        wait_until(lambda: "keeping the last good value" in service.log(), what="the malformed-secret line")
+        wait_until(
+            lambda: "keeping the last good value" in service.log(), what="the malformed-secret line"
+        )
         assert analyze(service) == 200
         assert set(provider.authorizations) == {f"Bearer {ROTATED_KEY}"}
         assert is_ready(service)
@@ -83,7 +96,9 @@ def test_without_a_readable_secret_the_pod_stays_alive_but_not_ready(
     moto_server.reset()
     arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/absent-AbCdEf"
     with running_service(byop_env(moto_server, arn), tmp_path / "service.log") as service:
-        wait_until(lambda: "ResourceNotFoundException" in service.log(), what="the unreadable-secret line")
+        wait_until(
+            lambda: "ResourceNotFoundException" in service.log(), what="the unreadable-secret line"
+        )
         ready = service.request("GET", "/ready")
         analysis = service.request("POST", "/analyze_sync", {"essay_text": "A short paragraph."})
         assert service.request("GET", "/health").status == 200
@@ -127,7 +142,9 @@ def test_without_a_readable_gateway_token_the_pod_is_not_ready(
     arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/absent-token-AbCdEf"
     env = managed_secret_env(moto_server, provider, arn)
     with running_service(env, tmp_path / "service.log") as service:
-        wait_until(lambda: "ResourceNotFoundException" in service.log(), what="the unreadable-secret line")
+        wait_until(
+            lambda: "ResourceNotFoundException" in service.log(), what="the unreadable-secret line"
+        )
         ready = service.request("GET", "/ready")
     assert ready.status == 503
     assert "managed gateway token loaded" in ready.json()["detail"]

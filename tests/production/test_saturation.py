@@ -31,7 +31,9 @@ def test_beyond_the_in_flight_cap_the_excess_gets_429_with_retry_after(
         start.wait()
         return service.request("POST", "/analyze_sync", {"essay_text": ESSAY}, timeout=60)
 
-    with running_service(managed_env(provider, MAX_IN_FLIGHT=str(CAP)), tmp_path / "service.log") as service:
+    with running_service(
+        managed_env(provider, MAX_IN_FLIGHT=str(CAP)), tmp_path / "service.log"
+    ) as service:
         process = psutil.Process(service.process.pid)
         idle_rss = process.memory_info().rss
         with ThreadPoolExecutor(OFFERED) as pool:
@@ -42,8 +44,10 @@ def test_beyond_the_in_flight_cap_the_excess_gets_429_with_retry_after(
         results = [reply.result() for reply in replies]
 
     mib = 1024 * 1024
-    print(f"\nRSS idle {idle_rss / mib:.1f} MiB; peak with {CAP} analyses in flight and "
-          f"{OFFERED - CAP} refused: {peak_rss / mib:.1f} MiB")
+    print(
+        f"\nRSS idle {idle_rss / mib:.1f} MiB; peak with {CAP} analyses in flight and "
+        f"{OFFERED - CAP} refused: {peak_rss / mib:.1f} MiB"
+    )
     statuses = sorted(reply.status for reply in results)
     assert statuses == [200] * CAP + [429] * (OFFERED - CAP)
     for refused in (reply for reply in results if reply.status == 429):
@@ -61,14 +65,20 @@ def test_a_key_over_its_tiers_hourly_budget_gets_429_and_other_keys_do_not(
         statuses: list[int] = []
         started = time.monotonic()
         while 429 not in statuses and len(statuses) < 1100:  # basic: 1000 requests per hour
-            connection.request("GET", "/user/rate-limits", headers={"X-API-Key": "hk-basic-rate-0001"})
+            connection.request(
+                "GET", "/user/rate-limits", headers={"X-API-Key": "hk-basic-rate-0001"}
+            )
             response = connection.getresponse()
             response.read()
             statuses.append(response.status)
         refilled = (time.monotonic() - started) / 3.6  # the bucket refills one request per 3.6 s
         connection.close()
-        refused = service.request("GET", "/user/rate-limits", headers={"X-API-Key": "hk-basic-rate-0001"})
-        other = service.request("GET", "/user/rate-limits", headers={"X-API-Key": "hk-basic-rate-0002"})
+        refused = service.request(
+            "GET", "/user/rate-limits", headers={"X-API-Key": "hk-basic-rate-0001"}
+        )
+        other = service.request(
+            "GET", "/user/rate-limits", headers={"X-API-Key": "hk-basic-rate-0002"}
+        )
     accepted = statuses.index(429)
     assert statuses[:accepted] == [200] * accepted
     assert 1000 <= accepted <= 1000 + refilled + 1
@@ -78,10 +88,16 @@ def test_a_key_over_its_tiers_hourly_budget_gets_429_and_other_keys_do_not(
     assert other.status == 200
 
 
-def test_an_essay_or_a_body_over_the_limits_gets_413(provider: FakeProvider, tmp_path: Path) -> None:
-    with running_service(managed_env(provider, MAX_INPUT_CHARS="1000"), tmp_path / "service.log") as service:
+def test_an_essay_or_a_body_over_the_limits_gets_413(
+    provider: FakeProvider, tmp_path: Path
+) -> None:
+    with running_service(
+        managed_env(provider, MAX_INPUT_CHARS="1000"), tmp_path / "service.log"
+    ) as service:
         long_essay = service.request("POST", "/analyze_sync", {"essay_text": "x" * 1001})
-        huge_body = service.request("POST", "/analyze_sync", raw=b'{"essay_text": "' + b"y" * 200_000 + b'"}')
+        huge_body = service.request(
+            "POST", "/analyze_sync", raw=b'{"essay_text": "' + b"y" * 200_000 + b'"}'
+        )
         wait_until(lambda: service.request("GET", "/ready").status == 200, what="still ready")
     assert long_essay.status == 413
     assert "at most 1000" in long_essay.json()["detail"]

@@ -18,15 +18,25 @@ from service.providers.errors import ProviderAuthError
 
 
 def parse(fields: object, *, allow_plaintext: bool = False) -> ProviderCredentials:
-    return parse_byop_secret(json.dumps(fields), embedding_model="e", allow_plaintext=allow_plaintext)
+    return parse_byop_secret(
+        json.dumps(fields), embedding_model="e", allow_plaintext=allow_plaintext
+    )
 
 
-GOOD = {"provider_url": "https://llm.example.com/v1", "api_key": "sk-secret-value-0009", "model_name": "m"}
+GOOD = {
+    "provider_url": "https://llm.example.com/v1",
+    "api_key": "sk-secret-value-0009",
+    "model_name": "m",
+}
 
 
 def test_a_complete_secret_becomes_credentials() -> None:
     credentials = parse({**GOOD, "embeddings_url": "https://emb.example.com/v1"})
-    assert (credentials.kind, credentials.model, credentials.embedding_model) == ("openai", "m", "e")
+    assert (credentials.kind, credentials.model, credentials.embedding_model) == (
+        "openai",
+        "m",
+        "e",
+    )
     assert credentials.api_key == GOOD["api_key"]
 
 
@@ -35,7 +45,10 @@ def test_a_complete_secret_becomes_credentials() -> None:
     [
         ("not an object", "must be a JSON object"),
         ({"provider_url": "https://x.example.com"}, "lacks api_key, model_name"),
-        ({**GOOD, "provider_url": "http://llm.example.com"}, "provider_url is refused: use https://"),
+        (
+            {**GOOD, "provider_url": "http://llm.example.com"},
+            "provider_url is refused: use https://",
+        ),
         ({**GOOD, "provider_url": "https://169.254.169.254/"}, "link-local"),
         ({**GOOD, "provider_kind": "bedrock"}, "provider_kind must be one of openai, anthropic"),
         ({**GOOD, "provider_kind": "anthropic"}, "needs embeddings_url"),
@@ -56,7 +69,9 @@ def test_a_secret_that_is_not_json_is_refused() -> None:
 GATEWAY = ProviderCredentials(base_url="http://one-api:8080", api_key="", model="m")
 
 
-@pytest.mark.parametrize("raw", ["mk-gateway-token-0001\n", '{"api_key": " mk-gateway-token-0001 "}'])
+@pytest.mark.parametrize(
+    "raw", ["mk-gateway-token-0001\n", '{"api_key": " mk-gateway-token-0001 "}']
+)
 def test_the_gateway_token_secret_is_the_raw_token_or_json_with_api_key(raw: str) -> None:
     credentials = parse_managed_api_key(raw, gateway=GATEWAY)
     assert credentials.api_key == "mk-gateway-token-0001"
@@ -84,7 +99,9 @@ class RecordingUpstream:
     def __init__(self) -> None:
         self.payloads: list[dict[str, Any]] = []
 
-    async def post_json(self, url: str, *, payload: dict[str, Any], answer_type: type, **_: Any) -> Any:
+    async def post_json(
+        self, url: str, *, payload: dict[str, Any], answer_type: type, **_: Any
+    ) -> Any:
         self.payloads.append(payload)
         if "system" in payload:  # Anthropic Messages
             return msgspec.convert({"content": [{"type": "text", "text": "ok"}]}, answer_type)
@@ -95,11 +112,17 @@ class RecordingUpstream:
 def test_no_chat_call_asks_for_more_tokens_than_the_cap(kind: str) -> None:
     upstream = RecordingUpstream()
     credentials = ProviderCredentials(
-        kind=kind, base_url="https://llm.example.com/v1", api_key="k", model="m",  # type: ignore[arg-type]
+        kind=kind,
+        base_url="https://llm.example.com/v1",
+        api_key="k",
+        model="m",  # type: ignore[arg-type]
         embeddings_url="https://emb.example.com/v1",
     )
     client = InferenceClient(
-        upstream, StaticCredentials(credentials), embedding_dimensions=8, max_output_tokens=512  # type: ignore[arg-type]
+        upstream,
+        StaticCredentials(credentials),
+        embedding_dimensions=8,
+        max_output_tokens=512,  # type: ignore[arg-type]
     )
     message = (ChatMessage(role="user", content="hello"),)
     asyncio.run(client.chat(ChatRequest(system="s", messages=message, max_tokens=96_256)))
@@ -123,7 +146,8 @@ class KeyCheckingUpstream(RecordingUpstream):
 def test_a_refused_key_is_re_read_once_and_the_call_retried() -> None:
     stored = [json.dumps({**GOOD, "api_key": "sk-old-key-0010"})]
     secret = RefreshingSecret[ProviderCredentials](
-        name="BYOP secret", read=lambda: stored[0],
+        name="BYOP secret",
+        read=lambda: stored[0],
         parse=lambda raw: parse_byop_secret(raw, embedding_model="e", allow_plaintext=False),
     )
     upstream = KeyCheckingUpstream("sk-new-key-0011")
@@ -134,8 +158,8 @@ def test_a_refused_key_is_re_read_once_and_the_call_retried() -> None:
         await secret.refresh()
         stored[0] = json.dumps({**GOOD, "api_key": "sk-new-key-0011"})  # rotated, not yet re-read
         answer = await client.chat(ChatRequest(system="s", messages=message))
+        upstream.valid_key = "sk-newer-key-0012"
         with pytest.raises(ProviderAuthError):  # a second refusal within 30 s is not retried
-            upstream.valid_key = "sk-newer-key-0012"
             await client.chat(ChatRequest(system="s", messages=message))
         return answer
 
@@ -146,6 +170,8 @@ def test_a_refused_key_is_re_read_once_and_the_call_retried() -> None:
 def test_static_credentials_pass_a_refusal_through() -> None:
     upstream = KeyCheckingUpstream("another-key-0013")
     credentials = ProviderCredentials(base_url="https://llm.example.com/v1", api_key="k", model="m")
-    client = InferenceClient(upstream, StaticCredentials(credentials), embedding_dimensions=8, max_output_tokens=64)  # type: ignore[arg-type]
+    client = InferenceClient(
+        upstream, StaticCredentials(credentials), embedding_dimensions=8, max_output_tokens=64
+    )  # type: ignore[arg-type]
     with pytest.raises(ProviderAuthError):
         asyncio.run(client.embed(["text"]))

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.tooling import REPO_ROOT
 from tests.harness.leaks import secrets_in, sensitive, watch_log
+from tests.tooling import REPO_ROOT
 
 STARTUP_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 15.0
@@ -45,16 +45,26 @@ class ServiceProcess:
     process: subprocess.Popen[bytes]
     log_path: Path
 
-    def request(self, method: str, path: str, body: Any = None, *, headers: Mapping[str, str] | None = None,
-                raw: bytes | None = None, timeout: float = 60.0) -> Reply:
-        """One HTTP request over a fresh connection; JSON-encodes ``body`` unless ``raw`` is given."""
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        raw: bytes | None = None,
+        timeout: float = 60.0,
+    ) -> Reply:
+        """One HTTP request over a fresh connection; JSON-encodes ``body`` unless ``raw`` is set."""
         payload = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         sent_headers = {"Content-Type": "application/json", **(headers or {})}
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             connection.request(method, path, body=payload, headers=sent_headers)
             response = connection.getresponse()
-            return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+            return Reply(
+                response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+            )
         finally:
             connection.close()
 
@@ -70,7 +80,9 @@ def free_port() -> int:
 
 def service_environment(env: Mapping[str, str], port: int) -> dict[str, str]:
     """Only what the test gives, so a developer's shell variables never leak into a run."""
-    base = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
+    base = {
+        name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ
+    }
     return {**base, "HOST": "127.0.0.1", "PORT": str(port), "PYTHONUNBUFFERED": "1", **env}
 
 
@@ -85,10 +97,15 @@ def running_service(
     sensitive(*secrets_in(env))
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*wrapper, sys.executable, "-m", module], cwd=REPO_ROOT, env=service_environment(env, port),
-            stdout=log, stderr=subprocess.STDOUT,
+            [*wrapper, sys.executable, "-m", module],
+            cwd=REPO_ROOT,
+            env=service_environment(env, port),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
-    service = ServiceProcess(url=f"http://127.0.0.1:{port}", port=port, process=process, log_path=log_path)
+    service = ServiceProcess(
+        url=f"http://127.0.0.1:{port}", port=port, process=process, log_path=log_path
+    )
     try:
         _wait_healthy(service)
         yield service
@@ -111,19 +128,30 @@ def _wait_healthy(service: ServiceProcess) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if service.process.poll() is not None:
-            raise RuntimeError(f"the service exited with {service.process.returncode}:\n{service.log()[-3000:]}")
+            raise RuntimeError(
+                f"the service exited with {service.process.returncode}:\n{service.log()[-3000:]}"
+            )
         try:
             if service.request("GET", "/health", timeout=2).status == 200:
                 return
         except OSError:
             pass
         time.sleep(0.05)
-    raise RuntimeError(f"the service was not healthy within {STARTUP_TIMEOUT_SECONDS} s:\n{service.log()[-3000:]}")
+    raise RuntimeError(
+        f"the service was not healthy within {STARTUP_TIMEOUT_SECONDS} s:\n{service.log()[-3000:]}"
+    )
 
 
-def run_service_to_exit(env: Mapping[str, str], timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+def run_service_to_exit(
+    env: Mapping[str, str], timeout: float = 30.0
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m service`` expecting it to stop by itself (configuration errors)."""
     return subprocess.run(
-        [sys.executable, "-m", "service"], cwd=REPO_ROOT, env=service_environment(env, free_port()),
-        capture_output=True, text=True, timeout=timeout, check=False,
+        [sys.executable, "-m", "service"],
+        cwd=REPO_ROOT,
+        env=service_environment(env, free_port()),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )

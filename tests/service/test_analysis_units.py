@@ -14,9 +14,6 @@ from service.analysis.tiers import TIERS, allowed_detail_count, deadline_seconds
 from service.analysis.tokens import count_tokens
 from service.analysis.trials import Draft, Trial, consensus_trial, trial_temperatures
 from service.analysis.zones import Zone, automatic_detail_count, plan_segment
-from service.providers.credentials import api_base, guess_provider_kind, provider_url_problem
-from service.providers.http import parse_retry_after
-from service.readiness import Readiness
 from tests.fakes import captures
 
 
@@ -166,36 +163,6 @@ def test_model_output_parsing() -> None:
     assert analysis_schema(3)["properties"]["details"]["minItems"] == 3
 
 
-@pytest.mark.parametrize(
-    ("header", "seconds"),
-    [
-        ("3", 3.0),
-        ("0.5", 0.5),
-        (None, None),
-        ("soon", None),
-        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
-    ],
-)
-def test_retry_after_parsing(header: str | None, seconds: float | None) -> None:
-    assert parse_retry_after(header) == seconds
-
-
-def test_provider_url_rules() -> None:
-    assert provider_url_problem("https://api.openai.com/v1", allow_plaintext=False) is None
-    assert "https" in (
-        provider_url_problem("http://api.openai.com/v1", allow_plaintext=False) or ""
-    )
-    assert "loopback" in (provider_url_problem("https://127.0.0.1/v1", allow_plaintext=False) or "")
-    assert provider_url_problem("http://127.0.0.1:9/v1", allow_plaintext=True) is None
-    assert "link-local" in (
-        provider_url_problem("http://169.254.170.2/v2", allow_plaintext=True) or ""
-    )
-    assert guess_provider_kind("https://api.anthropic.com") == "anthropic"
-    assert guess_provider_kind("https://llm.internal/v1") == "openai"
-    assert api_base("http://one-api:8080") == "http://one-api:8080/v1"
-    assert api_base("https://api.openai.com/v1/") == "https://api.openai.com/v1"
-
-
 def test_consensus_takes_the_most_common_category_then_the_best_reconstruction() -> None:
     def trial(category: str, similarity: float) -> Trial:
         draft = Draft(
@@ -212,18 +179,3 @@ def test_consensus_takes_the_most_common_category_then_the_best_reconstruction()
     assert consensus_trial(trials) is trials[2]
     assert trial_temperatures(1) == [0.2]
     assert trial_temperatures(5) == [0.2, 0.4, 0.6, 0.8, 1.0]
-
-
-def test_readiness_needs_every_registered_condition() -> None:
-    readiness = Readiness()
-    readiness.register("config loaded")
-    readiness.register("provider client open")
-    readiness.met("config loaded")
-    assert not readiness.ready
-    assert readiness.unmet() == ["provider client open"]
-    readiness.met("provider client open")
-    assert readiness.ready
-    readiness.clear("config loaded")
-    assert readiness.unmet() == ["config loaded"]
-    with pytest.raises(KeyError, match="never registered"):
-        readiness.met("draining")

@@ -95,8 +95,11 @@ BYOP = {
             "API_KEYS entry 1 has tier 'gold': use one of basic, standard, northstar",
         ),
         (
-            {**MANAGED, "MANAGED_API_KEY": "mk-local-0001",
-             "MANAGED_API_KEY_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:t"},
+            {
+                **MANAGED,
+                "MANAGED_API_KEY": "mk-local-0001",
+                "MANAGED_API_KEY_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:t",
+            },
             "MANAGED_API_KEY and MANAGED_API_KEY_SECRET_ARN are both set: give one gateway token",
         ),
         (
@@ -175,7 +178,10 @@ def test_the_environment_the_infrastructure_writes_is_what_the_service_reads() -
     assert settings.server.environment == "prod"
     assert settings.provider.credentials is not None
     assert settings.provider.credentials.model == "gpt-4o"
-    assert settings.provider.managed_api_key_secret_arn == "arn:aws:secretsmanager:eu-west-1:1:secret:token"
+    assert (
+        settings.provider.managed_api_key_secret_arn
+        == "arn:aws:secretsmanager:eu-west-1:1:secret:token"
+    )
     assert settings.provider.embedding_model == "text-embedding-3-large"
     assert settings.provider.embedding_dimensions == 1024
     assert settings.analysis.max_input_chars == 50_000
