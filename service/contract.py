@@ -12,12 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+# The choices of the contract's variables, declared once; the value tuples derive from them.
 ProviderMode = Literal["managed", "byop"]
 MeteringMode = Literal["off", "register", "hourly"]
 MeteringUnit = Literal["requests", "paragraphs"]
+TierName = Literal["basic", "standard", "northstar"]
+LogLevel = Literal["debug", "info", "warning", "error"]
 PROVIDER_MODES: tuple[ProviderMode, ...] = get_args(ProviderMode)
 METERING_MODES: tuple[MeteringMode, ...] = get_args(MeteringMode)
 METERING_UNITS: tuple[MeteringUnit, ...] = get_args(MeteringUnit)
+TIER_NAMES: tuple[TierName, ...] = get_args(TierName)
+LOG_LEVELS: tuple[LogLevel, ...] = get_args(LogLevel)
 
 CONTAINER_PORT = 8000
 """The port the service listens on inside the container (``PORT``)."""
@@ -90,7 +95,7 @@ class ContainerEnvironment:
     embedding_model: str | None = None
     embedding_dimensions: int | None = None
     max_input_chars: int | None = None
-    open_access_tier: Literal["basic", "standard", "northstar"] | None = None
+    open_access_tier: TierName | None = None
 
 
 def container_environment(env: ContainerEnvironment) -> dict[str, str]:

@@ -38,15 +38,16 @@ def credentials_source(settings: Settings) -> CredentialsSource:
             refresh_seconds=provider.secret_refresh_seconds,
         )
 
-    if provider.managed_api_key_secret_arn is not None:
-        assert provider.credentials is not None  # the gateway: Settings requires MANAGED_API_URL
+    static = settings.static_credentials()
+    if provider.mode == "managed" and provider.managed_api_key_secret_arn is not None:
+        assert static is not None  # the gateway: Settings requires MANAGED_API_URL
         return refreshing(
             "managed gateway token",
             provider.managed_api_key_secret_arn,
-            functools.partial(parse_managed_api_key, gateway=provider.credentials),
+            functools.partial(parse_managed_api_key, gateway=static),
         )
-    if provider.credentials is not None:
-        return StaticCredentials(provider.credentials)
+    if static is not None:
+        return StaticCredentials(static)
     assert provider.byop_secret_arn is not None  # Settings guarantees one or the other
     return refreshing(
         "BYOP secret",
@@ -103,7 +104,7 @@ async def provider_client(app: Litestar) -> AsyncIterator[None]:
         app.state.provider = InferenceClient(
             upstream,
             app.state.credentials,
-            embedding_dimensions=provider_settings.embedding_dimensions,
+            embedding_dimensions=provider_settings.requested_embedding_dimensions,
             max_output_tokens=provider_settings.max_output_tokens,
         )
         readiness.met(PROVIDER_CLIENT_OPEN)

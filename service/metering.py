@@ -46,7 +46,8 @@ from botocore.exceptions import (
     EndpointConnectionError,
 )
 
-from service.contract import MeteringMode, MeteringUnit
+from service.contract import MeteringMode
+from service.settings import MeteringOptions
 
 logger = logging.getLogger(__name__)
 
@@ -194,29 +195,12 @@ class _Queued:
     maybe_stored: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
-class MeteringOptions:
-    """What the service's settings decide about metering; secure and quiet by default."""
-
-    mode: MeteringMode = "off"
-    """off: no Marketplace calls (the default outside AWS); register; hourly."""
-    product_code: str = ""
-    """The listing's product code; required unless ``mode`` is off."""
-    public_key_version: int = 1
-    """RegisterUsage's public key version (1 unless AWS rotated the seller's key)."""
-    unit: MeteringUnit = "requests"
-    """hourly: what one unit is, a successful analysis or one of its paragraphs."""
-    dimension: str = "requests"
-    """hourly: the usage dimension's API name, as defined in the listing."""
-    flush_seconds: float = 10.0
-    """Shutdown: how long to keep trying to send queued records before giving up on them."""
-
-
 class Metering:
     """The pod's metering: start check, hourly counting and sending, flush at shutdown.
 
     ``clock`` tells the UTC time (injectable, so tests cross hour boundaries without waiting);
-    ``poll_seconds`` is how often the loop looks for a closed hour to send.
+    ``poll_seconds`` is how often the loop looks for a closed hour to send; ``flush_seconds`` how
+    long shutdown keeps trying to send queued records before giving up on them.
     """
 
     def __init__(
@@ -226,6 +210,7 @@ class Metering:
         api: MeteringApi | None,
         clock: Callable[[], datetime] = utc_now,
         poll_seconds: float = 30.0,
+        flush_seconds: float = 10.0,
         retry: RetryPolicy = RetryPolicy(),
     ) -> None:
         if options.mode != "off" and (api is None or not options.product_code):
@@ -236,6 +221,7 @@ class Metering:
         self._api = api
         self._clock = clock
         self._poll_seconds = poll_seconds
+        self._flush_seconds = flush_seconds
         self._retry = retry
         self._on_ready: Callable[[], None] = lambda: None
         self._problem = None if options.mode == "off" else "checking AWS Marketplace entitlement"
@@ -295,7 +281,7 @@ class Metering:
             return
         self._closed = True
         self._close_open_hour()
-        deadline = time.monotonic() + self.options.flush_seconds
+        deadline = time.monotonic() + self._flush_seconds
         flush_retry = RetryPolicy(base_seconds=0.2, max_seconds=2.0)
         failures = 0
         while self._queue and time.monotonic() < deadline:
@@ -429,10 +415,10 @@ class Metering:
         self._open_quantity = 0
 
     def _record(self, timestamp: datetime, quantity: int) -> UsageRecord:
-        key = f"{self._pod_id}/{self.options.dimension}/{timestamp.isoformat()}/{quantity}"
+        key = f"{self._pod_id}/{self.options.usage_dimension}/{timestamp.isoformat()}/{quantity}"
         return UsageRecord(
             timestamp=timestamp,
-            dimension=self.options.dimension,
+            dimension=self.options.usage_dimension,
             quantity=quantity,
             client_token=str(uuid.uuid5(_TOKEN_NAMESPACE, key)),
         )

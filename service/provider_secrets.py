@@ -19,16 +19,13 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+import msgspec
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from service.environment import variables
 from service.logs import redact
-from service.providers.credentials import (
-    PROVIDER_KINDS,
-    ProviderCredentials,
-    guess_provider_kind,
-    provider_url_problem,
-)
+from service.providers.credentials import ByopCredentials, ProviderCredentials
 from service.providers.errors import ProviderUnreachableError
 
 logger = logging.getLogger(__name__)
@@ -195,54 +192,43 @@ class RefreshingSecret(Generic[Credentials]):
 def parse_byop_secret(
     raw: str, *, embedding_model: str, allow_plaintext: bool
 ) -> ProviderCredentials:
-    """The BYOP secret's JSON: ``provider_url``, ``api_key``, ``model_name``, optional
-    ``provider_kind`` (openai|anthropic), ``embeddings_url``, ``embeddings_api_key``.
+    """The BYOP secret: a JSON object with the :class:`ByopCredentials` fields (``provider_url``,
+    ``api_key``, ``model_name``, optional ``provider_kind``, ``embeddings_url``,
+    ``embeddings_api_key``), checked by the same rules as ``UPSTREAM_*`` variables.
 
     Errors name fields, never values (they end up in a log line).
     """
+    fields = variables(ByopCredentials)
+    required = [field.attribute for field in fields if field.required]
     try:
-        fields = json.loads(raw)
+        given = json.loads(raw)
     except ValueError:
         raise ValueError(
-            "the secret is not JSON: store an object with provider_url, api_key, model_name"
+            f"the secret is not JSON: store an object with {', '.join(required)}"
         ) from None
-    if not isinstance(fields, dict):
-        raise ValueError("the secret must be a JSON object with provider_url, api_key, model_name")
-    missing = [
-        name
-        for name in ("provider_url", "api_key", "model_name")
-        if not isinstance(fields.get(name), str) or not fields[name].strip()
-    ]
+    if not isinstance(given, dict):
+        raise ValueError(f"the secret must be a JSON object with {', '.join(required)}")
+    values: dict[str, str] = {}
+    for field in fields:
+        value = given.get(field.attribute)
+        if isinstance(value, str) and value.strip():
+            values[field.attribute] = value.strip()
+        elif value is not None and not isinstance(value, str) and not field.required:
+            optional = [field.attribute for field in fields if not field.required]
+            raise ValueError(f"{', '.join(optional)} must be strings when given")
+    missing = [name for name in required if name not in values]
     if missing:
         raise ValueError(f"the secret lacks {', '.join(missing)} (non-empty strings)")
-    optional = {
-        name: fields.get(name) for name in ("provider_kind", "embeddings_url", "embeddings_api_key")
-    }
-    if any(value is not None and not isinstance(value, str) for value in optional.values()):
-        raise ValueError(
-            "provider_kind, embeddings_url and embeddings_api_key must be strings when given"
-        )
-    url, embeddings_url = fields["provider_url"].strip(), optional["embeddings_url"]
-    for name, value in (("provider_url", url), ("embeddings_url", embeddings_url)):
-        problem = value and provider_url_problem(value, allow_plaintext=allow_plaintext)
-        if problem:
-            raise ValueError(f"{name} is refused: {problem}")
-    kind = optional["provider_kind"] or guess_provider_kind(url)
-    if kind not in PROVIDER_KINDS:
-        raise ValueError(f"provider_kind must be one of {', '.join(PROVIDER_KINDS)}")
-    if kind == "anthropic" and not embeddings_url:
-        raise ValueError(
-            "an anthropic provider needs embeddings_url (an OpenAI-compatible embeddings API)"
-        )
-    return ProviderCredentials(
-        kind=kind,
-        base_url=url,
-        api_key=fields["api_key"].strip(),
-        model=fields["model_name"].strip(),
-        embeddings_url=embeddings_url,
-        embeddings_api_key=optional["embeddings_api_key"],
-        embedding_model=embedding_model,
-    )
+    for field in fields:
+        if field.choices and field.attribute in values:
+            if values[field.attribute].lower() not in field.choices:
+                raise ValueError(f"{field.attribute} must be one of {', '.join(field.choices)}")
+            values[field.attribute] = values[field.attribute].lower()
+    byop = msgspec.convert(values, ByopCredentials)
+    problems = byop.problems(allow_plaintext=allow_plaintext, name=str)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return byop.credentials(embedding_model=embedding_model)
 
 
 def parse_managed_api_key(raw: str, *, gateway: ProviderCredentials) -> ProviderCredentials:

@@ -1,141 +1,345 @@
-"""The service's configuration: one typed, validated object built from the environment contract.
+"""The service's configuration: every environment variable declared once, read with every
+problem reported.
 
-Every name read here is part of the contract documented in the README (section "service") and
-in :mod:`service.contract`. :meth:`Settings.from_env` collects *every* problem before failing, so
-an operator fixes a broken task definition in one round: ``python -m service`` prints one line per
-problem and exits non-zero.
+Each settings group below is a frozen msgspec Struct whose fields are environment variables
+(:mod:`service.environment`): one statement gives a variable's name, type and bounds, default
+and description. The README's "Environment contract" section is rendered from these
+declarations (``python -m service.readme``). The choices come from
+:mod:`service.contract`, the BYOP fields from :class:`ByopCredentials`.
+
+:meth:`Settings.from_env` collects *every* problem before failing, so an operator fixes a broken
+task definition in one round: ``python -m service`` prints one line per problem and exits
+non-zero. It imports nothing heavy, as ``python -m service`` reads it before the app.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Annotated
 
-from service.analysis.tiers import TIER_NAMES, TierName
+import msgspec
+from msgspec import Meta
+
 from service.contract import (
     CONTAINER_PORT,
     DRAIN_TIMEOUT_SECONDS,
     KEEP_ALIVE_SECONDS,
-    METERING_MODES,
-    METERING_UNITS,
-    PROVIDER_MODES,
+    LOAD_BALANCER_IDLE_TIMEOUT_SECONDS,
+    SHUTDOWN_AFTER_DRAIN_SECONDS,
+    TIER_NAMES,
+    LogLevel,
+    MeteringMode,
+    MeteringUnit,
     ProviderMode,
+    TierName,
 )
-from service.metering import MeteringOptions
+from service.environment import (
+    EnvironmentReader,
+    InvalidValue,
+    SettingsGroup,
+    env,
+    variables,
+)
 from service.providers.credentials import (
-    PROVIDER_KINDS,
+    ByopCredentials,
     ProviderCredentials,
-    ProviderKind,
-    guess_provider_kind,
-    provider_url_problem,
+    byop_variable_names,
 )
 
-LogLevel = Literal["debug", "info", "warning", "error"]
-LOG_LEVELS: tuple[LogLevel, ...] = ("debug", "info", "warning", "error")
-T = TypeVar("T")
+__all__ = [
+    "AccessSettings",
+    "AnalysisSettings",
+    "ConfigurationError",
+    "MeteringOptions",
+    "ProviderSettings",
+    "ServerSettings",
+    "Settings",
+]
 
 
 class ConfigurationError(Exception):
     """The environment does not describe a runnable service; ``problems`` has one line each."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: Sequence[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = tuple(problems)
 
 
-@dataclass(frozen=True, kw_only=True)
-class ServerSettings:
+class ServerSettings(SettingsGroup, frozen=True, kw_only=True):
     """How the process serves HTTP."""
 
-    host: str = "0.0.0.0"  # noqa: S104 (the container's port is what the platform publishes)
-    """``HOST``: the listen address. Default all interfaces, as a container needs."""
-    port: int = CONTAINER_PORT
-    """``PORT``. Default 8000, the container port the infrastructure routes to."""
-    environment: str = "production"
-    """``ENVIRONMENT``, reported by /health."""
-    log_level: LogLevel = "info"
-    """``LOG_LEVEL``: debug, info, warning or error."""
-    workers: int = 1
-    """``WORKERS``: uvicorn worker processes; only 1 (the default) is accepted: drain, metering
-    and the in-flight cap are per process, so scale tasks/pods, not workers."""
-    keep_alive_seconds: int = KEEP_ALIVE_SECONDS
-    """``KEEP_ALIVE_SECONDS``: idle keep-alive, above the load balancer's idle timeout so it never
-    reuses a connection the service has just closed."""
-    drain_timeout_seconds: int = DRAIN_TIMEOUT_SECONDS
-    """``DRAIN_TIMEOUT_SECONDS``: after SIGTERM, how long in-flight requests may still run."""
-    max_in_flight: int = 100
-    """``MAX_IN_FLIGHT``: analyses running at once in this process; more get 429 + Retry-After."""
+    host: Annotated[
+        str, Meta(description="listen address (all interfaces, as a container needs)")
+    ] = env("HOST", "0.0.0.0")  # noqa: S104 (the container's port is what the platform publishes)
+    port: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=65535,
+            description="listen port: the container port the load balancer and probes use",
+        ),
+    ] = env("PORT", CONTAINER_PORT)
+    environment: Annotated[
+        str, Meta(description="the deployment's name, reported by `/health`")
+    ] = env("ENVIRONMENT", "production")
+    log_level: Annotated[LogLevel, Meta(description="the least severe level logged")] = env(
+        "LOG_LEVEL", "info"
+    )
+    workers: Annotated[
+        int,
+        Meta(
+            description="uvicorn worker processes: only 1, as drain, metering and the in-flight "
+            "cap are per process (scale tasks or pods)"
+        ),
+    ] = env("WORKERS", 1)
+    keep_alive_seconds: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=4000,
+            description="idle keep-alive of client connections, above the load "
+            f"balancer's idle timeout ({LOAD_BALANCER_IDLE_TIMEOUT_SECONDS} s unless the "
+            "deployment sets another) so it never reuses a connection the service closed",
+        ),
+    ] = env("KEEP_ALIVE_SECONDS", KEEP_ALIVE_SECONDS)
+    drain_timeout_seconds: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=3600,
+            description="after SIGTERM, how long requests in flight may still "
+            f"run; the platform's stop timeout must allow this + {SHUTDOWN_AFTER_DRAIN_SECONDS} s",
+        ),
+    ] = env("DRAIN_TIMEOUT_SECONDS", DRAIN_TIMEOUT_SECONDS)
+    max_in_flight: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=10_000,
+            description="analyses at once in this process; the excess gets 429 "
+            "with `Retry-After` before its body is read",
+        ),
+    ] = env("MAX_IN_FLIGHT", 100)
 
 
-@dataclass(frozen=True, kw_only=True)
-class ProviderSettings:
-    """Where inference runs and how the shared HTTP client talks to it."""
-
-    mode: ProviderMode = "managed"
-    """``INFERENCE_PROVIDER_MODE``: managed (the one-api gateway) or byop."""
-    credentials: ProviderCredentials | None = None
-    """The static provider (managed mode, or BYOP from ``UPSTREAM_*``/``BYOP_*`` variables).
-    None when BYOP credentials come from ``BYOP_SECRET_ARN``. In managed mode with
-    ``MANAGED_API_KEY_SECRET_ARN`` its key is empty: the secret fills it in."""
-    managed_api_key_secret_arn: str | None = None
-    """``MANAGED_API_KEY_SECRET_ARN``: a Secrets Manager secret with the gateway token, the raw
-    token or JSON with ``api_key`` (instead of ``MANAGED_API_KEY``, which suits local runs)."""
-    byop_secret_arn: str | None = None
-    """``BYOP_SECRET_ARN``: a Secrets Manager secret with provider_url, api_key, model_name."""
-    aws_region: str | None = None
-    """``AWS_REGION``, for reading a provider secret."""
-    embedding_model: str = "text-embedding-3-small"
-    """``EMBEDDING_MODEL``: the embeddings model for similarity and filters."""
-    embedding_dimensions: int | None = 768
-    """``EMBEDDING_DIMENSIONS``: requested from the embeddings API (768 as Hypernym's). None
-    (``0`` in the environment): not requested, the model's native size, for providers that
-    reject the ``dimensions`` parameter."""
-    connect_timeout_seconds: float = 5.0
-    """``PROVIDER_CONNECT_TIMEOUT_SECONDS``: TCP+TLS connect to the provider."""
-    read_timeout_seconds: float = 60.0
-    """``PROVIDER_READ_TIMEOUT_SECONDS``: one provider call, first byte to last."""
-    max_attempts: int = 3
-    """``PROVIDER_MAX_ATTEMPTS``: tries per call on 429/5xx/connection errors (1 = no retry)."""
-    max_retry_after_seconds: float = 10.0
-    """``PROVIDER_MAX_RETRY_AFTER_SECONDS``: a longer provider Retry-After is passed to the
-    client as a 429 instead of being waited out."""
-    max_connections: int = 256
-    """``PROVIDER_MAX_CONNECTIONS``: the shared client's connection pool size."""
-    max_output_tokens: int = 4096
-    """``PROVIDER_MAX_OUTPUT_TOKENS``: upper bound on ``max_tokens`` of any chat call, whatever
-    the request asks (a forced detail count cannot run up the provider bill)."""
-    secret_refresh_seconds: float = 300.0
-    """``SECRET_REFRESH_SECONDS``: how often the provider secret (BYOP, or the managed
-    gateway token) is re-read (a rotation is live within this)."""
-    allow_plaintext: bool = False
-    """``ALLOW_PLAINTEXT_PROVIDER``: allow http:// and loopback BYOP URLs (local runs and tests).
-    Off by default: BYOP providers must use HTTPS; metadata addresses are always refused."""
+def _secret_keys() -> str:
+    fields = variables(ByopCredentials)
+    required = ", ".join(f"`{field.attribute}`" for field in fields if field.required)
+    optional = ", ".join(f"`{field.attribute}`" for field in fields if not field.required)
+    return f"{required}, optional {optional}"
 
 
-@dataclass(frozen=True, kw_only=True)
-class AccessSettings:
+class ProviderSettings(SettingsGroup, frozen=True, kw_only=True):
+    """Where inference runs and how the shared HTTP client talks to it.
+
+    BYOP credentials given as variables are :class:`ByopCredentials` (``Settings.byop``)."""
+
+    mode: Annotated[
+        ProviderMode,
+        Meta(
+            description="`managed`: the one-api gateway at `MANAGED_API_URL`; `byop`: the "
+            "customer's provider, from `BYOP_SECRET_ARN` or `UPSTREAM_*`"
+        ),
+    ] = env("INFERENCE_PROVIDER_MODE", "managed")
+    managed_api_url: Annotated[
+        str | None,
+        Meta(
+            description="managed: the gateway's base URL, required (`/v1` added when it has no "
+            "path)"
+        ),
+    ] = env("MANAGED_API_URL", None)
+    managed_api_key: Annotated[
+        str | None,
+        Meta(
+            description="managed: the gateway's bearer token (a secret; for local runs, "
+            "deployments use `MANAGED_API_KEY_SECRET_ARN`)",
+            extra={"secret": True},
+        ),
+    ] = env("MANAGED_API_KEY", None)
+    managed_api_key_secret_arn: Annotated[
+        str | None,
+        Meta(
+            description="managed: a Secrets Manager secret with the gateway token (the raw "
+            "token, or JSON with `api_key`), read with the task or IRSA role; not ready until "
+            "it is loaded"
+        ),
+    ] = env("MANAGED_API_KEY_SECRET_ARN", None)
+    managed_model: Annotated[str, Meta(description="managed: the chat model")] = env(
+        "MANAGED_MODEL", "gpt-4o-mini"
+    )
+    embeddings_url: Annotated[
+        str | None,
+        Meta(
+            description="managed: a separate OpenAI-compatible embeddings API base URL; "
+            "default: the gateway"
+        ),
+    ] = env("EMBEDDINGS_URL", None)
+    embeddings_api_key: Annotated[
+        str | None,
+        Meta(
+            description="managed: the key for `EMBEDDINGS_URL` (a secret); default: the "
+            "gateway token",
+            extra={"secret": True},
+        ),
+    ] = env("EMBEDDINGS_API_KEY", None)
+    byop_secret_arn: Annotated[
+        str | None,
+        Meta(
+            description=f"byop: a Secrets Manager secret, JSON with {_secret_keys()}, read "
+            "with the task or IRSA role; not ready until it is loaded"
+        ),
+    ] = env("BYOP_SECRET_ARN", None)
+    aws_region: Annotated[
+        str | None,
+        Meta(
+            description="the region of Marketplace metering, and of a secret given by name "
+            "rather than ARN"
+        ),
+    ] = env("AWS_REGION", None)
+    embedding_model: Annotated[
+        str, Meta(description="the embeddings model for similarity and filters")
+    ] = env("EMBEDDING_MODEL", "text-embedding-3-small")
+    embedding_dimensions: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=8192,
+            description="dimensions requested from the embeddings API; `0`: "
+            "not sent (the model's native size, for providers that reject `dimensions`)",
+        ),
+    ] = env("EMBEDDING_DIMENSIONS", 768)
+    connect_timeout_seconds: Annotated[
+        float, Meta(ge=0.1, le=120.0, description="TCP and TLS connect to the provider")
+    ] = env("PROVIDER_CONNECT_TIMEOUT_SECONDS", 5.0)
+    read_timeout_seconds: Annotated[
+        float, Meta(ge=0.1, le=1200.0, description="one provider call, first byte to last")
+    ] = env("PROVIDER_READ_TIMEOUT_SECONDS", 60.0)
+    max_attempts: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=10,
+            description="tries per provider call on 429, 5xx and connection errors (1: no retry)",
+        ),
+    ] = env("PROVIDER_MAX_ATTEMPTS", 3)
+    max_retry_after_seconds: Annotated[
+        float,
+        Meta(
+            ge=0.0,
+            le=600.0,
+            description="a longer provider `Retry-After` is passed to the "
+            "client as a 429 instead of being waited out",
+        ),
+    ] = env("PROVIDER_MAX_RETRY_AFTER_SECONDS", 10.0)
+    max_connections: Annotated[
+        int, Meta(ge=1, le=10_000, description="the shared aiohttp client's connection pool")
+    ] = env("PROVIDER_MAX_CONNECTIONS", 256)
+    max_output_tokens: Annotated[
+        int,
+        Meta(
+            ge=16,
+            le=1_000_000,
+            description="upper bound on `max_tokens` of every chat call, whatever the request asks",
+        ),
+    ] = env("PROVIDER_MAX_OUTPUT_TOKENS", 4096)
+    secret_refresh_seconds: Annotated[
+        float,
+        Meta(
+            ge=0.1,
+            le=86_400.0,
+            description="how often the provider secret (BYOP, or the "
+            "gateway token) is re-read; a rotated key is live within this, no restart",
+        ),
+    ] = env("SECRET_REFRESH_SECONDS", 300.0)
+    allow_plaintext: Annotated[
+        bool,
+        Meta(
+            description="allow http:// and loopback BYOP URLs (local runs and tests); "
+            "link-local addresses (instance metadata) are always refused"
+        ),
+    ] = env("ALLOW_PLAINTEXT_PROVIDER", False)
+
+    @property
+    def requested_embedding_dimensions(self) -> int | None:
+        """The ``dimensions`` parameter of embeddings calls; None: not sent."""
+        return self.embedding_dimensions or None
+
+
+_API_KEYS_EXAMPLE = 'e.g. API_KEYS=\'{"key-one": "standard", "key-two": "northstar"}\''
+
+
+def _parse_api_keys(name: str, text: str) -> dict[str, TierName]:
+    """``API_KEYS``: a JSON object of key to tier. Never echoes a key: entries go by position."""
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        raise InvalidValue(
+            f"{name} is not valid JSON: give an object of key to tier, {_API_KEYS_EXAMPLE}"
+        ) from None
+    if not isinstance(parsed, dict) or not parsed:
+        raise InvalidValue(
+            f"{name} must be a non-empty JSON object of key to tier, {_API_KEYS_EXAMPLE}"
+        )
+    keys: dict[str, TierName] = {}
+    problems = []
+    for position, (key, tier) in enumerate(parsed.items(), start=1):
+        if not key.strip():
+            problems.append(f"{name} entry {position} has an empty key")
+        elif tier not in TIER_NAMES:
+            problems.append(
+                f"{name} entry {position} has tier {tier!r}: use one of {', '.join(TIER_NAMES)}"
+            )
+        else:
+            keys[key] = tier
+    if problems:
+        raise InvalidValue(*problems)
+    return keys
+
+
+class AccessSettings(SettingsGroup, frozen=True, kw_only=True):
     """Who may call, and with which tier."""
 
-    api_keys: Mapping[str, TierName] = field(default_factory=dict)
-    """``API_KEYS``: JSON object of API key to tier. Empty: open access (as behind the internal
-    ALB of the Marketplace templates), every caller gets ``open_access_tier``."""
-    open_access_tier: TierName = "standard"
-    """``OPEN_ACCESS_TIER``: the tier of callers when no keys are configured."""
+    api_keys: Annotated[
+        Mapping[str, TierName],
+        Meta(
+            description="client API keys (a secret), read from `X-API-Key` or "
+            "`Authorization: Bearer`; unset: open access, every caller gets `OPEN_ACCESS_TIER`",
+            extra={
+                "secret": True,
+                "parse": _parse_api_keys,
+                "accepts": "JSON object of key to " + ", ".join(f"`{t}`" for t in TIER_NAMES),
+            },
+        ),
+    ] = env("API_KEYS", {})
+    open_access_tier: Annotated[
+        TierName, Meta(description="the tier of every caller when `API_KEYS` is unset")
+    ] = env("OPEN_ACCESS_TIER", "standard")
 
 
-@dataclass(frozen=True, kw_only=True)
-class AnalysisSettings:
+class AnalysisSettings(SettingsGroup, frozen=True, kw_only=True):
     """Limits and defaults of the analysis itself."""
 
-    max_input_chars: int = 100_000
-    """``MAX_INPUT_CHARS``: longer essay_text gets 413."""
-    default_filter_threshold: float = 0.35
-    """``DEFAULT_FILTER_THRESHOLD``: a purpose filter without min_semantic_similarity uses this."""
-    comprehensive_trials: int = 60
-    """``COMPREHENSIVE_TRIALS``: compressions per paragraph in comprehensive mode (northstar);
-    each costs two chat calls, so 60 trials are ~120 calls per paragraph."""
+    max_input_chars: Annotated[
+        int, Meta(ge=1, le=10_000_000, description="a longer `essay_text` gets 413")
+    ] = env("MAX_INPUT_CHARS", 100_000)
+    default_filter_threshold: Annotated[
+        float,
+        Meta(
+            ge=0.0,
+            le=1.0,
+            description="the threshold of a purpose filter without `min_semantic_similarity`",
+        ),
+    ] = env("DEFAULT_FILTER_THRESHOLD", 0.35)
+    comprehensive_trials: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=200,
+            description="compressions per paragraph in comprehensive mode "
+            "(northstar), two chat calls each",
+        ),
+    ] = env("COMPREHENSIVE_TRIALS", 60)
 
     @property
     def max_body_bytes(self) -> int:
@@ -143,301 +347,165 @@ class AnalysisSettings:
         return self.max_input_chars * 6 + 65_536
 
 
-@dataclass(frozen=True, kw_only=True)
-class Settings:
+class MeteringOptions(SettingsGroup, frozen=True, kw_only=True):
+    """AWS Marketplace metering (:mod:`service.metering`); off, and so quiet, by default."""
+
+    mode: Annotated[
+        MeteringMode,
+        Meta(
+            description="`off`: no Marketplace calls; `register`: RegisterUsage at start; "
+            "`hourly`: MeterUsage per pod and UTC hour"
+        ),
+    ] = env("METERING", "off")
+    product_code: Annotated[
+        str,
+        Meta(
+            description="the listing's product code, required unless `METERING=off` "
+            "(and `AWS_REGION` too)"
+        ),
+    ] = env("MARKETPLACE_PRODUCT_CODE", "")
+    public_key_version: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=1_000_000,
+            description="RegisterUsage's public key version (1 unless AWS "
+            "rotated the seller's key)",
+        ),
+    ] = env("MARKETPLACE_PUBLIC_KEY_VERSION", 1)
+    unit: Annotated[
+        MeteringUnit,
+        Meta(
+            description="hourly: what one unit is, a successful analysis or one of its paragraphs"
+        ),
+    ] = env("METERING_UNIT", "requests")
+    dimension: Annotated[
+        str | None,
+        Meta(
+            description="hourly: the usage dimension's API name in the listing; default: the "
+            "`METERING_UNIT`"
+        ),
+    ] = env("METERING_DIMENSION", None)
+
+    @property
+    def usage_dimension(self) -> str:
+        """The dimension MeterUsage records go to."""
+        return self.dimension or self.unit
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the service needs, validated; built once per process in the app factory."""
 
-    server: ServerSettings = field(default_factory=ServerSettings)
-    provider: ProviderSettings = field(default_factory=ProviderSettings)
-    access: AccessSettings = field(default_factory=AccessSettings)
-    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
-    metering: MeteringOptions = field(default_factory=MeteringOptions)
+    server: ServerSettings = msgspec.field(default_factory=ServerSettings)
+    provider: ProviderSettings = msgspec.field(default_factory=ProviderSettings)
+    access: AccessSettings = msgspec.field(default_factory=AccessSettings)
+    analysis: AnalysisSettings = msgspec.field(default_factory=AnalysisSettings)
+    metering: MeteringOptions = msgspec.field(default_factory=MeteringOptions)
+    byop: ByopCredentials | None = None
+    """BYOP from ``UPSTREAM_*`` (or ``BYOP_*``) variables; None in managed mode and with
+    ``BYOP_SECRET_ARN``."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read the environment contract; :class:`ConfigurationError` lists every problem."""
-        reader = _EnvReader(environ)
-        server = ServerSettings(
-            host=reader.text("HOST", "0.0.0.0"),  # noqa: S104
-            port=reader.integer("PORT", CONTAINER_PORT, minimum=1, maximum=65535),
-            environment=reader.text("ENVIRONMENT", "production"),
-            log_level=reader.choice("LOG_LEVEL", LOG_LEVELS, "info"),
-            workers=_workers(reader),
-            keep_alive_seconds=reader.integer(
-                "KEEP_ALIVE_SECONDS", KEEP_ALIVE_SECONDS, minimum=1, maximum=4000
-            ),
-            drain_timeout_seconds=reader.integer(
-                "DRAIN_TIMEOUT_SECONDS", DRAIN_TIMEOUT_SECONDS, minimum=0, maximum=3600
-            ),
-            max_in_flight=reader.integer("MAX_IN_FLIGHT", 100, minimum=1, maximum=10_000),
-        )
-        provider = _provider_settings(reader)
-        access = AccessSettings(
-            api_keys=_api_keys(reader),
-            open_access_tier=reader.choice("OPEN_ACCESS_TIER", TIER_NAMES, "standard"),
-        )
-        analysis = AnalysisSettings(
-            max_input_chars=reader.integer(
-                "MAX_INPUT_CHARS", 100_000, minimum=1, maximum=10_000_000
-            ),
-            default_filter_threshold=reader.number(
-                "DEFAULT_FILTER_THRESHOLD", 0.35, minimum=0.0, maximum=1.0
-            ),
-            comprehensive_trials=reader.integer("COMPREHENSIVE_TRIALS", 60, minimum=1, maximum=200),
-        )
-        metering = _metering_options(reader, region=provider.aws_region)
-        if reader.problems:
-            raise ConfigurationError(reader.problems)
+        reader = EnvironmentReader(environ)
+        server = reader.read(ServerSettings)
+        provider = reader.read(ProviderSettings)
+        access = reader.read(AccessSettings)
+        analysis = reader.read(AnalysisSettings)
+        metering = reader.read(MeteringOptions)
+        problems = reader.problems
+        if "WORKERS" not in reader.refused and server.workers != 1:
+            problems.append(
+                f"WORKERS={server.workers}: the service runs one worker per container (drain, "
+                "metering and the in-flight cap are per process); scale the number of tasks or "
+                "pods instead"
+            )
+        byop = None
+        if "INFERENCE_PROVIDER_MODE" in reader.refused:
+            pass  # its own problem says it all: the mode's requirements are unknown
+        elif provider.mode == "managed":
+            problems.extend(_managed_problems(provider))
+        elif provider.byop_secret_arn is None:
+            byop = _byop_from_env(reader, allow_plaintext=provider.allow_plaintext)
+        if metering.mode != "off":
+            if not metering.product_code:
+                problems.append(
+                    f"METERING={metering.mode} needs MARKETPLACE_PRODUCT_CODE "
+                    "(the listing's product code)"
+                )
+            if provider.aws_region is None:
+                problems.append(
+                    f"METERING={metering.mode} needs AWS_REGION "
+                    "(metering calls go to the task's region)"
+                )
+        if problems:
+            raise ConfigurationError(problems)
         return cls(
-            server=server, provider=provider, access=access, analysis=analysis, metering=metering
+            server=server,
+            provider=provider,
+            access=access,
+            analysis=analysis,
+            metering=metering,
+            byop=byop,
         )
 
-
-def _workers(reader: _EnvReader) -> int:
-    workers = reader._parsed("WORKERS", 1, int, "an integer")  # one message, not a range error too
-    if workers != 1:
-        reader.problems.append(
-            f"WORKERS={workers}: the service runs one worker per container (drain, metering and "
-            "the in-flight cap are per process); scale the number of tasks or pods instead"
-        )
-    return workers
-
-
-def _metering_options(reader: _EnvReader, *, region: str | None) -> MeteringOptions:
-    mode = reader.choice("METERING", METERING_MODES, "off")
-    product_code = reader.optional("MARKETPLACE_PRODUCT_CODE") or ""
-    if mode != "off" and not product_code:
-        reader.problems.append(
-            f"METERING={mode} needs MARKETPLACE_PRODUCT_CODE (the listing's product code)"
-        )
-    if mode != "off" and region is None:
-        reader.problems.append(
-            f"METERING={mode} needs AWS_REGION (metering calls go to the task's region)"
-        )
-    unit = reader.choice("METERING_UNIT", METERING_UNITS, "requests")
-    return MeteringOptions(
-        mode=mode,
-        product_code=product_code,
-        public_key_version=reader.integer(
-            "MARKETPLACE_PUBLIC_KEY_VERSION", 1, minimum=1, maximum=1_000_000
-        ),
-        unit=unit,
-        dimension=reader.text("METERING_DIMENSION", unit),
-    )
-
-
-def _provider_settings(reader: _EnvReader) -> ProviderSettings:
-    known_problems = len(reader.problems)
-    mode = reader.choice("INFERENCE_PROVIDER_MODE", PROVIDER_MODES, "managed")
-    mode_is_valid = len(reader.problems) == known_problems  # else its own problem says it all
-    allow_plaintext = reader.boolean("ALLOW_PLAINTEXT_PROVIDER", False)
-    embedding_model = reader.text("EMBEDDING_MODEL", "text-embedding-3-small")
-    credentials: ProviderCredentials | None = None
-    secret_arn = reader.optional("BYOP_SECRET_ARN")
-    managed_key_secret_arn = reader.optional("MANAGED_API_KEY_SECRET_ARN")
-    if mode_is_valid and mode == "managed":
-        url = reader.required(
-            "MANAGED_API_URL", "the one-api gateway URL, e.g. http://one-api:8080"
-        )
-        managed_key = reader.optional("MANAGED_API_KEY")
-        if managed_key and managed_key_secret_arn:
-            reader.problems.append(
-                "MANAGED_API_KEY and MANAGED_API_KEY_SECRET_ARN are both set: "
-                "give one gateway token"
-            )
-        if url:
-            credentials = ProviderCredentials(
+    def static_credentials(self) -> ProviderCredentials | None:
+        """The provider fixed by the environment: the managed gateway (its key empty when
+        ``MANAGED_API_KEY_SECRET_ARN`` fills it in), or BYOP from ``UPSTREAM_*``; None when
+        the BYOP secret holds it."""
+        provider = self.provider
+        if provider.mode == "managed" and provider.managed_api_url:
+            return ProviderCredentials(
                 kind="openai",
-                base_url=url,
-                api_key=managed_key or "",
-                model=reader.text("MANAGED_MODEL", "gpt-4o-mini"),
-                embeddings_url=reader.optional("EMBEDDINGS_URL"),
-                embeddings_api_key=reader.optional("EMBEDDINGS_API_KEY"),
-                embedding_model=embedding_model,
+                base_url=provider.managed_api_url,
+                api_key=provider.managed_api_key or "",
+                model=provider.managed_model,
+                embeddings_url=provider.embeddings_url,
+                embeddings_api_key=provider.embeddings_api_key,
+                embedding_model=provider.embedding_model,
             )
-    elif mode_is_valid and secret_arn is None:
-        credentials = _static_byop_credentials(reader, embedding_model, allow_plaintext)
-    return ProviderSettings(
-        mode=mode,
-        credentials=credentials,
-        managed_api_key_secret_arn=managed_key_secret_arn if mode == "managed" else None,
-        byop_secret_arn=secret_arn,
-        aws_region=reader.optional("AWS_REGION"),
-        embedding_model=embedding_model,
-        embedding_dimensions=reader.integer("EMBEDDING_DIMENSIONS", 768, minimum=0, maximum=8192)
-        or None,
-        connect_timeout_seconds=reader.number(
-            "PROVIDER_CONNECT_TIMEOUT_SECONDS", 5.0, minimum=0.1, maximum=120.0
-        ),
-        read_timeout_seconds=reader.number(
-            "PROVIDER_READ_TIMEOUT_SECONDS", 60.0, minimum=0.1, maximum=1200.0
-        ),
-        max_attempts=reader.integer("PROVIDER_MAX_ATTEMPTS", 3, minimum=1, maximum=10),
-        max_retry_after_seconds=reader.number(
-            "PROVIDER_MAX_RETRY_AFTER_SECONDS", 10.0, minimum=0.0, maximum=600.0
-        ),
-        max_connections=reader.integer("PROVIDER_MAX_CONNECTIONS", 256, minimum=1, maximum=10_000),
-        max_output_tokens=reader.integer(
-            "PROVIDER_MAX_OUTPUT_TOKENS", 4096, minimum=16, maximum=1_000_000
-        ),
-        secret_refresh_seconds=reader.number(
-            "SECRET_REFRESH_SECONDS", 300.0, minimum=0.1, maximum=86_400.0
-        ),
-        allow_plaintext=allow_plaintext,
-    )
+        if self.byop is not None:
+            return self.byop.credentials(embedding_model=provider.embedding_model)
+        return None
 
 
-def _static_byop_credentials(
-    reader: _EnvReader, embedding_model: str, allow_plaintext: bool
-) -> ProviderCredentials | None:
-    """BYOP from ``UPSTREAM_*`` (CloudFormation/Helm names) or ``BYOP_*`` (Terraform names)."""
-    url = reader.aliased("PROVIDER_URL")
-    api_key = reader.aliased("API_KEY")
-    model = reader.aliased("MODEL_NAME")
-    missing = [
-        name
-        for name, value in (("PROVIDER_URL", url), ("API_KEY", api_key), ("MODEL_NAME", model))
-        if not value
-    ]
+def _managed_problems(provider: ProviderSettings) -> list[str]:
+    problems = []
+    if provider.managed_api_url is None:
+        problems.append(
+            "MANAGED_API_URL is not set: give the one-api gateway URL, e.g. http://one-api:8080"
+        )
+    if provider.managed_api_key and provider.managed_api_key_secret_arn:
+        problems.append(
+            "MANAGED_API_KEY and MANAGED_API_KEY_SECRET_ARN are both set: give one gateway token"
+        )
+    return problems
+
+
+def _byop_from_env(reader: EnvironmentReader, *, allow_plaintext: bool) -> ByopCredentials | None:
+    """BYOP without a secret: ``UPSTREAM_*`` (CloudFormation, Helm) or ``BYOP_*`` (Terraform)."""
+    fields = variables(ByopCredentials, byop_variable_names)
+    values = reader.values(ByopCredentials, byop_variable_names)
+    required = [field.name for field in fields if field.required]
+    missing = [field.name for field in fields if field.required and field.attribute not in values]
     if missing:
         reader.problems.append(
-            "INFERENCE_PROVIDER_MODE=byop needs BYOP_SECRET_ARN, or UPSTREAM_PROVIDER_URL, "
-            "UPSTREAM_API_KEY and UPSTREAM_MODEL_NAME (missing: "
-            + ", ".join(f"UPSTREAM_{name}" for name in missing)
-            + ")"
+            f"INFERENCE_PROVIDER_MODE=byop needs BYOP_SECRET_ARN, or {', '.join(required[:-1])} "
+            f"and {required[-1]} (missing: {', '.join(missing)})"
         )
         return None
-    assert url is not None
-    assert api_key is not None
-    assert model is not None
-    embeddings_url = reader.aliased("EMBEDDINGS_URL")
-    for name, value in (
-        ("UPSTREAM_PROVIDER_URL", url),
-        ("UPSTREAM_EMBEDDINGS_URL", embeddings_url),
-    ):
-        problem = value and provider_url_problem(value, allow_plaintext=allow_plaintext)
-        if problem:
-            reader.problems.append(f"{name}: {problem}")
-    kind_text = reader.aliased("PROVIDER_KIND")
-    kind: ProviderKind = guess_provider_kind(url)
-    if kind_text is not None:
-        if kind_text not in PROVIDER_KINDS:
-            reader.problems.append(
-                f"UPSTREAM_PROVIDER_KIND={kind_text!r} is not one of {', '.join(PROVIDER_KINDS)}"
-            )
-        else:
-            kind = kind_text
-    if kind == "anthropic" and not embeddings_url:
-        reader.problems.append(
-            "an anthropic provider has no embeddings API: set UPSTREAM_EMBEDDINGS_URL "
-            "(an OpenAI-compatible /v1 base URL) and UPSTREAM_EMBEDDINGS_API_KEY"
-        )
-    return ProviderCredentials(
-        kind=kind,
-        base_url=url,
-        api_key=api_key,
-        model=model,
-        embeddings_url=embeddings_url,
-        embeddings_api_key=reader.aliased("EMBEDDINGS_API_KEY"),
-        embedding_model=embedding_model,
-    )
+    byop = msgspec.convert(values, ByopCredentials)
+    names = {field.attribute: field.name for field in fields}
+    reader.problems.extend(byop.problems(allow_plaintext=allow_plaintext, name=names.__getitem__))
+    return byop
 
 
-def _api_keys(reader: _EnvReader) -> dict[str, TierName]:
-    raw = reader.optional("API_KEYS")
-    if raw is None:
-        return {}
-    example = 'e.g. API_KEYS=\'{"key-one": "standard", "key-two": "northstar"}\''
-    try:
-        parsed = json.loads(raw)
-    except json.JSONDecodeError:
-        reader.problems.append(
-            f"API_KEYS is not valid JSON: give an object of key to tier, {example}"
-        )
-        return {}
-    if not isinstance(parsed, dict) or not parsed:
-        reader.problems.append(
-            f"API_KEYS must be a non-empty JSON object of key to tier, {example}"
-        )
-        return {}
-    keys: dict[str, TierName] = {}
-    for position, (key, tier) in enumerate(parsed.items(), start=1):
-        # Never echo a key: refer to it by position.
-        if not key.strip():
-            reader.problems.append(f"API_KEYS entry {position} has an empty key")
-        elif tier not in TIER_NAMES:
-            reader.problems.append(
-                f"API_KEYS entry {position} has tier {tier!r}: use one of {', '.join(TIER_NAMES)}"
-            )
-        else:
-            keys[key] = tier
-    return keys
-
-
-class _EnvReader:
-    """Typed reads of environment variables that record problems instead of raising."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
-        self.problems: list[str] = []
-
-    def optional(self, name: str) -> str | None:
-        value = self._environ.get(name, "").strip()
-        return value or None
-
-    def aliased(self, suffix: str) -> str | None:
-        """``UPSTREAM_<suffix>``, else ``BYOP_<suffix>``: the templates use both spellings."""
-        return self.optional(f"UPSTREAM_{suffix}") or self.optional(f"BYOP_{suffix}")
-
-    def text(self, name: str, default: str) -> str:
-        return self.optional(name) or default
-
-    def required(self, name: str, what: str) -> str | None:
-        value = self.optional(name)
-        if value is None:
-            self.problems.append(f"{name} is not set: give {what}")
-        return value
-
-    def _parsed(self, name: str, default: T, parse: Callable[[str], T], expected: str) -> T:
-        raw = self.optional(name)
-        if raw is None:
-            return default
-        try:
-            return parse(raw)
-        except ValueError:
-            self.problems.append(f"{name}={raw!r} is not {expected}")
-            return default
-
-    def integer(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
-        value = self._parsed(name, default, int, "an integer")
-        if not minimum <= value <= maximum:
-            self.problems.append(f"{name}={value} is out of range: use {minimum} to {maximum}")
-        return value
-
-    def number(self, name: str, default: float, *, minimum: float, maximum: float) -> float:
-        value = self._parsed(name, default, float, "a number")
-        if not minimum <= value <= maximum:
-            self.problems.append(f"{name}={value} is out of range: use {minimum} to {maximum}")
-        return value
-
-    def boolean(self, name: str, default: bool) -> bool:
-        def parse(raw: str) -> bool:
-            lowered = raw.lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(raw)
-
-        return self._parsed(name, default, parse, "a boolean (true or false)")
-
-    def choice(self, name: str, choices: tuple[T, ...], default: T) -> T:
-        raw = self.optional(name)
-        if raw is None:
-            return default
-        lowered = raw.lower()
-        for choice in choices:
-            if choice == lowered:
-                return choice
-        self.problems.append(f"{name}={raw!r} is not one of {', '.join(map(str, choices))}")
-        return default
+GROUPS: tuple[tuple[str, type[msgspec.Struct]], ...] = (
+    ("Server", ServerSettings),
+    ("Provider", ProviderSettings),
+    ("Access", AccessSettings),
+    ("Analysis", AnalysisSettings),
+    ("Metering (AWS Marketplace)", MeteringOptions),
+)
+"""The settings groups in README order (headings)."""

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
 
-TierName = Literal["basic", "standard", "northstar"]
-TIER_NAMES: tuple[TierName, ...] = ("basic", "standard", "northstar")
+from service.contract import TierName
 
 
 @dataclass(frozen=True, kw_only=True)

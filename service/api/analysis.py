@@ -104,7 +104,7 @@ async def analyze_sync(  # noqa: PLR0917 (Litestar injects every parameter by na
         log_id=uuid.uuid4().hex,
         processing_time=time.perf_counter() - started,
         embedding_model=settings.provider.embedding_model,
-        embedding_dimensions=settings.provider.embedding_dimensions,
+        embedding_dimensions=settings.provider.requested_embedding_dimensions,
     )
 
 

@@ -1,18 +1,25 @@
 """Provider credentials and where they come from.
 
 A provider call asks its :class:`CredentialsSource` for ``current()`` credentials every time, so
-a rotated BYOP key takes effect on the next call without a restart.
+a rotated BYOP key takes effect on the next call without a restart. :class:`ByopCredentials` is
+the one model of a customer's provider, whether it comes from the BYOP secret or from
+``UPSTREAM_*`` variables.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol, get_args
 from urllib.parse import urlsplit
 
+from msgspec import Meta
+
+from service.environment import SettingsGroup
+
 ProviderKind = Literal["openai", "anthropic"]
-PROVIDER_KINDS: tuple[ProviderKind, ...] = ("openai", "anthropic")
+PROVIDER_KINDS: tuple[ProviderKind, ...] = get_args(ProviderKind)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,3 +112,77 @@ def provider_url_problem(url: str, *, allow_plaintext: bool) -> str | None:
             "a loopback provider is refused (set ALLOW_PLAINTEXT_PROVIDER=true only for local runs)"
         )
     return None
+
+
+class ByopCredentials(SettingsGroup, frozen=True, kw_only=True):
+    """A bring-your-own provider as the customer describes it: the BYOP secret's JSON object,
+    or the ``UPSTREAM_<FIELD>`` (or ``BYOP_<FIELD>``) variables, ``<FIELD>`` a field name in
+    upper case. Both sources fill these fields and check them with :meth:`problems`."""
+
+    provider_url: Annotated[
+        str, Meta(description="the provider's API base URL, https (`/v1` added when no path)")
+    ]
+    api_key: Annotated[
+        str, Meta(description="the provider's API key (a secret)", extra={"secret": True})
+    ]
+    model_name: Annotated[str, Meta(description="the chat model")]
+    provider_kind: Annotated[
+        ProviderKind | None,
+        Meta(
+            description="`openai` (chat completions) or `anthropic` (Messages); default: "
+            "from the URL's host"
+        ),
+    ] = None
+    embeddings_url: Annotated[
+        str | None,
+        Meta(
+            description="an OpenAI-compatible embeddings API base URL; required for "
+            "`anthropic` (it has none); default: the chat provider"
+        ),
+    ] = None
+    embeddings_api_key: Annotated[
+        str | None,
+        Meta(
+            description="the key for the embeddings URL (a secret); default: the API key",
+            extra={"secret": True},
+        ),
+    ] = None
+
+    @property
+    def kind(self) -> ProviderKind:
+        return self.provider_kind or guess_provider_kind(self.provider_url)
+
+    def problems(self, *, allow_plaintext: bool, name: Callable[[str], str]) -> list[str]:
+        """Why this provider must not be used, one line each (empty: it may). ``name`` spells a
+        field as its source does; no value is echoed but a refused URL."""
+        problems = []
+        for field, url in (
+            ("provider_url", self.provider_url),
+            ("embeddings_url", self.embeddings_url),
+        ):
+            problem = url and provider_url_problem(url, allow_plaintext=allow_plaintext)
+            if problem:
+                problems.append(f"{name(field)}: {problem}")
+        if self.kind == "anthropic" and not self.embeddings_url:
+            problems.append(
+                f"an anthropic provider has no embeddings API: set {name('embeddings_url')} "
+                f"(an OpenAI-compatible /v1 base URL) and {name('embeddings_api_key')}"
+            )
+        return problems
+
+    def credentials(self, *, embedding_model: str) -> ProviderCredentials:
+        return ProviderCredentials(
+            kind=self.kind,
+            base_url=self.provider_url,
+            api_key=self.api_key,
+            model=self.model_name,
+            embeddings_url=self.embeddings_url,
+            embeddings_api_key=self.embeddings_api_key,
+            embedding_model=embedding_model,
+        )
+
+
+def byop_variable_names(field: str) -> tuple[str, ...]:
+    """The environment's spellings of a :class:`ByopCredentials` field: ``UPSTREAM_<FIELD>``
+    (CloudFormation and Helm), else ``BYOP_<FIELD>`` (Terraform)."""
+    return (f"UPSTREAM_{field.upper()}", f"BYOP_{field.upper()}")

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.metering import BotoMeteringApi, Metering, MeteringOptions, RetryPolicy
+from service.metering import BotoMeteringApi, Metering, RetryPolicy
+from service.settings import MeteringOptions
 from tests.production.fake_metering import FakeMetering, running_fake_metering
 
 FAST_RETRY = RetryPolicy(attempts=4, base_seconds=0.01, max_seconds=0.05)
@@ -296,10 +297,11 @@ def test_an_unreachable_endpoint_at_exit_reports_what_was_lost(
     fake: FakeMetering, caplog: pytest.LogCaptureFixture
 ) -> None:
     meter = Metering(
-        options=MeteringOptions(mode="hourly", product_code="prod-abc123", flush_seconds=0.3),
+        options=MeteringOptions(mode="hourly", product_code="prod-abc123"),
         api=BotoMeteringApi(region="us-east-1", read_timeout=0.3),
         clock=ManualClock(START),
         poll_seconds=0.01,
+        flush_seconds=0.3,
         retry=FAST_RETRY,
     )
 

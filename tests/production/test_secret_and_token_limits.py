@@ -47,11 +47,11 @@ def test_a_complete_secret_becomes_credentials() -> None:
         ({"provider_url": "https://x.example.com"}, "lacks api_key, model_name"),
         (
             {**GOOD, "provider_url": "http://llm.example.com"},
-            "provider_url is refused: use https://",
+            "provider_url: use https://",
         ),
         ({**GOOD, "provider_url": "https://169.254.169.254/"}, "link-local"),
         ({**GOOD, "provider_kind": "bedrock"}, "provider_kind must be one of openai, anthropic"),
-        ({**GOOD, "provider_kind": "anthropic"}, "needs embeddings_url"),
+        ({**GOOD, "provider_kind": "anthropic"}, "no embeddings API: set embeddings_url"),
         ({**GOOD, "embeddings_url": 7}, "must be strings"),
     ],
 )

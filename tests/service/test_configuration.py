@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from service.contract import ContainerEnvironment, container_environment
+from service.provider_secrets import parse_byop_secret
 from service.settings import ConfigurationError, Settings
 from tests.service.runner import run_service_to_exit
 
@@ -135,7 +139,7 @@ def test_byop_reads_terraform_spelling_too() -> None:
             "BYOP_MODEL_NAME": "gpt-4o-mini",
         }
     )
-    credentials = settings.provider.credentials
+    credentials = settings.static_credentials()
     assert credentials is not None
     assert (credentials.kind, credentials.base_url, credentials.model) == (
         "openai",
@@ -176,8 +180,9 @@ def test_the_environment_the_infrastructure_writes_is_what_the_service_reads() -
     )
     settings = Settings.from_env(env)
     assert settings.server.environment == "prod"
-    assert settings.provider.credentials is not None
-    assert settings.provider.credentials.model == "gpt-4o"
+    gateway = settings.static_credentials()
+    assert gateway is not None
+    assert gateway.model == "gpt-4o"
     assert (
         settings.provider.managed_api_key_secret_arn
         == "arn:aws:secretsmanager:eu-west-1:1:secret:token"
@@ -186,3 +191,43 @@ def test_the_environment_the_infrastructure_writes_is_what_the_service_reads() -
     assert settings.provider.embedding_dimensions == 1024
     assert settings.analysis.max_input_chars == 50_000
     assert settings.access.open_access_tier == "basic"
+
+
+def test_the_byop_secret_and_the_upstream_variables_are_one_model() -> None:
+    # GIVEN the same provider as UPSTREAM_* variables and as the BYOP secret's JSON
+    fields = {
+        "provider_url": "https://api.anthropic.com/v1",
+        "api_key": "sk-secret-value",
+        "model_name": "claude-x",
+        "embeddings_url": "https://emb.example.com/v1",
+        "embeddings_api_key": "sk-secret-embeddings",
+    }
+    env = {"INFERENCE_PROVIDER_MODE": "byop"} | {
+        f"UPSTREAM_{name.upper()}": value for name, value in fields.items()
+    }
+    # THEN both give the same credentials (kind guessed from the host alike)
+    from_env = Settings.from_env(env).static_credentials()
+    from_secret = parse_byop_secret(
+        json.dumps(fields), embedding_model="text-embedding-3-small", allow_plaintext=False
+    )
+    assert from_env == from_secret
+    assert from_env is not None
+    assert from_env.kind == "anthropic"
+    # AND the same rule refuses the same URL, naming the field as each source spells it
+    plain = {**fields, "embeddings_url": "http://emb.example.com/v1"}
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_env({**env, "UPSTREAM_EMBEDDINGS_URL": plain["embeddings_url"]})
+    rule = "use https:// (set ALLOW_PLAINTEXT_PROVIDER=true only for local runs)"
+    assert raised.value.problems == (f"UPSTREAM_EMBEDDINGS_URL: {rule}",)
+    with pytest.raises(ValueError, match=re.escape(f"embeddings_url: {rule}")):
+        parse_byop_secret(json.dumps(plain), embedding_model="e", allow_plaintext=False)
+
+
+def test_secrets_never_reach_a_repr() -> None:
+    settings = Settings.from_env(
+        {**BYOP, "API_KEYS": '{"client-key-0001": "basic"}', "MANAGED_API_KEY": "mk-token-0001"}
+    )
+    shown = repr(settings)
+    for secret in ("sk-secret-value", "client-key-0001", "mk-token-0001"):
+        assert secret not in shown
+    assert "<hidden>" in shown
