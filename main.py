@@ -24,10 +24,10 @@ def main() -> None:
             print(f"error: {problem}", file=sys.stderr)
         sys.exit(2)
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from modules.stacks.app import build_app  # noqa: PLC0415 - 10-15 s of bindings, after the config
+    from modules.stacks.app import build_app  # noqa: PLC0415 - jsii starts with it: only after the config
 
     build_app(config).synth()
-    # Skip the interpreter's 5-9 s teardown of the jsii bindings; the stacks are written.
+    # Skip the interpreter's teardown of the jsii runtime; the stacks are written.
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)

@@ -1,7 +1,7 @@
 """Session-wide fixtures: the moto server every Terraform and AWS test shares, and synthesis.
 
-Importing the prebuilt AWS bindings costs 10-15 s per process, so this one pytest process
-synthesizes every deployment in-process, each at most once (`synth_example`, `synth_config`).
+Each deployment is synthesized in-process, at most once per pytest process (`synth_example`,
+`synth_config`): a synthesis in a subprocess costs a jsii runtime start and 2-3 s.
 """
 
 from __future__ import annotations

@@ -19,12 +19,11 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from modules.cli import plan_review
-from modules.cli.checkov import ToolMissingError, checkov_executable, checkov_skips, run_checkov
+from modules.cli.checkov import ToolMissingError, checkov_executable, checkov_skips, scan_files
 from modules.config import ConfigError, DeploymentConfig, load_config, resolve_config_path
 
 DEPLOYMENT_ENV = "HYPERNYM_DEPLOYMENT"
@@ -39,7 +38,7 @@ def selected_config(flag: str | None) -> DeploymentConfig:
 def synthesize(config: DeploymentConfig, outdir: Path) -> list[Path]:
     """Synthesize into a scratch directory, then replace `outdir`: never a half-written output."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from modules.stacks.app import build_app  # noqa: PLC0415 - the AWS bindings take 10-15 s to import
+    from modules.stacks.app import build_app  # noqa: PLC0415 - jsii starts with it: only after the config
 
     outdir = outdir.resolve()
     outdir.parent.mkdir(parents=True, exist_ok=True)
@@ -54,8 +53,8 @@ def synthesize(config: DeploymentConfig, outdir: Path) -> list[Path]:
     return sorted(p for p in (outdir / "stacks").iterdir() if p.is_dir())
 
 
-def resource_count(stack_dir: Path) -> int:
-    resources = json.loads((stack_dir / "cdk.tf.json").read_text()).get("resource", {})
+def resource_count(stack_file: Path) -> int:
+    resources = json.loads(stack_file.read_text()).get("resource", {})
     return sum(len(by_name) for by_name in resources.values())
 
 
@@ -63,24 +62,30 @@ def resource_count(stack_dir: Path) -> int:
 class StackScan:
     """checkov's verdict on one stack; `skipped` counts findings .checkov.yaml waives."""
 
-    stack_dir: Path
+    stack_file: Path
     passed: int
     failures: tuple[str, ...]
     skipped: int
 
 
-def scan(stack_dir: Path, skips: frozenset[str]) -> StackScan:
-    # Run every check, skipped ones included, and sort findings here: checkov itself reports
-    # config-file skips as nothing, and the summary should say how many were waived.
-    results = run_checkov(stack_dir / "cdk.tf.json", "terraform_json", apply_skips=False)
-    findings = [f for r in results for f in r.failures]
-    waived = [f for f in findings if f.split(" ", 1)[0] in skips]
-    return StackScan(
-        stack_dir=stack_dir,
-        passed=sum(r.passed for r in results),
-        failures=tuple(f for f in findings if f not in waived),
-        skipped=len(waived),
-    )
+def scan(stack_files: list[Path], skips: frozenset[str]) -> list[StackScan]:
+    """Every stack in one checkov process. Every check runs, skipped ones included, and the
+    findings are sorted here: checkov itself reports config-file skips as nothing, and the
+    summary should say how many were waived."""
+    results = scan_files(stack_files, "terraform_json", apply_skips=False)
+    scans = []
+    for stack_file in stack_files:
+        findings = results[stack_file].failures
+        waived = [f for f in findings if f.split(" ", 1)[0] in skips]
+        scans.append(
+            StackScan(
+                stack_file=stack_file,
+                passed=results[stack_file].passed,
+                failures=tuple(f for f in findings if f not in waived),
+                skipped=len(waived),
+            )
+        )
+    return scans
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -92,22 +97,21 @@ def _build(args: argparse.Namespace) -> int:
         return 2
     try:
         skips = checkov_skips()
-        checkov_executable()
+        checkov_executable()  # before synthesis: a missing tool must not cost a synth first
     except ToolMissingError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    stacks = synthesize(config, Path(args.outdir))
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        scans = list(pool.map(lambda stack_dir: scan(stack_dir, skips), stacks))
+    stack_files = [stack_dir / "cdk.tf.json" for stack_dir in synthesize(config, Path(args.outdir))]
+    scans = scan(stack_files, skips)
     rows = [("stack", "resources", "passed", "failed", "skipped", "Terraform JSON")]
     rows += [
         (
-            s.stack_dir.name,
-            str(resource_count(s.stack_dir)),
+            s.stack_file.parent.name,
+            str(resource_count(s.stack_file)),
             str(s.passed),
             str(len(s.failures)),
             str(s.skipped),
-            os.path.relpath(s.stack_dir / "cdk.tf.json"),
+            os.path.relpath(s.stack_file),
         )
         for s in scans
     ]
@@ -149,8 +153,8 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 def main(argv: list[str] | None = None) -> int:
     """Run a subcommand; as the console script (argv None) the process ends right after it.
 
-    Ending with os._exit skips the interpreter's teardown of the ~2,100 jsii binding modules,
-    5-9 s measured on this machine; by then every file is written and output is flushed.
+    Ending with os._exit skips the interpreter's teardown of the jsii runtime and its bindings;
+    by then every file is written and output is flushed.
     """
     parser = argparse.ArgumentParser(prog="hypernym-deploy", description=__doc__.split("\n\n")[0])
     subparsers = parser.add_subparsers(dest="command", required=True)

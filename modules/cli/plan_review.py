@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fnmatch import fnmatchcase
@@ -25,7 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from modules.cli.checkov import CheckovResult, ToolMissingError, run_checkov
+from modules.cli.checkov import CheckovResult, ToolMissingError, scan_files
 from modules.config import PROJECT_ROOT
 
 SUPPORTED_FORMAT_MAJOR = "1"  # `terraform show -json` format_version 1.x (Terraform >= 1.0)
@@ -612,8 +610,8 @@ def run(args: argparse.Namespace) -> int:
                 f"more than one plan for stack {', '.join(repeated)}: name each with STACK=PATH"
             )
         plans = [(name, path, load_plan(path)) for name, path in named]
-        scans = (
-            _scan_all([path for _, path, _ in plans])
+        scans: list[CheckovResult | None] = (
+            list(_scan_all([path for _, path, _ in plans]))
             if not args.no_checkov
             else [None] * len(plans)
         )
@@ -640,16 +638,13 @@ def _policy_for(config: Path | None) -> ReviewPolicy:
     return load_policy(DEFAULT_CONFIG) if DEFAULT_CONFIG.exists() else ReviewPolicy()
 
 
-def _scan_all(paths: list[Path]) -> list[CheckovResult | None]:
-    def scan(path: Path) -> CheckovResult | None:
-        try:
-            results = run_checkov(path, "terraform_plan")
-        except RuntimeError as error:  # checkov itself broke: its message, on one line
-            raise PlanReviewError(" ".join(str(error).split())[:300]) from None
-        return results[0] if results else None
-
-    with ThreadPoolExecutor(max_workers=max(1, min(len(paths), os.cpu_count() or 1))) as pool:
-        return list(pool.map(scan, paths))
+def _scan_all(paths: list[Path]) -> list[CheckovResult]:
+    """Every plan in one checkov process."""
+    try:
+        results = scan_files(paths, "terraform_plan")
+    except RuntimeError as error:  # checkov itself broke: its message, on one line
+        raise PlanReviewError(" ".join(str(error).split())[:300]) from None
+    return [results[path] for path in paths]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,8 +1,8 @@
-"""The cluster stack under real Terraform (offline provider mirror) and checkov, both examples;
-applied to and destroyed from the moto server.
+"""The cluster stack under real Terraform (offline provider mirror), both examples; applied to
+and destroyed from the moto server (checkov scans every stack in tests/infra/test_checkov.py).
 
 The apps stack cannot be initialised here (no helm provider in the mirror, no Kubernetes API):
-its JSON is covered by test_apps_stack.py, its chart by test_chart.py, and checkov scans it.
+its JSON is covered by test_apps_stack.py, its chart by test_chart.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from modules.cli.checkov import run_checkov
 from tests.harness.moto import MotoServer
 from tests.harness.terraform import Terraform
 
@@ -22,15 +21,6 @@ from .stacks import EksSynth, resources
 MOTO_LACKS = ("aws_eks_addon", "aws_eks_access_entry", "aws_eks_access_policy_association")
 """EKS APIs moto 5.2.5 does not implement (CreateAddon, CreateAccessEntry,
 AssociateAccessPolicy): those resources are planned, never applied, against moto."""
-
-
-@pytest.mark.parametrize("example", ["eks-managed", "eks-byop"])
-@pytest.mark.parametrize("unit", ["eks-cluster", "eks-apps"])
-def test_checkov_finds_no_failed_checks(
-    eks_examples: dict[str, EksSynth], example: str, unit: str
-) -> None:
-    (result,) = run_checkov(eks_examples[example].directory(unit) / "cdk.tf.json", "terraform_json")
-    assert result.failed == 0, "\n".join(result.failures)
 
 
 def scratch_copy(synth: EksSynth, tmp_path: Path) -> Path:

@@ -11,18 +11,30 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modules.cli.checkov import CHECKOV_CONFIG, run_checkov
+from modules.cli.checkov import CHECKOV_CONFIG, CheckovResult, scan_files
 from tests.infra.examples import EXAMPLES, providers, stack_dirs
 
 
+@pytest.fixture(scope="module")
+def every_stack_scanned(synth_example: Callable[[str], Path]) -> dict[Path, CheckovResult]:
+    """Every stack of every example, in one checkov process (its start-up is paid once)."""
+    files = [
+        stack / "cdk.tf.json" for name in EXAMPLES for stack in stack_dirs(synth_example(name))
+    ]
+    return scan_files(files, "terraform_json")
+
+
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_checkov_passes_every_stack(example: str, synth_example: Callable[[str], Path]) -> None:
+def test_checkov_passes_every_stack(
+    example: str,
+    synth_example: Callable[[str], Path],
+    every_stack_scanned: dict[Path, CheckovResult],
+) -> None:
     for stack in stack_dirs(synth_example(example)):
-        results = run_checkov(stack / "cdk.tf.json", "terraform_json")
+        result = every_stack_scanned[stack / "cdk.tf.json"]
         if providers(stack) == {"aws"}:
-            assert sum(r.passed for r in results) > 0, f"checkov checked nothing in {stack.name}"
-        failures = [f for r in results for f in r.failures]
-        assert failures == [], f"{stack.name}:\n" + "\n".join(failures)
+            assert result.passed > 0, f"checkov checked nothing in {stack.name}"
+        assert result.failures == (), f"{stack.name}:\n" + "\n".join(result.failures)
 
 
 def test_every_skipped_check_has_a_reason() -> None:
