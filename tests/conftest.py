@@ -20,6 +20,24 @@ from tests.harness.moto import MotoServer, running_moto
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """How scripts/test spreads the suite over workers (`-n 4 --dist loadgroup`).
+
+    A test file's tests share a worker, so module fixtures are built once. The tests with a
+    group of their own (the moto applies, the plan review's shared plans, the benchmarks) are
+    scheduled first, Terraform's first: they are the longest, and each runs beside the rest
+    instead of after it.
+    Without xdist the groups are ignored and only the order changes.
+    """
+    own_group = {item for item in items if item.get_closest_marker("xdist_group")}
+    for item in items:
+        if item not in own_group:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    items.sort(
+        key=lambda item: (item not in own_group, item.get_closest_marker("terraform") is None)
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_secret_or_essay_in_any_service_log() -> Iterator[None]:
     """After the whole session: every service log the run produced is free of API keys, secret

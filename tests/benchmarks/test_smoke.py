@@ -29,6 +29,7 @@ def run_benchmark(module: str, *args: str, timeout: float) -> str:
     return completed.stdout
 
 
+@pytest.mark.xdist_group("benchmark-service-load")
 def test_service_load_prints_every_figure(tmp_path: Path) -> None:
     wrk_executable()  # fails with how to install wrk, rather than deep inside the run
     figures = tmp_path / "figures.json"
@@ -71,6 +72,7 @@ def test_service_load_prints_every_figure(tmp_path: Path) -> None:
     )  # health at one latency; analyze 1/5 and direct at both
 
 
+@pytest.mark.xdist_group("benchmark-synthesis")
 def test_synthesis_prints_wall_time_and_peak_memory_of_each_job() -> None:
     output = run_benchmark("benchmarks.synthesis", "--runs", "1", "--no-setup", timeout=600)
     for job in ("main job (build only)", "synth alone"):

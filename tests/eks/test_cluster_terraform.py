@@ -44,6 +44,7 @@ def test_cluster_stack_validates(
 
 @pytest.mark.terraform
 @pytest.mark.slow
+@pytest.mark.xdist_group("apply-eks-cluster")
 def test_cluster_stack_applies_and_destroys_against_moto(
     managed: EksSynth, moto_server: MotoServer, tmp_path: Path
 ) -> None:

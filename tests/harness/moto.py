@@ -33,7 +33,8 @@ class MotoServer:
     def reset(self) -> None:
         """Forget every resource, so one test's leftovers never meet the next."""
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):
+        # Generous: after a whole stack's apply a loaded server takes seconds to forget it.
+        with urllib.request.urlopen(request, timeout=60):
             pass
 
     def boto3_env(self) -> dict[str, str]:

@@ -91,6 +91,7 @@ def assert_autoscaling_planned(terraform: Terraform) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("apply-ecs-managed")
 def test_ecs_managed_applies_and_destroys_against_moto(
     synth_example: Callable[[str], Path], moto_server: MotoServer, tmp_path: Path
 ) -> None:
@@ -124,6 +125,7 @@ def test_ecs_managed_applies_and_destroys_against_moto(
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("apply-ecs-byop")
 def test_ecs_byop_applies_with_remote_state_and_the_lock_refuses_a_concurrent_plan(
     synth_example: Callable[[str], Path], moto_server: MotoServer, tmp_path: Path
 ) -> None:

@@ -10,7 +10,8 @@ import pytest
 
 from modules.cli.plan_review import COMMENT_MARKER, main
 
-pytestmark = [pytest.mark.terraform, pytest.mark.slow]
+# One worker builds the package's plans (conftest.plan_files) for both files.
+pytestmark = [pytest.mark.terraform, pytest.mark.slow, pytest.mark.xdist_group("plan-review")]
 
 
 def write_config(tmp_path: Path, text: str) -> Path:

@@ -8,7 +8,8 @@ import pytest
 
 from modules.cli.plan_review import Action, Finding, Flag, StackReview, review_plan
 
-pytestmark = [pytest.mark.terraform, pytest.mark.slow]
+# One worker builds the package's plans (conftest.plan_files) for both files.
+pytestmark = [pytest.mark.terraform, pytest.mark.slow, pytest.mark.xdist_group("plan-review")]
 
 PlanOf = Callable[[str], dict]
 

@@ -58,6 +58,15 @@ async def settle(meter: Metering) -> None:
             return
 
 
+async def attempted(fake: FakeMetering, operation: str) -> None:
+    """Until the fake has answered one `operation` call other than a dry run (30 s at most)."""
+    for _ in range(3000):
+        if any(outcome != "DryRunOperation" for outcome in fake.outcomes(operation)):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no {operation} call reached the fake in 30 s")
+
+
 def test_off_makes_no_calls_and_is_ready(fake: FakeMetering) -> None:
     meter = Metering(options=MeteringOptions(), api=None)
 
@@ -246,7 +255,7 @@ def test_a_record_that_may_be_stored_is_never_folded(fake: FakeMetering) -> None
         clock.advance(hours=1)
         fake.faults.extend(["error500"] * 50)  # a 5xx may have stored it
         meter.count(1)
-        await asyncio.sleep(0.1)
+        await attempted(fake, "MeterUsage")
         clock.advance(hours=5)  # 15:40: both queued records are past FOLD_AFTER
         meter.count(1)
         assert [record.quantity for record in meter.queued] == [3], "only the untried one folds"
