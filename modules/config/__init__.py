@@ -31,7 +31,7 @@ from modules.config.model import (
     ServiceConfig,
     StateConfig,
 )
-from modules.config.validate import EKS_STANDARD_SUPPORT_ENDS, validate
+from modules.config.validate import EKS_STANDARD_SUPPORT_ENDS, validate, warnings
 
 __all__ = [
     "DEFAULT_DEPLOYMENT",
@@ -51,4 +51,5 @@ __all__ = [
     "parse_config",
     "resolve_config_path",
     "validate",
+    "warnings",
 ]
