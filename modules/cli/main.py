@@ -28,9 +28,9 @@ from modules.cli.checkov import ToolMissingError, checkov_executable, checkov_sk
 from modules.config import (
     ConfigError,
     DeploymentConfig,
+    advisories,
     load_config,
     resolve_config_path,
-    warnings,
 )
 
 DEPLOYMENT_ENV = "HYPERNYM_DEPLOYMENT"
@@ -41,7 +41,7 @@ def selected_config(flag: str | None) -> DeploymentConfig:
     """The deployment chosen by --config, else $HYPERNYM_DEPLOYMENT, else ecs-managed; what
     needs attention today (an EKS version past standard support) is printed on stderr."""
     config = load_config(resolve_config_path(flag or os.environ.get(DEPLOYMENT_ENV)))
-    for line in warnings(config, today=date.today()):
+    for line in advisories(config, today=date.today()):
         print(f"warning: {line}", file=sys.stderr)
     return config
 

@@ -1,6 +1,8 @@
 """What a structurally valid deployment must also satisfy: values, limits and combinations.
 
-`validate(config)` returns every problem at once, one line each, naming the key and the fix.
+`validate(config)` returns every problem at once, one line each, naming the key and the fix;
+`advisories(config, today=...)` what is valid but needs attention on that day (the command line
+prints them as warnings; the date is its to read, so nothing here depends on the clock).
 Each AWS limit checked here is declared once, with its source.
 """
 
@@ -478,7 +480,7 @@ def _eks_version_problems(config: DeploymentConfig) -> list[str]:
     return problems
 
 
-def warnings(config: DeploymentConfig, *, today: date) -> list[str]:
+def advisories(config: DeploymentConfig, *, today: date) -> list[str]:
     """What is valid but needs the operator's attention on `today`, one line each; never a
     reason to refuse (a destroy must work with the configuration it was deployed with)."""
     if config.platform != "eks":

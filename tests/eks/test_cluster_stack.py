@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from modules.config import EKS_STANDARD_SUPPORT_ENDS, parse_config, warnings
+from modules.config import EKS_STANDARD_SUPPORT_ENDS, advisories, parse_config
 from modules.config.model import EKS_ADDON_NAMES
 from modules.constructs.eks_cluster import node_ami_type
 
@@ -86,7 +86,7 @@ def test_eks_synthesizes_past_the_end_of_standard_support_with_a_warning(tmp_pat
     config = parse_config(data)
     synth = synthesize(data, tmp_path)
     # THEN it synthesizes, with one warning that says what to do
-    (warning,) = warnings(config, today=after_the_calendar)
+    (warning,) = advisories(config, today=after_the_calendar)
     assert "left EKS standard support" in warning
     assert 'README "Upgrading EKS"' in warning
     assert one(synth.cluster, "aws_eks_cluster")["version"] == config.eks.kubernetes_version

@@ -17,10 +17,10 @@ from modules.config import (
     DEPLOYMENTS_DIR,
     ConfigError,
     DeploymentConfig,
+    advisories,
     load_config,
     parse_config,
     resolve_config_path,
-    warnings,
 )
 
 TODAY = date(2026, 11, 30)
@@ -429,22 +429,22 @@ def test_errors_when_the_kubernetes_version_is_not_a_minor_version() -> None:
 def test_eks_version_past_standard_support_warns_and_never_refuses() -> None:
     # A cluster on 1.34 must still synthesize after 2026-12-02: a destroy needs it.
     config = parse_config(merged(VALID, {**EKS, "eks": {"kubernetes_version": "1.34"}}))
-    (line,) = warnings(config, today=date(2026, 12, 3))
+    (line,) = advisories(config, today=date(2026, 12, 3))
     assert "'1.34' left EKS standard support on 2026-12-02" in line
     assert 'README "Upgrading EKS"' in line
-    assert warnings(config, today=date(2026, 12, 1)) == []
+    assert advisories(config, today=date(2026, 12, 1)) == []
 
 
 def test_eks_version_older_than_the_calendar_warns() -> None:
     config = parse_config(merged(VALID, {**EKS, "eks": {"kubernetes_version": "1.28"}}))
-    (line,) = warnings(config, today=TODAY)
+    (line,) = advisories(config, today=TODAY)
     assert "'1.28' is past EKS standard support" in line
 
 
 def test_eks_version_newer_than_the_calendar_is_accepted_with_a_warning() -> None:
     # After AWS upgraded the control plane, the configuration follows it.
     config = parse_config(merged(VALID, {**EKS, "eks": {"kubernetes_version": "1.99"}}))
-    (line,) = warnings(config, today=TODAY)
+    (line,) = advisories(config, today=TODAY)
     assert "newer than the EKS calendar" in line
 
 
