@@ -498,13 +498,18 @@ def advisories(config: DeploymentConfig, *, today: date) -> list[str]:
             f"`eks.kubernetes_version` = {version!r} left EKS standard support on {ends}; {upgrade}"
         ]
     if ends is None and _KUBERNETES_VERSION.match(version):
-        known = sorted(EKS_STANDARD_SUPPORT_ENDS, key=lambda v: int(v.split(".")[1]))
-        newest = int(known[-1].split(".")[1])
-        if int(version.split(".")[1]) > newest:
+        newest = max(EKS_STANDARD_SUPPORT_ENDS, key=_minor)
+        if _minor(version) > _minor(newest):
             return [
                 f"`eks.kubernetes_version` = {version!r} is newer than the EKS calendar of this "
-                f"release (EKS_STANDARD_SUPPORT_ENDS ends at {known[-1]}): its end of standard "
+                f"release (EKS_STANDARD_SUPPORT_ENDS ends at {newest}): its end of standard "
                 "support is not checked"
             ]
         return [f"`eks.kubernetes_version` = {version!r} is past EKS standard support; {upgrade}"]
     return []
+
+
+def _minor(kubernetes_version: str) -> int:
+    match = _KUBERNETES_VERSION.match(kubernetes_version)
+    assert match is not None, kubernetes_version
+    return int(match["minor"])

@@ -3,7 +3,9 @@
 Add-ons (EKS-managed, images from EKS's regional ECR registry, so a cluster with no internet
 can pull them): the VPC CNI with network policy enforcement and its own IRSA role, kube-proxy,
 CoreDNS, metrics-server (so the HPA has metrics) and Amazon CloudWatch Observability (Container
-Insights and container logs). The VPC CNI and kube-proxy come before the nodes, the rest after.
+Insights and container logs, Application Signals off, its log groups created here with
+retention and the cluster's key). The VPC CNI and kube-proxy come before the nodes, the rest
+after. Each runs EKS's default version for the cluster's Kubernetes version, or a pinned one.
 
 IRSA roles, each trusting exactly one service account: the VPC CNI, the CloudWatch agent, the
 AWS Load Balancer Controller (its published policy, scoped to this cluster's tag, region and
