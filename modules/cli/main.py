@@ -20,19 +20,30 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from modules.cli import plan_review
 from modules.cli.checkov import ToolMissingError, checkov_executable, checkov_skips, scan_files
-from modules.config import ConfigError, DeploymentConfig, load_config, resolve_config_path
+from modules.config import (
+    ConfigError,
+    DeploymentConfig,
+    advisories,
+    load_config,
+    resolve_config_path,
+)
 
 DEPLOYMENT_ENV = "HYPERNYM_DEPLOYMENT"
 """Selects the deployment (a path, or an example name from deployments/) when --config is absent."""
 
 
 def selected_config(flag: str | None) -> DeploymentConfig:
-    """The deployment chosen by --config, else $HYPERNYM_DEPLOYMENT, else ecs-managed."""
-    return load_config(resolve_config_path(flag or os.environ.get(DEPLOYMENT_ENV)))
+    """The deployment chosen by --config, else $HYPERNYM_DEPLOYMENT, else ecs-managed; what
+    needs attention today (an EKS version past standard support) is printed on stderr."""
+    config = load_config(resolve_config_path(flag or os.environ.get(DEPLOYMENT_ENV)))
+    for line in advisories(config, today=date.today()):
+        print(f"warning: {line}", file=sys.stderr)
+    return config
 
 
 def synthesize(config: DeploymentConfig, outdir: Path) -> list[Path]:

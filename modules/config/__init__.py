@@ -31,7 +31,7 @@ from modules.config.model import (
     ServiceConfig,
     StateConfig,
 )
-from modules.config.validate import EKS_STANDARD_SUPPORT_ENDS, validate
+from modules.config.validate import EKS_STANDARD_SUPPORT_ENDS, advisories, validate
 
 __all__ = [
     "DEFAULT_DEPLOYMENT",
@@ -47,6 +47,7 @@ __all__ = [
     "NetworkConfig",
     "ServiceConfig",
     "StateConfig",
+    "advisories",
     "load_config",
     "parse_config",
     "resolve_config_path",

@@ -11,7 +11,6 @@ import dataclasses
 import tomllib
 import typing
 from collections.abc import Callable, Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,7 +35,7 @@ def resolve_config_path(selection: str | None) -> Path:
     return Path(selection)
 
 
-def load_config(path: Path | str, *, today: date | None = None) -> DeploymentConfig:
+def load_config(path: Path | str) -> DeploymentConfig:
     """Read and validate a deployment file; raise ConfigError with every problem found."""
     path = Path(path)
     try:
@@ -49,19 +48,17 @@ def load_config(path: Path | str, *, today: date | None = None) -> DeploymentCon
         raise ConfigError([f"{path}: cannot read: {error}"]) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([f"{path}: not valid TOML: {error}"]) from None
-    return parse_config(data, source=str(path), today=today)
+    return parse_config(data, source=str(path))
 
 
-def parse_config(
-    data: dict[str, Any], *, source: str = "config", today: date | None = None
-) -> DeploymentConfig:
+def parse_config(data: dict[str, Any], *, source: str = "config") -> DeploymentConfig:
     """Build and validate a configuration from already-parsed TOML data."""
     try:
         config = _CONVERTER.structure(data, DeploymentConfig)
     except Exception as error:
         problems = list(_problem_lines(error, ""))
         raise ConfigError([f"{source}: {problem}" for problem in problems]) from None
-    problems = validate(config, today=today or date.today())
+    problems = validate(config)
     if problems:
         raise ConfigError([f"{source}: {problem}" for problem in problems])
     return config

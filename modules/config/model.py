@@ -150,12 +150,26 @@ class StateConfig:
     kms_key_id: str | None = None
 
 
+EKS_ADDON_NAMES = (
+    "vpc-cni",
+    "kube-proxy",
+    "coredns",
+    "metrics-server",
+    "amazon-cloudwatch-observability",
+)
+"""The EKS add-ons every cluster gets (modules/constructs/eks_addons.py)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class EksConfig:
     """The EKS cluster (platform "eks" only)."""
 
     kubernetes_version: str = "1.35"
-    """Must be in EKS standard support (see validate.EKS_STANDARD_SUPPORT_ENDS)."""
+    """A version in EKS standard support (validate.EKS_STANDARD_SUPPORT_ENDS); past its end
+    the tools warn, and AWS upgrades the control plane itself (README "Upgrading EKS")."""
+    addon_versions: dict[str, str] = field(default_factory=dict)
+    """Add-on name (EKS_ADDON_NAMES) -> pinned version (`v1.35.3-eksbuild.2`). Default: each
+    add-on at EKS's default version for `kubernetes_version`, looked up at plan time."""
     endpoint_public_access: bool = False
     public_access_cidrs: tuple[str, ...] = ()
     """Required with `endpoint_public_access`; never 0.0.0.0/0."""

@@ -1,6 +1,8 @@
 """What a structurally valid deployment must also satisfy: values, limits and combinations.
 
-`validate(config)` returns every problem at once, one line each, naming the key and the fix.
+`validate(config)` returns every problem at once, one line each, naming the key and the fix;
+`advisories(config, today=...)` what is valid but needs attention on that day (the command line
+prints them as warnings; the date is its to read, so nothing here depends on the clock).
 Each AWS limit checked here is declared once, with its source.
 """
 
@@ -13,7 +15,7 @@ from urllib.parse import urlsplit
 
 from modules.config import naming
 from modules.config.derived import ecr_repository
-from modules.config.model import DeploymentConfig, NetworkConfig
+from modules.config.model import EKS_ADDON_NAMES, DeploymentConfig, NetworkConfig
 from service.contract import DRAIN_TIMEOUT_SECONDS, SHUTDOWN_AFTER_DRAIN_SECONDS
 
 EKS_STANDARD_SUPPORT_ENDS = {
@@ -23,9 +25,13 @@ EKS_STANDARD_SUPPORT_ENDS = {
 }
 """EKS versions and the end of their standard support (EKS release calendar, read 2026-02-14).
 
-Past that date a cluster runs on extended support at six times the control-plane price, so a
-version is accepted only while its standard support lasts. Add new versions as EKS ships them.
+Past that date a cluster with `support_type = STANDARD` is upgraded by AWS to the next version,
+so the configured one would be a downgrade: the tools warn (never refuse: a destroy must still
+synthesize). Add new versions as EKS ships them; a newer version is accepted with a warning.
 """
+
+_KUBERNETES_VERSION = re.compile(r"^1\.(?P<minor>\d+)$")
+_ADDON_VERSION = re.compile(r"^v(?P<major>\d+)\.(?P<minor>\d+)\.\d+-eksbuild\.\d+$")
 
 FARGATE_MEMORY_MIB = {
     256: (512, 1024, 2048),
@@ -79,7 +85,7 @@ _ARN = re.compile(
 _IMAGE_REFERENCE = re.compile(r"^[^\s]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
 
 
-def validate(config: DeploymentConfig, *, today: date) -> list[str]:
+def validate(config: DeploymentConfig) -> list[str]:
     """Every problem with a structurally valid configuration, one line each."""
     return [
         *_identity_problems(config),
@@ -87,7 +93,7 @@ def validate(config: DeploymentConfig, *, today: date) -> list[str]:
         *_service_problems(config),
         *_inference_problems(config),
         *_load_balancer_problems(config),
-        *_eks_problems(config, today),
+        *_eks_problems(config),
     ]
 
 
@@ -412,19 +418,11 @@ def _load_balancer_problems(config: DeploymentConfig) -> list[str]:
     return problems
 
 
-def _eks_problems(config: DeploymentConfig, today: date) -> list[str]:
+def _eks_problems(config: DeploymentConfig) -> list[str]:
     if config.platform != "eks":
         return []
     eks = config.eks
-    problems = []
-    ends = EKS_STANDARD_SUPPORT_ENDS.get(eks.kubernetes_version)
-    supported = [v for v, end in EKS_STANDARD_SUPPORT_ENDS.items() if end > today]
-    if ends is None or ends <= today:
-        problems.append(
-            f"`eks.kubernetes_version` = {eks.kubernetes_version!r} is not in EKS "
-            f"standard support on {today}; use one of {', '.join(supported) or 'none known'}"
-            " (EKS_STANDARD_SUPPORT_ENDS in modules/config/validate.py lists the calendar)"
-        )
+    problems = _eks_version_problems(config)
     if eks.endpoint_public_access and not eks.public_access_cidrs:
         problems.append(
             "`eks.endpoint_public_access` needs `eks.public_access_cidrs` "
@@ -450,3 +448,68 @@ def _eks_problems(config: DeploymentConfig, today: date) -> list[str]:
     if not re.match(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", eks.namespace):
         problems.append("`eks.namespace` must be a DNS label (lowercase letters, digits, '-')")
     return problems
+
+
+def _eks_version_problems(config: DeploymentConfig) -> list[str]:
+    eks = config.eks
+    version = _KUBERNETES_VERSION.match(eks.kubernetes_version)
+    if version is None:
+        return [
+            f"`eks.kubernetes_version` = {eks.kubernetes_version!r} is not a Kubernetes "
+            'minor version; write it as EKS does, e.g. "1.35"'
+        ]
+    problems = []
+    for name, pinned in eks.addon_versions.items():
+        key = f"`eks.addon_versions.{name}`"
+        if name not in EKS_ADDON_NAMES:
+            problems.append(f"{key}: no such add-on here; pin one of {', '.join(EKS_ADDON_NAMES)}")
+            continue
+        addon = _ADDON_VERSION.match(pinned)
+        if addon is None:
+            problems.append(
+                f"{key} = {pinned!r} is not an add-on version (e.g. v1.35.3-eksbuild.2)"
+            )
+        elif name == "kube-proxy" and (addon["major"], addon["minor"]) != ("1", version["minor"]):
+            # Each kube-proxy build is offered for exactly its own Kubernetes minor version.
+            problems.append(
+                f"{key} = {pinned!r} is for Kubernetes {addon['major']}.{addon['minor']}, the "
+                f"cluster runs {eks.kubernetes_version}: pin the version `aws eks "
+                f"describe-addon-versions --addon-name kube-proxy --kubernetes-version "
+                f"{eks.kubernetes_version}` lists, or remove the pin"
+            )
+    return problems
+
+
+def advisories(config: DeploymentConfig, *, today: date) -> list[str]:
+    """What is valid but needs the operator's attention on `today`, one line each; never a
+    reason to refuse (a destroy must work with the configuration it was deployed with)."""
+    if config.platform != "eks":
+        return []
+    version = config.eks.kubernetes_version
+    ends = EKS_STANDARD_SUPPORT_ENDS.get(version)
+    upgrade = (
+        'AWS upgrades the control plane itself (upgrade_policy "STANDARD"), after which this '
+        'version is a downgrade: upgrade as README "Upgrading EKS" says, or set the version '
+        "the cluster runs (`aws eks describe-cluster --name "
+        f"{config.name} --query cluster.version`)"
+    )
+    if ends is not None and ends <= today:
+        return [
+            f"`eks.kubernetes_version` = {version!r} left EKS standard support on {ends}; {upgrade}"
+        ]
+    if ends is None and _KUBERNETES_VERSION.match(version):
+        newest = max(EKS_STANDARD_SUPPORT_ENDS, key=_minor)
+        if _minor(version) > _minor(newest):
+            return [
+                f"`eks.kubernetes_version` = {version!r} is newer than the EKS calendar of this "
+                f"release (EKS_STANDARD_SUPPORT_ENDS ends at {newest}): its end of standard "
+                "support is not checked"
+            ]
+        return [f"`eks.kubernetes_version` = {version!r} is past EKS standard support; {upgrade}"]
+    return []
+
+
+def _minor(kubernetes_version: str) -> int:
+    match = _KUBERNETES_VERSION.match(kubernetes_version)
+    assert match is not None, kubernetes_version
+    return int(match["minor"])

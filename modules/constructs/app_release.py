@@ -67,6 +67,9 @@ class LoadBalancerControllerProps:
     namespace: str
     service_account: str
     """The names the role trusts."""
+    default_tags: Mapping[str, str]
+    """Tags on every AWS resource the controller creates (ALB, listeners, rules, target
+    groups, security groups), beside its own `elbv2.k8s.aws/cluster`."""
     replicas: int = 2
     """Two, so a node drain never leaves Ingresses unreconciled (and its webhook unanswered)."""
 
@@ -94,6 +97,10 @@ class LoadBalancerControllerRelease(Construct):
                 "name": props.service_account,
                 "annotations": {"eks.amazonaws.com/role-arn": props.role_arn},
             },
+            "defaultTags": dict(props.default_tags),
+            # Listeners and rules carry the cluster tag, which the controller's IAM policy
+            # requires to change them (eks_iam); on by default, stated because it is relied on.
+            "controllerConfig": {"featureGates": {"ListenerRulesTagging": True}},
             # No VPC endpoints (and no IAM permissions) for these integrations.
             "enableShield": False,
             "enableWaf": False,

@@ -73,6 +73,11 @@ INTERNAL_LOAD_BALANCER_SUBNET_TAGS: Mapping[str, str] = {"kubernetes.io/role/int
 """How the AWS Load Balancer Controller finds the subnets of internal load balancers."""
 
 
+def container_insights_log_group_prefix(cluster_name: str) -> str:
+    """Where Container Insights (the CloudWatch observability add-on) writes its log groups."""
+    return f"/aws/containerinsights/{cluster_name}/"
+
+
 def node_ami_type(instance_type: str) -> str:
     """AL2023 for the instance's architecture (Graviton families carry a `g`, as in t4g)."""
     family = instance_type.split(".", 1)[0]
@@ -171,7 +176,8 @@ class EksCluster(Construct):
         # node cannot use ENI permissions through the node role.
         self._node_policies = [
             self.node_role.attach_aws_managed(policy)
-            for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
+            # PullOnly: images, no listing or describing of the account's repositories.
+            for policy in ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly")
         ]
         self.launch_template = self._create_launch_template()
         self.node_group: EksNodeGroup | None = None
@@ -213,6 +219,8 @@ class EksCluster(Construct):
             "nodes",
             cluster_name=self.name,
             node_group_name=f"{props.name}-nodes",
+            # The control plane's version: an upgrade rolls the nodes after the control plane.
+            version=self.cluster.version,
             node_role_arn=self.node_role.arn,
             subnet_ids=list(props.subnet_ids),
             ami_type=node_ami_type(props.node_instance_type),
@@ -238,14 +246,16 @@ class EksCluster(Construct):
     def _create_key(self) -> KmsKey:
         props = self._props
         root = f"arn:{props.partition}:iam::{props.account_id}:root"
-        log_group_arn = (
-            f"arn:{props.partition}:logs:{props.region}:{props.account_id}:"
-            f"log-group:/aws/eks/{props.name}/cluster"
-        )
+        log_groups = f"arn:{props.partition}:logs:{props.region}:{props.account_id}:log-group:"
+        # The control plane's and Container Insights' (eks_addons) log groups, and no others.
+        log_group_arns = [
+            f"{log_groups}/aws/eks/{props.name}/cluster",
+            f"{log_groups}{container_insights_log_group_prefix(props.name)}*",
+        ]
         key = KmsKey(
             self,
             "key",
-            description=f"{props.name}: Kubernetes Secrets and control-plane logs",
+            description=f"{props.name}: Kubernetes Secrets, control-plane and container logs",
             enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=policy_document(
@@ -257,7 +267,7 @@ class EksCluster(Construct):
                     "Resource": "*",
                 },
                 {
-                    "Sid": "ControlPlaneLogs",
+                    "Sid": "ClusterLogs",
                     "Effect": "Allow",
                     "Principal": {"Service": f"logs.{props.region}.amazonaws.com"},
                     "Action": [
@@ -269,7 +279,7 @@ class EksCluster(Construct):
                     ],
                     "Resource": "*",
                     "Condition": {
-                        "ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}
+                        "ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}
                     },
                 },
             ),

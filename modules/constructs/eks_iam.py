@@ -73,9 +73,10 @@ class EksRole(Role):
 
         Narrower than published: resources in this region and account only; mutations only
         on resources tagged with *this* cluster's name (the published policy accepts any
-        cluster's tag); security-group rule changes only in this VPC; no WAF, Shield or
-        Cognito actions (the controller runs with those integrations off: they have no VPC
-        endpoint here).
+        cluster's tag), listeners, rules and target registration included (the published
+        policy leaves them on any resource); security-group rule changes only in this VPC; no
+        WAF, Shield or Cognito actions (the controller runs with those integrations off: they
+        have no VPC endpoint here).
         """
         return self._grant(
             "load-balancer-controller",
@@ -215,9 +216,13 @@ def load_balancer_controller_statements(
             },
         },
         {
+            # On the tag of the load balancer (CreateListener), listener (CreateRule,
+            # DeleteListener) or rule (DeleteRule): the controller tags listeners and rules
+            # with the cluster's name (feature gate ListenerRulesTagging, on).
             "Sid": "ListenersAndRules",
             "Effect": "Allow",
             "Resource": "*",
+            "Condition": ours,
             "Action": [
                 "elasticloadbalancing:CreateListener",
                 "elasticloadbalancing:DeleteListener",
@@ -270,11 +275,13 @@ def load_balancer_controller_statements(
                 "elasticloadbalancing:DeregisterTargets",
             ],
             "Resource": f"{elb}:targetgroup/*/*",
+            "Condition": ours,
         },
         {
             "Sid": "ListenerSettings",
             "Effect": "Allow",
             "Resource": "*",
+            "Condition": ours,
             "Action": [
                 "elasticloadbalancing:ModifyListener",
                 "elasticloadbalancing:AddListenerCertificates",

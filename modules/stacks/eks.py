@@ -94,6 +94,13 @@ def hypernym_values(config: DeploymentConfig, *, role_arn: str, vpc_cidr: str) -
             "sslPolicy": lb.ssl_policy,
             "idleTimeoutSeconds": lb.idle_timeout_seconds,
             "deregistrationDelaySeconds": lb.deregistration_delay_seconds,
+            # Named, protected and logged as the ECS load balancer of the same file is.
+            "loadBalancerName": naming.load_balancer_name(config.name),
+            "deletionProtection": lb.deletion_protection,
+            "accessLogs": {
+                "bucket": lb.access_logs_bucket or "",
+                "prefix": naming.load_balancer_name(config.name) if lb.access_logs_bucket else "",
+            },
         },
         "autoscaling": {
             "minReplicas": service.min_count,
@@ -176,6 +183,8 @@ class EksClusterStack(DeploymentStack):
                 partition=self.partition,
                 region=config.region,
                 vpc_id=self.network.vpc_id,
+                kubernetes_version=eks.kubernetes_version,
+                addon_versions=eks.addon_versions,
                 vpc_cni_role_name=role_name("eks-vpc-cni"),
                 observability_role_name=role_name("eks-observability"),
                 load_balancer_controller_role_name=role_name("eks-lb-controller"),
@@ -185,6 +194,9 @@ class EksClusterStack(DeploymentStack):
                 metering=config.marketplace.metering != "off",
                 secret_arns=config.inference.service_secret_arns,
                 secret_kms_key_arn=config.inference.secret_kms_key_arn,
+                # Container logs are the service's logs, kept as long as on ECS.
+                application_log_retention_days=config.service.log_retention_days,
+                cluster_log_retention_days=eks.log_retention_days,
             ),
         )
         self._outputs()
@@ -251,6 +263,7 @@ class EksAppsStack(TerraformStack):
                 role_arn=addons.load_balancer_controller_role.arn,
                 namespace=LOAD_BALANCER_CONTROLLER_NAMESPACE,
                 service_account=LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
+                default_tags=naming.deployment_tags(config.name, config.environment, config.tags),
             ),
         )
         # A VPC made here has the configured range; an existing one's is read at apply.

@@ -51,12 +51,32 @@ def managed_with_token_data() -> dict:
     return data
 
 
+PINNED_ADDON_VERSIONS = {
+    # kube-proxy and coredns: the EKS user guide's latest for Kubernetes 1.35; the others only
+    # show the format (moto, which these are planned against, checks no version).
+    "vpc-cni": "v1.21.1-eksbuild.1",
+    "kube-proxy": "v1.35.3-eksbuild.2",
+    "coredns": "v1.14.2-eksbuild.4",
+    "metrics-server": "v0.8.0-eksbuild.6",
+    "amazon-cloudwatch-observability": "v4.7.0-eksbuild.1",
+}
+"""The pins of the eks-managed-pinned variant: moto has no DescribeAddonVersions, so a plan
+against it needs every add-on version in the configuration."""
+
+
+def managed_with_pinned_addons_data() -> dict:
+    data = example_data("eks-managed")
+    data["eks"]["addon_versions"] = dict(PINNED_ADDON_VERSIONS)
+    return data
+
+
 @pytest.fixture(scope="session")
 def eks_examples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EksSynth]:
-    """Both EKS examples and eks-managed with a gateway token, synthesized once per session
-    (the AWS bindings import is slow)."""
+    """Both EKS examples, eks-managed with a gateway token and with pinned add-on versions,
+    synthesized once per session (the AWS bindings import is slow)."""
     data = {example: example_data(example) for example in ("eks-managed", "eks-byop")}
     data["eks-managed-with-token"] = managed_with_token_data()
+    data["eks-managed-pinned"] = managed_with_pinned_addons_data()
     return {
         name: synthesize(config, tmp_path_factory.mktemp(name)) for name, config in data.items()
     }
@@ -70,6 +90,11 @@ def managed(eks_examples: dict[str, EksSynth]) -> EksSynth:
 @pytest.fixture(scope="session")
 def managed_with_token(eks_examples: dict[str, EksSynth]) -> EksSynth:
     return eks_examples["eks-managed-with-token"]
+
+
+@pytest.fixture(scope="session")
+def pinned(eks_examples: dict[str, EksSynth]) -> EksSynth:
+    return eks_examples["eks-managed-pinned"]
 
 
 @pytest.fixture(scope="session")

@@ -228,6 +228,77 @@ def test_https_configuration_gives_the_ingress_its_certificate() -> None:
     assert values["ingress"]["certificateArn"] == arn
 
 
+def test_every_load_balancer_setting_reaches_the_ingress_as_on_ecs(tmp_path: Path) -> None:
+    # GIVEN a [load_balancer] section that sets everything the ECS load balancer honours
+    data = example_data("eks-managed")
+    arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0b5e0d4c-1111-2222-3333-444455556666"
+    data["load_balancer"] = {
+        "protocol": "https",
+        "certificate_arn": arn,
+        "ssl_policy": "ELBSecurityPolicy-TLS13-1-3-2021-06",
+        "idle_timeout_seconds": 90,
+        "deletion_protection": False,
+        "access_logs_bucket": "alb-access-logs",
+    }
+    config = parse_config(data)
+    values = hypernym_values(
+        config, role_arn="arn:aws:iam::123456789012:role/r", vpc_cidr="10.2.0.0/16"
+    )
+    # WHEN the chart is rendered with the values the apps stack passes
+    manifests = render(tmp_path, values, kube_version=f"{config.eks.kubernetes_version}.0")
+    annotations = one_manifest(manifests, "Ingress")["metadata"]["annotations"]
+    # THEN the controller gets each of them as an annotation
+    prefix = "alb.ingress.kubernetes.io/"
+    attributes = dict(
+        item.split("=", 1) for item in annotations[f"{prefix}load-balancer-attributes"].split(",")
+    )
+    assert (annotations[f"{prefix}certificate-arn"], annotations[f"{prefix}ssl-policy"]) == (
+        arn,
+        "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    )
+    assert annotations[f"{prefix}listen-ports"] == '[{"HTTP":80},{"HTTPS":443}]'
+    assert annotations[f"{prefix}ssl-redirect"] == "443"
+    assert annotations[f"{prefix}load-balancer-name"] == "hypernym-eks-alb"
+    assert attributes == {
+        "idle_timeout.timeout_seconds": "90",
+        "routing.http.drop_invalid_header_fields.enabled": "true",
+        "deletion_protection.enabled": "false",
+        "access_logs.s3.enabled": "true",
+        "access_logs.s3.bucket": "alb-access-logs",
+        # The ECS load balancer's prefix: its name.
+        "access_logs.s3.prefix": "hypernym-eks-alb",
+    }
+
+
+def test_controller_tags_what_it_creates_with_the_deployment_tags(managed: EksSynth) -> None:
+    # The apps stack has no AWS provider (no default_tags): the controller tags the ALB, its
+    # listeners, rules, target groups and security groups itself.
+    values = release_values(managed, "aws-load-balancer-controller")
+    config = managed.config
+    assert values["defaultTags"] == {
+        "Team": "platform",
+        "ManagedBy": "cdktf",
+        "Product": "Hypernym",
+        "Environment": config.environment,
+        "Deployment": config.name,
+    }
+    assert values["controllerConfig"]["featureGates"]["ListenerRulesTagging"] is True
+
+
+def test_destroying_the_apps_stack_removes_the_alb_before_the_controller(
+    managed: EksSynth,
+) -> None:
+    # Terraform destroys a dependent first: the Hypernym release (its Ingress) goes before the
+    # controller, and `wait` makes helm's uninstall wait until the Ingress is gone, which its
+    # finalizer allows only once the controller has deleted the ALB, its target group and
+    # security group. Without the order, the controller could go first and leave them behind.
+    hypernym = release(managed, "hypernym")
+    controller = address(managed.apps, "helm_release", name="aws-load-balancer-controller")
+    assert controller in hypernym["depends_on"]
+    assert hypernym["wait"] is True
+    assert "depends_on" not in release(managed, "aws-load-balancer-controller")
+
+
 @pytest.mark.parametrize(
     ("region", "registry"),
     [

@@ -377,9 +377,10 @@ def test_alb_listens_on_http_without_a_certificate(managed_manifests: list) -> N
     assert "alb.ingress.kubernetes.io/certificate-arn" not in annotations
 
 
-def test_alb_listens_on_https_only_with_a_certificate(
+def test_alb_listens_on_https_and_redirects_http_with_a_certificate(
     tmp_path: Path, managed_values: dict, kube_version: str
 ) -> None:
+    # As the ECS load balancer: 443 with the certificate, 80 answering only with a redirect.
     arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0b5e0d4c-1111-2222-3333-444455556666"
     manifests = render(
         tmp_path,
@@ -387,9 +388,51 @@ def test_alb_listens_on_https_only_with_a_certificate(
         kube_version=kube_version,
     )
     annotations = annotations_of(manifests, "Ingress")
-    assert annotations["alb.ingress.kubernetes.io/listen-ports"] == '[{"HTTPS":443}]'
+    assert annotations["alb.ingress.kubernetes.io/listen-ports"] == '[{"HTTP":80},{"HTTPS":443}]'
+    assert annotations["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
     assert annotations["alb.ingress.kubernetes.io/certificate-arn"] == arn
     assert annotations["alb.ingress.kubernetes.io/ssl-policy"].startswith("ELBSecurityPolicy-TLS13")
+
+
+def load_balancer_attributes(manifests: list) -> dict[str, str]:
+    text = annotations_of(manifests, "Ingress")[
+        "alb.ingress.kubernetes.io/load-balancer-attributes"
+    ]
+    return dict(item.split("=", 1) for item in text.split(","))
+
+
+def test_alb_is_named_and_deletion_protected_as_the_configuration_says(
+    tmp_path: Path, managed_values: dict, kube_version: str
+) -> None:
+    attributes = load_balancer_attributes(
+        render(tmp_path, managed_values, kube_version=kube_version)
+    )
+    assert attributes["deletion_protection.enabled"] == "true"
+    annotations = annotations_of(
+        render(tmp_path, managed_values, kube_version=kube_version), "Ingress"
+    )
+    assert annotations["alb.ingress.kubernetes.io/load-balancer-name"] == "hypernym-eks-alb"
+    unprotected = with_value(managed_values, "ingress.deletionProtection", False)
+    attributes = load_balancer_attributes(render(tmp_path, unprotected, kube_version=kube_version))
+    assert attributes["deletion_protection.enabled"] == "false"
+
+
+def test_alb_access_logs_are_on_with_a_bucket_and_stated_off_without(
+    tmp_path: Path, managed_values: dict, kube_version: str
+) -> None:
+    # Stated off: the controller leaves an attribute the annotation omits as it was.
+    off = load_balancer_attributes(render(tmp_path, managed_values, kube_version=kube_version))
+    assert off["access_logs.s3.enabled"] == "false"
+    assert "access_logs.s3.bucket" not in off
+    logged = with_value(
+        managed_values, "ingress.accessLogs", {"bucket": "alb-logs-bucket", "prefix": "hypernym"}
+    )
+    on = load_balancer_attributes(render(tmp_path, logged, kube_version=kube_version))
+    assert (on["access_logs.s3.enabled"], on["access_logs.s3.bucket"]) == (
+        "true",
+        "alb-logs-bucket",
+    )
+    assert on["access_logs.s3.prefix"] == "hypernym"
 
 
 # --- autoscaling, disruption, network policy ------------------------------------------------
@@ -475,7 +518,12 @@ def test_chart_defaults_equal_the_configuration_defaults() -> None:
     )
     owned = hypernym_values(defaults, role_arn="", vpc_cidr="10.0.0.0/16")
     chart = yaml.safe_load((CHART_PATH / "values.yaml").read_text())
-    for key in ("sslPolicy", "idleTimeoutSeconds", "deregistrationDelaySeconds"):
+    for key in (
+        "sslPolicy",
+        "idleTimeoutSeconds",
+        "deregistrationDelaySeconds",
+        "deletionProtection",
+    ):
         assert chart["ingress"][key] == owned["ingress"][key], key
     chart_scaling = {k: v for k, v in chart["autoscaling"].items() if k != "enabled"}
     assert chart_scaling == owned["autoscaling"]

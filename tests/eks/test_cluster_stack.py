@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from modules.config import EKS_STANDARD_SUPPORT_ENDS
+from modules.config import EKS_STANDARD_SUPPORT_ENDS, advisories, parse_config
+from modules.config.model import EKS_ADDON_NAMES
 from modules.constructs.eks_cluster import node_ami_type
 
 from .stacks import (
@@ -76,6 +78,20 @@ def test_kubernetes_version_is_the_configured_one_in_standard_support(managed: E
     assert cluster["upgrade_policy"] == {"support_type": "STANDARD"}
 
 
+def test_eks_synthesizes_past_the_end_of_standard_support_with_a_warning(tmp_path: Path) -> None:
+    # GIVEN the example's version, on a day after the whole calendar has run out
+    data = example_data("eks-managed")
+    after_the_calendar = max(EKS_STANDARD_SUPPORT_ENDS.values()).replace(year=2031)
+    # WHEN it is loaded and synthesized (a plan, apply or destroy needs that)
+    config = parse_config(data)
+    synth = synthesize(data, tmp_path)
+    # THEN it synthesizes, with one warning that says what to do
+    (warning,) = advisories(config, today=after_the_calendar)
+    assert "left EKS standard support" in warning
+    assert 'README "Upgrading EKS"' in warning
+    assert one(synth.cluster, "aws_eks_cluster")["version"] == config.eks.kubernetes_version
+
+
 def test_every_control_plane_log_type_goes_to_a_log_group_with_retention(managed: EksSynth) -> None:
     cluster = one(managed.cluster, "aws_eks_cluster")
     assert sorted(cluster["enabled_cluster_log_types"]) == sorted(
@@ -123,6 +139,11 @@ def test_self_managed_addons_are_not_bootstrapped(managed: EksSynth) -> None:
 # --- nodes ---------------------------------------------------------------------------------------
 
 
+def test_node_group_follows_the_cluster_version(managed: EksSynth) -> None:
+    nodes = one(managed.cluster, "aws_eks_node_group")
+    assert nodes["version"] == f"${{{address(managed.cluster, 'aws_eks_cluster')}.version}}"
+
+
 def test_node_group_is_al2023_t3_medium_2_2_10_in_the_private_subnets(managed: EksSynth) -> None:
     nodes = one(managed.cluster, "aws_eks_node_group")
     assert nodes["ami_type"] == "AL2023_x86_64_STANDARD"
@@ -163,9 +184,19 @@ def test_node_role_has_no_cni_permissions(managed: EksSynth) -> None:
         if a["role"] == f"${{{node_role}.name}}"
     ]
     assert sorted(a.rsplit("/", 1)[1] for a in attached) == [
-        "AmazonEC2ContainerRegistryReadOnly",
+        "AmazonEC2ContainerRegistryPullOnly",
         "AmazonEKSWorkerNodePolicy",
     ]
+
+
+def test_nodes_pull_images_with_ecr_pull_only_not_read_only(managed: EksSynth) -> None:
+    # ReadOnly also lists and describes every repository of the account; pulling needs none.
+    attached = {
+        a["policy_arn"].rsplit("/", 1)[1]
+        for a in resources(managed.cluster, "aws_iam_role_policy_attachment").values()
+    }
+    assert "AmazonEC2ContainerRegistryPullOnly" in attached
+    assert "AmazonEC2ContainerRegistryReadOnly" not in attached
 
 
 def test_private_subnets_are_tagged_for_internal_load_balancers(managed: EksSynth) -> None:
@@ -266,6 +297,37 @@ def test_load_balancer_controller_mutates_only_this_clusters_resources(managed: 
     assert create == {"aws:RequestTag/elbv2.k8s.aws/cluster": managed.config.name}
 
 
+LISTENER_RULE_AND_TARGET_ACTIONS = {
+    "elasticloadbalancing:CreateListener",
+    "elasticloadbalancing:DeleteListener",
+    "elasticloadbalancing:ModifyListener",
+    "elasticloadbalancing:AddListenerCertificates",
+    "elasticloadbalancing:RemoveListenerCertificates",
+    "elasticloadbalancing:CreateRule",
+    "elasticloadbalancing:DeleteRule",
+    "elasticloadbalancing:ModifyRule",
+    "elasticloadbalancing:SetRulePriorities",
+    "elasticloadbalancing:RegisterTargets",
+    "elasticloadbalancing:DeregisterTargets",
+}
+
+
+def test_load_balancer_controller_listener_rule_and_target_actions_need_this_clusters_tag(
+    managed: EksSynth,
+) -> None:
+    # aws:ResourceTag is evaluated on the load balancer, listener, rule or target group, all
+    # of which the controller tags with elbv2.k8s.aws/cluster (ListenerRulesTagging on).
+    granting = [
+        s
+        for s in statements(managed, "eks-lb-controller")
+        if LISTENER_RULE_AND_TARGET_ACTIONS & set(s["Action"])
+    ]
+    assert {a for s in granting for a in s["Action"]} >= LISTENER_RULE_AND_TARGET_ACTIONS
+    tag = "aws:ResourceTag/elbv2.k8s.aws/cluster"
+    for statement in granting:
+        assert statement["Condition"]["StringEquals"][tag] == managed.config.name, statement
+
+
 def test_load_balancer_controller_changes_security_group_rules_only_in_the_vpc(
     managed: EksSynth,
 ) -> None:
@@ -288,6 +350,31 @@ def test_load_balancer_controller_has_no_waf_shield_or_cognito_actions(managed: 
 # --- add-ons --------------------------------------------------------------------------------------
 
 
+def test_the_cluster_gets_exactly_the_configurable_addons(managed: EksSynth) -> None:
+    names = {a["addon_name"] for a in resources(managed.cluster, "aws_eks_addon").values()}
+    assert names == set(EKS_ADDON_NAMES)
+
+
+@pytest.mark.parametrize("name", EKS_ADDON_NAMES)
+def test_addon_versions_are_resolved_for_the_cluster_version(managed: EksSynth, name: str) -> None:
+    # EKS's default version for the configured Kubernetes version, read at plan time: a
+    # version upgrade moves every add-on in the same plan.
+    ((key, version),) = [
+        (key, v)
+        for key, v in managed.cluster["data"]["aws_eks_addon_version"].items()
+        if v["addon_name"] == name
+    ]
+    assert addon(managed, name)["addon_version"] == f"${{data.aws_eks_addon_version.{key}.version}}"
+    assert version["kubernetes_version"] == managed.config.eks.kubernetes_version
+    assert version["most_recent"] is False
+
+
+def test_pinned_addon_versions_are_used_as_configured(pinned: EksSynth) -> None:
+    for name, version in pinned.config.eks.addon_versions.items():
+        assert addon(pinned, name)["addon_version"] == version
+    assert "aws_eks_addon_version" not in pinned.cluster.get("data", {})
+
+
 def test_vpc_cni_enforces_network_policies_with_its_own_irsa_role(managed: EksSynth) -> None:
     cni = addon(managed, "vpc-cni")
     assert cni["configuration_values"] == '{"enableNetworkPolicy": "true"}'
@@ -307,7 +394,7 @@ def test_vpc_cni_and_kube_proxy_come_before_the_nodes(managed: EksSynth) -> None
 
 @pytest.mark.parametrize("name", ["coredns", "metrics-server", "amazon-cloudwatch-observability"])
 def test_addons_that_run_pods_come_after_the_nodes(managed: EksSynth, name: str) -> None:
-    assert addon(managed, name)["depends_on"] == [address(managed.cluster, "aws_eks_node_group")]
+    assert address(managed.cluster, "aws_eks_node_group") in addon(managed, name)["depends_on"]
 
 
 def test_cloudwatch_observability_runs_with_the_agent_policy(managed: EksSynth) -> None:
@@ -324,6 +411,64 @@ def test_cloudwatch_observability_runs_with_the_agent_policy(managed: EksSynth) 
         if a["role"] == f"${{{role_address}.name}}"
     ]
     assert [a.rsplit("/", 1)[1] for a in attached] == ["CloudWatchAgentServerPolicy"]
+
+
+def test_application_signals_is_off_in_the_observability_configuration(
+    managed: EksSynth,
+) -> None:
+    # Off deliberately: it needs X-Ray (an endpoint and a permission this deployment lacks),
+    # bills per request and has no instrumented workload here. Container Insights stays on.
+    configuration = json.loads(
+        addon(managed, "amazon-cloudwatch-observability")["configuration_values"]
+    )
+    assert "application_signals" not in json.dumps(configuration)
+    assert "traces" not in configuration["agent"]["config"]
+    kubernetes = configuration["agent"]["config"]["logs"]["metrics_collected"]["kubernetes"]
+    assert kubernetes == {"enhanced_container_insights": True}
+
+
+CONTAINER_INSIGHTS_LOGS = ("application", "dataplane", "host", "performance")
+
+
+@pytest.mark.parametrize("kind", CONTAINER_INSIGHTS_LOGS)
+def test_container_insights_log_groups_are_created_with_retention_and_the_cluster_key(
+    managed: EksSynth, kind: str
+) -> None:
+    logs = one(
+        managed.cluster,
+        "aws_cloudwatch_log_group",
+        name=f"/aws/containerinsights/{managed.config.name}/{kind}",
+    )
+    expected = (
+        managed.config.service.log_retention_days
+        if kind == "application"
+        else managed.config.eks.log_retention_days
+    )
+    assert logs["retention_in_days"] == expected
+    assert logs["kms_key_id"] == f"${{{address(managed.cluster, 'aws_kms_key')}.arn}}"
+    group = address(
+        managed.cluster,
+        "aws_cloudwatch_log_group",
+        name=f"/aws/containerinsights/{managed.config.name}/{kind}",
+    )
+    # Before the add-on, or its agents would create the group without retention or key.
+    assert group in addon(managed, "amazon-cloudwatch-observability")["depends_on"]
+
+
+def test_cluster_key_lets_cloudwatch_logs_encrypt_only_the_clusters_log_groups(
+    managed: EksSynth,
+) -> None:
+    (logs,) = [
+        s
+        for s in policy(one(managed.cluster, "aws_kms_key"))["Statement"]
+        if s["Principal"] == {"Service": f"logs.{managed.config.region}.amazonaws.com"}
+    ]
+    arns = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    name = managed.config.name
+    assert [a.split(":log-group:", 1)[1] for a in arns] == [
+        f"/aws/eks/{name}/cluster",
+        f"/aws/containerinsights/{name}/*",
+    ]
 
 
 # --- network -------------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ from .stacks import EksSynth, resources
 
 MOTO_LACKS = ("aws_eks_addon", "aws_eks_access_entry", "aws_eks_access_policy_association")
 """EKS APIs moto 5.2.5 does not implement (CreateAddon, CreateAccessEntry,
-AssociateAccessPolicy): those resources are planned, never applied, against moto."""
+AssociateAccessPolicy): those resources are planned, never applied, against moto. It has no
+DescribeAddonVersions either, so the plan runs on the variant whose add-on versions are pinned
+in the configuration (the lookups of the examples are covered by test_cluster_stack.py)."""
 
 
 def scratch_copy(synth: EksSynth, tmp_path: Path) -> Path:
@@ -46,9 +48,9 @@ def test_cluster_stack_validates(
 @pytest.mark.slow
 @pytest.mark.xdist_group("apply-eks-cluster")
 def test_cluster_stack_applies_and_destroys_against_moto(
-    managed: EksSynth, moto_server: MotoServer, tmp_path: Path
+    pinned: EksSynth, moto_server: MotoServer, tmp_path: Path
 ) -> None:
-    workdir = scratch_copy(managed, tmp_path)
+    workdir = scratch_copy(pinned, tmp_path)
     stack = json.loads((workdir / "cdk.tf.json").read_text())
     moto_server.reset()
     terraform = Terraform(workdir, moto=moto_server)
@@ -84,7 +86,7 @@ def test_cluster_stack_applies_and_destroys_against_moto(
             "aws_kms_key",
         } <= applied
         outputs = terraform.output()
-        assert outputs["cluster_name"]["value"] == managed.config.name
+        assert outputs["cluster_name"]["value"] == pinned.config.name
     finally:
         terraform.destroy()
     assert json.loads(terraform.run("show", "-json").stdout).get("values") is None

@@ -94,3 +94,18 @@ def test_build_synthesizes_scans_and_summarizes(
         "cdktf.out",
         "terraform.hypernym-ecs.tfstate",
     ]
+
+
+def test_an_eks_version_past_standard_support_is_one_warning_line_not_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 1.28 left standard support before any date the clock can show; the tools still load it.
+    example = (REPO_ROOT / "deployments/eks-managed.toml").read_text()
+    path = tmp_path / "old.toml"
+    path.write_text(example.replace('kubernetes_version = "1.35"', 'kubernetes_version = "1.28"'))
+    config = selected_config(str(path))
+    assert config.eks.kubernetes_version == "1.28"
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(
+        "warning: `eks.kubernetes_version` = '1.28' is past EKS standard support"
+    )

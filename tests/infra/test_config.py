@@ -17,12 +17,14 @@ from modules.config import (
     DEPLOYMENTS_DIR,
     ConfigError,
     DeploymentConfig,
+    advisories,
     load_config,
     parse_config,
     resolve_config_path,
 )
 
 TODAY = date(2026, 11, 30)
+"""A day inside the examples' Kubernetes version's standard support."""
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/hypernym-api:0.1.0"
 BYOP_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/byop-AbCdEf"
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0b8d8f3e-1111-2222-3333-444455556666"
@@ -52,7 +54,7 @@ def merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 def problems(**changes: Any) -> list[str]:
     """The problem lines for VALID with `changes`; fails if the configuration is accepted."""
     with pytest.raises(ConfigError) as raised:
-        parse_config(merged(VALID, changes), source="test.toml", today=TODAY)
+        parse_config(merged(VALID, changes), source="test.toml")
     return list(raised.value.problems)
 
 
@@ -71,14 +73,14 @@ BYOP = {"inference": {"mode": "byop", "managed_api_url": None, "byop_secret_arn"
 
 @pytest.mark.parametrize("path", sorted(DEPLOYMENTS_DIR.glob("*.toml")), ids=lambda p: p.stem)
 def test_example_configurations_are_valid(path: Path) -> None:
-    config = load_config(path, today=TODAY)
+    config = load_config(path)
     assert isinstance(config, DeploymentConfig)
 
 
 def test_examples_cover_both_platforms_and_modes() -> None:
     found = {
         (c.platform, c.inference.mode)
-        for c in (load_config(p, today=TODAY) for p in DEPLOYMENTS_DIR.glob("*.toml"))
+        for c in (load_config(p) for p in DEPLOYMENTS_DIR.glob("*.toml"))
     }
     assert found == {("ecs", "managed"), ("ecs", "byop"), ("eks", "managed"), ("eks", "byop")}
 
@@ -90,7 +92,7 @@ def test_default_deployment_is_ecs_managed() -> None:
 
 
 def test_defaults_are_the_documented_ones() -> None:
-    config = parse_config(VALID, today=TODAY)
+    config = parse_config(VALID)
     assert (config.service.cpu, config.service.memory_mib) == (512, 1024)
     assert (config.service.min_count, config.service.desired_count, config.service.max_count) == (
         2,
@@ -418,17 +420,52 @@ def test_errors_when_the_tls_policy_allows_old_tls() -> None:
 EKS = {"platform": "eks"}
 
 
-def test_errors_when_the_kubernetes_version_is_unknown() -> None:
-    line = single_problem(**EKS, eks={"kubernetes_version": "1.28"})
-    assert "not in EKS standard support" in line
-    assert "1.35" in line
+def test_errors_when_the_kubernetes_version_is_not_a_minor_version() -> None:
+    line = single_problem(**EKS, eks={"kubernetes_version": "1.35.2"})
+    assert "is not a Kubernetes minor version" in line
+    assert '"1.35"' in line
 
 
-def test_errors_when_the_kubernetes_version_left_standard_support() -> None:
-    with pytest.raises(ConfigError, match=r"'1\.34' is not in EKS standard support on 2026-12-03"):
-        parse_config(
-            merged(VALID, {**EKS, "eks": {"kubernetes_version": "1.34"}}), today=date(2026, 12, 3)
-        )
+def test_eks_version_past_standard_support_warns_and_never_refuses() -> None:
+    # A cluster on 1.34 must still synthesize after 2026-12-02: a destroy needs it.
+    config = parse_config(merged(VALID, {**EKS, "eks": {"kubernetes_version": "1.34"}}))
+    (line,) = advisories(config, today=date(2026, 12, 3))
+    assert "'1.34' left EKS standard support on 2026-12-02" in line
+    assert 'README "Upgrading EKS"' in line
+    assert advisories(config, today=date(2026, 12, 1)) == []
+
+
+def test_eks_version_older_than_the_calendar_warns() -> None:
+    config = parse_config(merged(VALID, {**EKS, "eks": {"kubernetes_version": "1.28"}}))
+    (line,) = advisories(config, today=TODAY)
+    assert "'1.28' is past EKS standard support" in line
+
+
+def test_eks_version_newer_than_the_calendar_is_accepted_with_a_warning() -> None:
+    # After AWS upgraded the control plane, the configuration follows it.
+    config = parse_config(merged(VALID, {**EKS, "eks": {"kubernetes_version": "1.99"}}))
+    (line,) = advisories(config, today=TODAY)
+    assert "newer than the EKS calendar" in line
+
+
+def test_errors_when_a_pinned_kube_proxy_is_for_another_kubernetes_version() -> None:
+    line = single_problem(
+        **EKS,
+        eks={"kubernetes_version": "1.35", "addon_versions": {"kube-proxy": "v1.34.6-eksbuild.2"}},
+    )
+    assert "is for Kubernetes 1.34, the cluster runs 1.35" in line
+    assert "describe-addon-versions --addon-name kube-proxy --kubernetes-version 1.35" in line
+
+
+def test_errors_when_an_addon_pin_is_unknown_or_malformed() -> None:
+    found = problems(
+        **EKS, eks={"addon_versions": {"cilium": "v1.0.0-eksbuild.1", "coredns": "latest"}}
+    )
+    assert len(found) == 2, found
+    assert any("`eks.addon_versions.cilium`: no such add-on" in line for line in found)
+    assert any(
+        "`eks.addon_versions.coredns` = 'latest' is not an add-on version" in line for line in found
+    )
 
 
 def test_errors_when_the_public_endpoint_has_no_cidrs() -> None:
