@@ -20,6 +20,7 @@ REPO_ROOT = PROJECT_ROOT
 __all__ = [
     "REPO_ROOT",
     "ToolMissingError",
+    "cdktf_command",
     "helm_env",
     "helm_executable",
     "moto_server_executable",
@@ -28,6 +29,13 @@ __all__ = [
     "terraform_executable",
     "wrk_executable",
 ]
+
+
+def cdktf_command() -> Path:
+    """scripts/cdktf, the README's cdktf CLI, once scripts/setup has installed what it runs."""
+    existing_tool(REPO_ROOT / ".tools/cdktf/node_modules/.bin/cdktf", "the cdktf CLI")
+    existing_tool(REPO_ROOT / ".tools/tf-provider-mirror", "the provider mirror's path")
+    return REPO_ROOT / "scripts/cdktf"
 
 
 def moto_server_executable() -> Path:

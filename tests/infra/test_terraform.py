@@ -15,13 +15,11 @@ import pytest
 
 from modules.config import load_config, resolve_config_path
 from modules.config.derived import state_key
-from tests.harness.moto import MotoServer
+from tests.harness.moto import NOT_IN_MOTO, MotoServer
 from tests.harness.terraform import Terraform, TerraformError
 from tests.infra.examples import EXAMPLES, providers, stack_dirs
 
 pytestmark = pytest.mark.terraform
-
-NOT_IN_MOTO = ("aws_appautoscaling_target", "aws_appautoscaling_policy")
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
