@@ -128,6 +128,7 @@ def assert_quiet(*runs: CdktfRun) -> None:
             assert marker not in run.output, f"cdktf {' '.join(run.args)}: {marker!r} in output"
 
 
+@pytest.mark.xdist_group("cdktf-ecs-byop")
 def test_cdktf_deploy_output_diff_and_destroy_with_remote_state_against_moto(
     synth_example: Callable[[str], Path], moto_server: MotoServer, tmp_path: Path
 ) -> None:
