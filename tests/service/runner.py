@@ -88,16 +88,22 @@ def service_environment(env: Mapping[str, str], port: int) -> dict[str, str]:
 
 @contextmanager
 def running_service(
-    env: Mapping[str, str], log_path: Path, *, module: str = "service", wrapper: Sequence[str] = ()
+    env: Mapping[str, str],
+    log_path: Path,
+    *,
+    module: str = "service",
+    wrapper: Sequence[str] = (),
+    command: Sequence[str] | None = None,
 ) -> Iterator[ServiceProcess]:
     """``module``: what ``python -m`` runs (tests/production runs the service with a test clock);
-    ``wrapper``: a command that execs the rest (tests/production: a read-only root filesystem)."""
+    ``wrapper``: a command that execs the rest (tests/production: a read-only root filesystem);
+    ``command``: what starts the service instead of this interpreter (the built image)."""
     port = free_port()
     watch_log(log_path)  # the session-level leak check reads every service log
     sensitive(*secrets_in(env))
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*wrapper, sys.executable, "-m", module],
+            [*wrapper, *(command or (sys.executable, "-m", module))],
             cwd=REPO_ROOT,
             env=service_environment(env, port),
             stdout=log,
