@@ -28,6 +28,7 @@ from modules.config.model import (
     LoadBalancerConfig,
     MarketplaceConfig,
     NetworkConfig,
+    RegistryConfig,
     ServiceConfig,
     StateConfig,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "LoadBalancerConfig",
     "MarketplaceConfig",
     "NetworkConfig",
+    "RegistryConfig",
     "ServiceConfig",
     "StateConfig",
     "advisories",

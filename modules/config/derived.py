@@ -55,3 +55,34 @@ def state_key(config: DeploymentConfig, stack_name: str) -> str:
     """The S3 object of a stack's state: `<key_prefix or name>/<stack>.tfstate`."""
     assert config.state is not None
     return f"{config.state.key_prefix or config.name}/{stack_name}.tfstate"
+
+
+def registry_repository(config: DeploymentConfig) -> str:
+    """The `[registry]` repository's name: as configured, else `<name>/hypernym-api`."""
+    assert config.registry is not None
+    return config.registry.repository or f"{config.name}/hypernym-api"
+
+
+def ecr_domain(region: str, account_id: str) -> str:
+    """The registry host of an account in a region (China regions end in .com.cn)."""
+    suffix = ".cn" if region.startswith("cn-") else ""
+    return f"{account_id}.dkr.ecr.{region}.amazonaws.com{suffix}"
+
+
+def service_image(config: DeploymentConfig, account_id: str) -> str:
+    """The image tasks and pods run: `service.image`, else the `[registry]` repository's image
+    tagged `service.image_tag` (`account_id` is the deployment's account)."""
+    if config.service.image is not None:
+        return config.service.image
+    assert config.service.image_tag is not None
+    repository = registry_repository(config)
+    return f"{ecr_domain(config.region, account_id)}/{repository}:{config.service.image_tag}"
+
+
+def service_image_repository(
+    config: DeploymentConfig, account_id: str
+) -> tuple[str, str, str] | None:
+    """(account, region, repository) of the image the service runs, when it is in ECR."""
+    if config.service.image is None:
+        return account_id, config.region, registry_repository(config)
+    return ecr_repository(config.service.image)

@@ -14,6 +14,7 @@ from service.contract import LOAD_BALANCER_IDLE_TIMEOUT_SECONDS, MeteringMode, P
 NatGateways = Literal["none", "single", "per_az"]
 ListenerProtocol = Literal["http", "https"]
 CpuArchitecture = Literal["X86_64", "ARM64"]
+NodeAutoscaler = Literal["cluster-autoscaler", "none"]
 
 
 class ConfigError(Exception):
@@ -58,8 +59,11 @@ class NetworkConfig:
 class ServiceConfig:
     """The Hypernym container and how it scales."""
 
-    image: str
-    """Container image, pinned by tag or digest (ECR in the deployment's region unless NAT)."""
+    image: str | None = None
+    """Container image, pinned by tag or digest (ECR in the deployment's region unless NAT).
+    Default, with a `[registry]` section: that repository's image tagged `image_tag`."""
+    image_tag: str | None = None
+    """The release to run from the `[registry]` repository (instead of `image`)."""
     cpu: int = 512
     """Fargate CPU units per task."""
     memory_mib: int = 1024
@@ -182,6 +186,30 @@ class EksConfig:
     log_retention_days: int = 30
     namespace: str = "hypernym"
     service_account: str = "hypernym-api"
+    node_autoscaler: NodeAutoscaler = "cluster-autoscaler"
+    """What adds nodes when pods are Pending (the HPA asks for more than fit): the Kubernetes
+    Cluster Autoscaler, resizing the node group within `node_min_count`..`node_max_count` (its
+    image through an ECR pull-through cache of registry.k8s.io), or "none": the node group
+    stays at `node_desired_count` unless resized by hand."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistryConfig:
+    """The image registry (stack `<name>-registry`): an ECR repository in the deployment's
+    account and region, with immutable tags, scan on push and KMS encryption. With this
+    section, the service runs `<repository>:<service.image_tag>` unless `service.image` is set."""
+
+    repository: str | None = None
+    """Repository name. Default: `<name>/hypernym-api`."""
+    keep_releases: int = 20
+    """Tagged images kept (the newest); older ones expire, so a rollback reaches this far."""
+    untagged_expire_days: int = 1
+    """Untagged images (left by interrupted or superseded pushes) expire after this many days."""
+    replication_regions: tuple[str, ...] = ()
+    """Copy every pushed image to ECR in these regions (deployments there pull locally).
+    Replication is a setting of the account's registry in this region: it replaces any other."""
+    kms_key_arn: str | None = None
+    """Encrypt images with this KMS key. Default: a customer-managed key of the stack, rotated."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -203,6 +231,8 @@ class DeploymentConfig:
     state: StateConfig | None = None
     """Default: local state files next to each stack."""
     eks: EksConfig = field(default_factory=EksConfig)
+    registry: RegistryConfig | None = None
+    """Default: no registry stack; `service.image` names an image pushed elsewhere."""
 
     @property
     def existing_vpc(self) -> bool:

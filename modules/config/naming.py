@@ -40,6 +40,7 @@ ROLE_PURPOSES = (
     "eks-lb-controller",
     "eks-vpc-cni",
     "eks-observability",
+    "eks-autoscaler",
 )
 """Every role a deployment may create; the longest one bounds the deployment name."""
 
@@ -85,3 +86,13 @@ def length_problems(deployment: str, region: str) -> list[str]:
             f"{ROLE_NAME_MAX}; shorten `name` by {len(longest) - ROLE_NAME_MAX}"
         )
     return problems
+
+
+PULL_THROUGH_CACHE_PREFIX_MAX = 30
+"""ECR CreatePullThroughCacheRule: ecrRepositoryPrefix is 2-30 characters."""
+
+
+def pull_through_cache_prefix(deployment: str) -> str:
+    """The ECR namespace where the deployment's pull-through cache keeps registry.k8s.io images
+    (a registry-wide rule, so each deployment in an account and region has its own)."""
+    return f"{deployment}-k8s"

@@ -82,6 +82,15 @@ _ARN = re.compile(
     r"^arn:aws[a-z-]*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):"
     r"(?P<account>\d{12}|):(?P<resource>.+)$"
 )
+ECR_REPOSITORY_NAME = re.compile(
+    r"^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
+)
+"""ECR CreateRepository: repositoryName, 2-256 characters of this pattern (API reference)."""
+ECR_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+"""An image tag: up to 128 word characters, '.' or '-', not starting with either."""
+ECR_REPLICATION_MAX_DESTINATIONS = 25
+"""ECR private image replication: up to 25 unique destinations across all rules (user guide,
+"Private image replication")."""
 _IMAGE_REFERENCE = re.compile(r"^[^\s]+(:[\w.-]+|@sha256:[0-9a-f]{64})$")
 
 
@@ -94,6 +103,8 @@ def validate(config: DeploymentConfig) -> list[str]:
         *_inference_problems(config),
         *_load_balancer_problems(config),
         *_eks_problems(config),
+        *_registry_problems(config),
+        *_node_autoscaler_problems(config),
     ]
 
 
@@ -316,7 +327,15 @@ def _count_problems(
 
 
 def _image_problems(config: DeploymentConfig) -> list[str]:
-    image = config.service.image
+    image, tag = config.service.image, config.service.image_tag
+    if image is not None and tag is not None:
+        return ["`service.image` and `service.image_tag` are both set; keep one"]
+    if image is None:
+        return _image_tag_problems(config, tag)
+    return _image_reference_problems(config, image)
+
+
+def _image_reference_problems(config: DeploymentConfig, image: str) -> list[str]:
     if not _IMAGE_REFERENCE.match(image):
         return [f"`service.image` = {image!r} must be pinned by a tag or an @sha256 digest"]
     if image.endswith(":latest"):
@@ -343,6 +362,69 @@ def _image_problems(config: DeploymentConfig) -> list[str]:
             f"replicate it to ECR in {config.region} or set `network.nat_gateways`"
         ]
     return []
+
+
+def _image_tag_problems(config: DeploymentConfig, tag: str | None) -> list[str]:
+    if config.registry is None or tag is None:
+        return [
+            "`service.image` is required, unless a `[registry]` section and "
+            "`service.image_tag` name the image in the deployment's own repository"
+        ]
+    if not ECR_TAG.match(tag):
+        return [f"`service.image_tag` = {tag!r}: use 1-128 letters, digits, '_', '.' or '-'"]
+    if tag == "latest":
+        return [
+            "`service.image_tag` = 'latest': the repository's tags are immutable releases; "
+            "name the release to run (e.g. 1.4.2)"
+        ]
+    return []
+
+
+def _node_autoscaler_problems(config: DeploymentConfig) -> list[str]:
+    if config.platform != "eks" or config.eks.node_autoscaler != "cluster-autoscaler":
+        return []
+    prefix = naming.pull_through_cache_prefix(config.name)
+    if len(prefix) > naming.PULL_THROUGH_CACHE_PREFIX_MAX:
+        return [
+            f"`name`: the pull-through cache prefix {prefix!r} of the Cluster Autoscaler's image "
+            f"is {len(prefix)} characters, ECR allows {naming.PULL_THROUGH_CACHE_PREFIX_MAX}; "
+            f"shorten `name` by {len(prefix) - naming.PULL_THROUGH_CACHE_PREFIX_MAX}"
+        ]
+    return []
+
+
+def _registry_problems(config: DeploymentConfig) -> list[str]:
+    registry = config.registry
+    if registry is None:
+        return []
+    problems = []
+    if registry.repository is not None and not ECR_REPOSITORY_NAME.match(registry.repository):
+        problems.append(
+            f"`registry.repository` = {registry.repository!r} is not an ECR repository name "
+            "(2-256 lowercase letters, digits, '.', '_', '-', '/'-separated)"
+        )
+    if registry.keep_releases < 1:
+        problems.append("`registry.keep_releases` must be at least 1 (the release running now)")
+    if registry.untagged_expire_days < 1:
+        problems.append("`registry.untagged_expire_days` must be at least 1")
+    regions = registry.replication_regions
+    for region in regions:
+        if not _REGION.match(region):
+            problems.append(f"`registry.replication_regions`: {region!r} is not an AWS region name")
+        elif region == config.region:
+            problems.append(
+                f"`registry.replication_regions` lists {region}, the registry's own region; "
+                "remove it"
+            )
+    if len(set(regions)) != len(regions):
+        problems.append("`registry.replication_regions` lists a region twice")
+    if len(set(regions)) > ECR_REPLICATION_MAX_DESTINATIONS:
+        problems.append(
+            f"`registry.replication_regions`: ECR replicates to at most "
+            f"{ECR_REPLICATION_MAX_DESTINATIONS} destinations"
+        )
+    problems += _arn_problems(registry.kms_key_arn, "registry.kms_key_arn", "kms", config.region)
+    return problems
 
 
 def _inference_problems(config: DeploymentConfig) -> list[str]:

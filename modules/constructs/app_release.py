@@ -121,6 +121,84 @@ class LoadBalancerControllerRelease(Construct):
         )
 
 
+CLUSTER_AUTOSCALER_CHART = (
+    "https://kubernetes.github.io/autoscaler",
+    "cluster-autoscaler",
+    "9.59.0",
+)
+"""Repository, chart and pinned version (chart 9.59.0, July 2026; its default app 1.35.0)."""
+CLUSTER_AUTOSCALER_IMAGE_TAGS = {
+    "1.33": "v1.33.6",
+    "1.34": "v1.34.5",
+    "1.35": "v1.35.2",
+}
+"""Kubernetes minor -> the Cluster Autoscaler release for it (the autoscaler's minor must match
+the cluster's; latest patches per the kubernetes/autoscaler release tags, July 2026)."""
+CLUSTER_AUTOSCALER_UPSTREAM_IMAGE = "autoscaling/cluster-autoscaler"
+"""Its image's path in registry.k8s.io."""
+CLUSTER_AUTOSCALER_NAMESPACE = "kube-system"
+CLUSTER_AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterAutoscalerProps:
+    cluster_name: str
+    region: str
+    role_arn: str
+    """Its IRSA role (grant_cluster_autoscaler)."""
+    image_repository: str
+    """The image through the pull-through cache (no public registry is reachable)."""
+    kubernetes_version: str
+
+
+class ClusterAutoscalerRelease(Construct):
+    """The Kubernetes Cluster Autoscaler: adds nodes when pods are Pending, removes idle ones,
+    within the node group's minimum and maximum; finds the group by EKS's tags."""
+
+    def __init__(self, scope: Construct, id: str, *, props: ClusterAutoscalerProps) -> None:
+        super().__init__(scope, id)
+        repository, chart, version = CLUSTER_AUTOSCALER_CHART
+        values = {
+            "cloudProvider": "aws",
+            "autoDiscovery": {"clusterName": props.cluster_name},
+            # Pods cannot reach the instance metadata service (hop limit 1): say where we are.
+            "awsRegion": props.region,
+            "image": {
+                "repository": props.image_repository,
+                "tag": CLUSTER_AUTOSCALER_IMAGE_TAGS[props.kubernetes_version],
+            },
+            "rbac": {
+                "serviceAccount": {
+                    "create": True,
+                    "name": CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
+                    "annotations": {"eks.amazonaws.com/role-arn": props.role_arn},
+                }
+            },
+            # IRSA credentials from the regional STS endpoint, which the VPC endpoint serves.
+            "extraEnv": {"AWS_STS_REGIONAL_ENDPOINTS": "regional"},
+            # The chart requests nothing by default; a node must keep room for it.
+            "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}},
+            "containerSecurityContext": {
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "capabilities": {"drop": ["ALL"]},
+            },
+        }
+        self.release = Release(
+            self,
+            "release",
+            name="cluster-autoscaler",
+            namespace=CLUSTER_AUTOSCALER_NAMESPACE,
+            repository=repository,
+            chart=chart,
+            version=version,
+            values=[json.dumps(values, indent=2)],
+            wait=True,
+            atomic=True,
+            timeout=600,
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class HypernymReleaseProps:
     chart_path: Path

@@ -68,6 +68,12 @@ PRIVATE_CLUSTER_ENDPOINTS: Mapping[str, str] = {
 """Interface endpoints a private cluster needs besides the container ones (ecr.api, ecr.dkr,
 logs, S3 gateway): AWS's private-cluster requirements, for what this deployment runs."""
 
+CLUSTER_AUTOSCALER_ENDPOINTS: Mapping[str, str] = {
+    "autoscaling": "the Cluster Autoscaler reads and resizes the node group's Auto Scaling group",
+}
+"""What the Cluster Autoscaler adds to PRIVATE_CLUSTER_ENDPOINTS (its EC2 calls use `ec2`, its
+IRSA credentials `sts`; no `eks` endpoint: it calls EKS only for node groups at 0 nodes)."""
+
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 INTERNAL_LOAD_BALANCER_SUBNET_TAGS: Mapping[str, str] = {"kubernetes.io/role/internal-elb": "1"}
 """How the AWS Load Balancer Controller finds the subnets of internal load balancers."""

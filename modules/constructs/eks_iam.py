@@ -18,6 +18,19 @@ from modules.constructs.iam import Role, RoleProps, Statement
 IRSA_AUDIENCE = "sts.amazonaws.com"
 LOAD_BALANCER_CONTROLLER_CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 """The tag the controller puts on everything it creates, valued with the cluster's name."""
+CLUSTER_AUTOSCALER_DESCRIBE_ACTIONS = (
+    "autoscaling:DescribeAutoScalingGroups",
+    "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:DescribeLaunchConfigurations",
+    "autoscaling:DescribeScalingActivities",
+    "ec2:DescribeImages",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:GetInstanceTypesFromInstanceRequirements",
+)
+"""The read actions of the Cluster Autoscaler's published policy (cloudprovider/aws README,
+v1.35), none of which has resource-level permissions. eks:DescribeNodegroup is left out: the
+autoscaler calls it only for a node group with 0 nodes, and the node group's minimum is 1."""
 
 
 def irsa_trust_policy(
@@ -87,6 +100,57 @@ class EksRole(Role):
                 region=region,
                 account_id=account_id,
             ),
+        )
+
+    def grant_cluster_autoscaler(
+        self, *, cluster_name: str, region: str, account_id: str
+    ) -> IamRolePolicy:
+        """Resize and shrink only this cluster's node groups: Auto Scaling groups in this
+        region and account that EKS tagged as owned by *this* cluster (managed node groups
+        carry `k8s.io/cluster-autoscaler/<cluster>` = owned), plus the read actions."""
+        groups = f"arn:{self._partition}:autoscaling:{region}:{account_id}:autoScalingGroup:*"
+        return self._grant(
+            "cluster-autoscaler",
+            {
+                "Sid": "DescribeScalingGroups",
+                "Effect": "Allow",
+                "Action": list(CLUSTER_AUTOSCALER_DESCRIBE_ACTIONS),
+                "Resource": "*",
+            },
+            {
+                "Sid": "ScaleThisClustersNodeGroups",
+                "Effect": "Allow",
+                "Action": [
+                    "autoscaling:SetDesiredCapacity",
+                    "autoscaling:TerminateInstanceInAutoScalingGroup",
+                ],
+                "Resource": f"{groups}:autoScalingGroupName/*",
+                "Condition": {
+                    "StringEquals": {
+                        f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned",
+                        "aws:ResourceTag/k8s.io/cluster-autoscaler/enabled": "true",
+                    }
+                },
+            },
+        )
+
+    def grant_pull_through_cache(
+        self, *, repository_prefix: str, region: str, account_id: str
+    ) -> IamRolePolicy:
+        """The first pull of an upstream image through an ECR pull-through cache rule creates
+        its repository and imports the image (ECR user guide, pull through cache IAM), only
+        under the rule's prefix."""
+        return self._grant(
+            "pull-through-cache",
+            {
+                "Sid": "PullThroughCache",
+                "Effect": "Allow",
+                "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+                "Resource": (
+                    f"arn:{self._partition}:ecr:{region}:{account_id}:"
+                    f"repository/{repository_prefix}/*"
+                ),
+            },
         )
 
 

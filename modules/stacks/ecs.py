@@ -10,7 +10,12 @@ from cdktf import App, TerraformStack
 from constructs import Construct
 
 from modules.config import DeploymentConfig, naming
-from modules.config.derived import client_cidrs, ecr_repository, managed_gateway_upstreams
+from modules.config.derived import (
+    client_cidrs,
+    managed_gateway_upstreams,
+    service_image,
+    service_image_repository,
+)
 from modules.constructs.alb import InternalLoadBalancer, LoadBalancerProps, listener_ports
 from modules.constructs.ecs_service import FargateService, FargateServiceProps
 from modules.constructs.security_groups import ServiceSecurityGroups, ServiceSecurityGroupsProps
@@ -87,7 +92,7 @@ class EcsStack(DeploymentStack):
             props=FargateServiceProps(
                 name=config.name,
                 region=config.region,
-                image=svc.image,
+                image=service_image(config, self.account_id),
                 container_name=CONTAINER_NAME,
                 container_port=CONTAINER_PORT,
                 environment=workload_environment(config),
@@ -119,7 +124,7 @@ class EcsStack(DeploymentStack):
 
     def _grant(self, config: DeploymentConfig) -> None:
         inference = config.inference
-        repository = ecr_repository(config.service.image)
+        repository = service_image_repository(config, self.account_id)
         if repository is not None:
             account, region, name = repository
             self.execution_role.grant_ecr_pull(

@@ -27,8 +27,13 @@ from cdktf_cdktf_provider_helm.provider import (
 from constructs import Construct
 
 from modules.config import PROJECT_ROOT, DeploymentConfig, naming
-from modules.config.derived import client_cidrs
+from modules.config.derived import client_cidrs, ecr_domain, service_image
 from modules.constructs.app_release import (
+    CLUSTER_AUTOSCALER_NAMESPACE,
+    CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
+    CLUSTER_AUTOSCALER_UPSTREAM_IMAGE,
+    ClusterAutoscalerProps,
+    ClusterAutoscalerRelease,
     HypernymRelease,
     HypernymReleaseProps,
     LoadBalancerControllerProps,
@@ -42,11 +47,14 @@ from modules.constructs.eks_addons import (
     EksAddonsProps,
 )
 from modules.constructs.eks_cluster import (
+    CLUSTER_AUTOSCALER_ENDPOINTS,
     INTERNAL_LOAD_BALANCER_SUBNET_TAGS,
     PRIVATE_CLUSTER_ENDPOINTS,
     EksCluster,
     EksClusterProps,
 )
+from modules.constructs.eks_iam import EksRole
+from modules.constructs.image_cache import PullThroughCache, PullThroughCacheProps
 from modules.stacks.base import DeploymentStack, build_network, s3_state, workload_environment
 
 CHART_PATH = PROJECT_ROOT / "service/chart/hypernym"
@@ -79,13 +87,15 @@ def image_values(image: str) -> dict[str, str]:
     return {"repository": repository, "tag": tag, "digest": digest}
 
 
-def hypernym_values(config: DeploymentConfig, *, role_arn: str, vpc_cidr: str) -> dict[str, Any]:
+def hypernym_values(
+    config: DeploymentConfig, *, role_arn: str, vpc_cidr: str, account_id: str
+) -> dict[str, Any]:
     """The Hypernym release's values: helm-values/eks-<mode>.yaml under what the configuration
     decides for both platforms (the environment contract, load balancer and scaling settings,
     the same as the ECS service's) and what the cluster stack made (the IRSA role)."""
     lb, service = config.load_balancer, config.service
     owned = {
-        "image": image_values(service.image),
+        "image": image_values(service_image(config, account_id)),
         "env": workload_environment(config),
         "serviceAccount": {"name": config.eks.service_account, "roleArn": role_arn},
         "ingress": {
@@ -143,9 +153,11 @@ class EksClusterStack(DeploymentStack):
     def __init__(self, scope: Construct, config: DeploymentConfig) -> None:
         super().__init__(scope, config, "eks-cluster")
         eks = config.eks
-        self.network = build_network(
-            self, PRIVATE_CLUSTER_ENDPOINTS, INTERNAL_LOAD_BALANCER_SUBNET_TAGS
-        )
+        autoscaler = eks.node_autoscaler == "cluster-autoscaler"
+        endpoints = {**PRIVATE_CLUSTER_ENDPOINTS}
+        if autoscaler:
+            endpoints.update(CLUSTER_AUTOSCALER_ENDPOINTS)
+        self.network = build_network(self, endpoints, INTERNAL_LOAD_BALANCER_SUBNET_TAGS)
 
         def role_name(purpose: str) -> str:
             return naming.role_name(config.name, config.region, purpose)
@@ -199,7 +211,43 @@ class EksClusterStack(DeploymentStack):
                 cluster_log_retention_days=eks.log_retention_days,
             ),
         )
+        self.image_cache: PullThroughCache | None = None
+        self.autoscaler_role: EksRole | None = None
+        if autoscaler:
+            self._node_autoscaler(role_name("eks-autoscaler"))
         self._outputs()
+
+    def _node_autoscaler(self, role_name: str) -> None:
+        """The Cluster Autoscaler's IRSA role and the cache its image comes through."""
+        config = self.config
+        self.image_cache = PullThroughCache(
+            self,
+            "image-cache",
+            props=PullThroughCacheProps(
+                repository_prefix=naming.pull_through_cache_prefix(config.name)
+            ),
+        )
+        self.cluster.node_role.grant_pull_through_cache(
+            repository_prefix=self.image_cache.repository_prefix,
+            region=config.region,
+            account_id=self.account_id,
+        )
+        self.autoscaler_role = self.cluster.service_account_role(
+            self,
+            "cluster-autoscaler-role",
+            name=role_name,
+            namespace=CLUSTER_AUTOSCALER_NAMESPACE,
+            service_account=CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
+            description="Cluster Autoscaler: resizes this cluster's node groups",
+        )
+        self.autoscaler_role.grant_cluster_autoscaler(
+            cluster_name=config.name, region=config.region, account_id=self.account_id
+        )
+        self.output(
+            "cluster_autoscaler_role_arn",
+            self.autoscaler_role.arn,
+            "IRSA role of the Cluster Autoscaler",
+        )
 
     def _outputs(self) -> None:
         cluster, addons, config = self.cluster, self.addons, self.config
@@ -266,6 +314,22 @@ class EksAppsStack(TerraformStack):
                 default_tags=naming.deployment_tags(config.name, config.environment, config.tags),
             ),
         )
+        self.cluster_autoscaler: ClusterAutoscalerRelease | None = None
+        if cluster_stack.image_cache is not None and cluster_stack.autoscaler_role is not None:
+            registry = ecr_domain(config.region, cluster_stack.account_id)
+            self.cluster_autoscaler = ClusterAutoscalerRelease(
+                self,
+                "cluster-autoscaler",
+                props=ClusterAutoscalerProps(
+                    cluster_name=config.name,
+                    region=config.region,
+                    role_arn=cluster_stack.autoscaler_role.arn,
+                    image_repository=cluster_stack.image_cache.image(
+                        registry, CLUSTER_AUTOSCALER_UPSTREAM_IMAGE
+                    ),
+                    kubernetes_version=config.eks.kubernetes_version,
+                ),
+            )
         # A VPC made here has the configured range; an existing one's is read at apply.
         vpc_cidr = (
             cluster_stack.network.vpc_cidr if config.existing_vpc else config.network.vpc_cidr
@@ -276,7 +340,12 @@ class EksAppsStack(TerraformStack):
             props=HypernymReleaseProps(
                 chart_path=CHART_PATH,
                 namespace=config.eks.namespace,
-                values=hypernym_values(config, role_arn=addons.app_role.arn, vpc_cidr=vpc_cidr),
+                values=hypernym_values(
+                    config,
+                    role_arn=addons.app_role.arn,
+                    vpc_cidr=vpc_cidr,
+                    account_id=cluster_stack.account_id,
+                ),
                 depends_on=[self.load_balancer_controller.release],
             ),
         )

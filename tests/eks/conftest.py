@@ -15,7 +15,9 @@ def example_release_values(example: str) -> dict:
     """The values the apps stack of `example` passes, with the app role ARN it will have."""
     config = load_config(REPO_ROOT / f"deployments/{example}.toml")
     role_arn = f"arn:aws:iam::123456789012:role/{config.name}-eks-app-{config.region}"
-    return hypernym_values(config, role_arn=role_arn, vpc_cidr=config.network.vpc_cidr)
+    return hypernym_values(
+        config, role_arn=role_arn, vpc_cidr=config.network.vpc_cidr, account_id="123456789012"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -223,7 +223,10 @@ def test_https_configuration_gives_the_ingress_its_certificate() -> None:
     arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0b5e0d4c-1111-2222-3333-444455556666"
     data["load_balancer"] = {"protocol": "https", "certificate_arn": arn}
     values = hypernym_values(
-        parse_config(data), role_arn="arn:aws:iam::123456789012:role/r", vpc_cidr="10.2.0.0/16"
+        parse_config(data),
+        role_arn="arn:aws:iam::123456789012:role/r",
+        vpc_cidr="10.2.0.0/16",
+        account_id="123456789012",
     )
     assert values["ingress"]["certificateArn"] == arn
 

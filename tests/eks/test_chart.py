@@ -516,7 +516,9 @@ def test_chart_defaults_equal_the_configuration_defaults() -> None:
             "marketplace": {"metering": "off"},
         }
     )
-    owned = hypernym_values(defaults, role_arn="", vpc_cidr="10.0.0.0/16")
+    owned = hypernym_values(
+        defaults, role_arn="", vpc_cidr="10.0.0.0/16", account_id="123456789012"
+    )
     chart = yaml.safe_load((CHART_PATH / "values.yaml").read_text())
     for key in (
         "sslPolicy",

@@ -18,11 +18,17 @@ from tests.harness.terraform import Terraform
 
 from .stacks import EksSynth, resources
 
-MOTO_LACKS = ("aws_eks_addon", "aws_eks_access_entry", "aws_eks_access_policy_association")
-"""EKS APIs moto 5.2.5 does not implement (CreateAddon, CreateAccessEntry,
-AssociateAccessPolicy): those resources are planned, never applied, against moto. It has no
-DescribeAddonVersions either, so the plan runs on the variant whose add-on versions are pinned
-in the configuration (the lookups of the examples are covered by test_cluster_stack.py)."""
+MOTO_LACKS = (
+    "aws_eks_addon",
+    "aws_eks_access_entry",
+    "aws_eks_access_policy_association",
+    "aws_ecr_pull_through_cache_rule",
+)
+"""APIs moto 5.2.5 does not implement (EKS CreateAddon, CreateAccessEntry,
+AssociateAccessPolicy; ECR CreatePullThroughCacheRule): those resources are planned, never
+applied, against moto. It has no DescribeAddonVersions either, so the plan runs on the variant
+whose add-on versions are pinned in the configuration (the lookups of the examples are covered
+by test_cluster_stack.py)."""
 
 
 def scratch_copy(synth: EksSynth, tmp_path: Path) -> Path:
