@@ -245,7 +245,10 @@ def test_every_load_balancer_setting_reaches_the_ingress_as_on_ecs(tmp_path: Pat
     }
     config = parse_config(data)
     values = hypernym_values(
-        config, role_arn="arn:aws:iam::123456789012:role/r", vpc_cidr="10.2.0.0/16"
+        config,
+        role_arn="arn:aws:iam::123456789012:role/r",
+        vpc_cidr="10.2.0.0/16",
+        account_id="123456789012",
     )
     # WHEN the chart is rendered with the values the apps stack passes
     manifests = render(tmp_path, values, kube_version=f"{config.eks.kubernetes_version}.0")

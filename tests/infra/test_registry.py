@@ -151,6 +151,7 @@ def test_checkov_passes_the_registry_stack(registry: Stack) -> None:
 
 @pytest.mark.terraform
 @pytest.mark.slow
+@pytest.mark.xdist_group("apply-registry")
 def test_the_registry_applies_and_destroys_against_moto(
     registry: Stack, moto_server: MotoServer, tmp_path: Path
 ) -> None:

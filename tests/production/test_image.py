@@ -22,6 +22,9 @@ from tests.production.service_env import analyze, managed_env
 from tests.service.runner import ServiceProcess, running_service, stop
 from tests.tooling import REPO_ROOT
 
+# One worker builds and runs the image: two builds of one store would race.
+pytestmark = pytest.mark.xdist_group("container-image")
+
 TAG = "localhost/hypernym-api:test"
 BUILD_TIMEOUT_SECONDS = 3600  # a fresh base on a loaded machine; a cached build takes seconds
 
