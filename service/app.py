@@ -18,7 +18,12 @@ from service.api.auth import KeyRing, provide_caller
 from service.api.errors import EXCEPTION_HANDLERS
 from service.api.system import health, ready
 from service.contract import HEALTH_PATH, READY_PATH
-from service.lifespan import background_work, credentials_source, provider_client
+from service.lifespan import (
+    background_work,
+    credentials_source,
+    provider_client,
+    refreshing_secrets,
+)
 from service.limits import InFlightLimit, InFlightMiddleware, KeyRateLimit
 from service.logs import RequestLogMiddleware
 from service.metering import Metering, metering_for
@@ -37,13 +42,16 @@ def create_app(settings: Settings | None = None, *, metering: Metering | None = 
     readiness.register(PROVIDER_CLIENT_OPEN)
     readiness.met(CONFIG_LOADED)
     key_ring = KeyRing(settings)
+    key_ring.announce()
+    credentials = credentials_source(settings)
     key_rate = KeyRateLimit()
     metering = metering or metering_for(settings.metering, region=settings.provider.aws_region)
     state = State(
         {
             "settings": settings,
             "readiness": readiness,
-            "credentials": credentials_source(settings),
+            "credentials": credentials,
+            "secrets": refreshing_secrets(credentials, key_ring.secret),
             "metering": metering,
         }
     )

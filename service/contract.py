@@ -68,8 +68,8 @@ class ContainerEnvironment:
 
     Secrets never travel here: BYOP credentials and the managed-mode gateway token stay in
     Secrets Manager and the service reads them by ARN with its own role (ECS task role, EKS IRSA
-    role), so a rotation needs no redeploy. Client keys (``API_KEYS``, a JSON object of key to
-    tier) are not passed here: the infrastructure has no setting for them.
+    role), so a rotation needs no redeploy. The callers' API keys likewise: their secret's ARN
+    (``API_KEYS_SECRET_ARN``), or none when the deployment chose open access.
     """
 
     environment: str
@@ -79,6 +79,8 @@ class ContainerEnvironment:
     managed_model: str | None = None
     managed_api_key_secret_arn: str | None = None
     byop_secret_arn: str | None = None
+    api_keys_secret_arn: str | None = None
+    """The callers' API keys (JSON, key to tier); None: open access."""
     marketplace_product_code: str | None = None
     metering: MeteringMode = "off"
     log_level: str = "info"
@@ -118,6 +120,8 @@ def container_environment(env: ContainerEnvironment) -> dict[str, str]:
             variables["MANAGED_API_KEY_SECRET_ARN"] = env.managed_api_key_secret_arn
     elif env.byop_secret_arn:
         variables["BYOP_SECRET_ARN"] = env.byop_secret_arn
+    if env.api_keys_secret_arn:
+        variables["API_KEYS_SECRET_ARN"] = env.api_keys_secret_arn
     if env.marketplace_product_code:
         variables["MARKETPLACE_PRODUCT_CODE"] = env.marketplace_product_code
     tuning = {

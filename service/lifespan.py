@@ -1,11 +1,12 @@
 """Process-wide resources, opened and closed with the app: the one HTTP client to the provider,
-the provider secret refresher and Marketplace metering."""
+the secret refreshers and Marketplace metering."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
 
@@ -60,17 +61,23 @@ def credentials_source(settings: Settings) -> CredentialsSource:
     )
 
 
+def refreshing_secrets(*sources: object) -> list[RefreshingSecret[Any]]:
+    """Those of ``sources`` that are secrets kept fresh in the background."""
+    return [source for source in sources if isinstance(source, RefreshingSecret)]
+
+
 @asynccontextmanager
 async def background_work(app: Litestar) -> AsyncIterator[None]:
-    """Provider secret refresh and metering run beside the requests; at shutdown (after the
-    drain) metering sends what it counted and the refresher stops."""
+    """Secret refreshes (provider credentials, client API keys) and metering run beside the
+    requests; each secret is a readiness condition until first loaded. At shutdown (after the
+    drain) metering sends what it counted and the refreshers stop."""
     readiness: Readiness = app.state.readiness
-    credentials: CredentialsSource = app.state.credentials
+    secrets: list[RefreshingSecret[Any]] = app.state.secrets
     metering: Metering = app.state.metering
-    if isinstance(credentials, RefreshingSecret):
-        condition = credentials.readiness_condition
+    for secret in secrets:
+        condition = secret.readiness_condition
         readiness.register(condition)
-        credentials.start(on_loaded=lambda: readiness.met(condition))
+        secret.start(on_loaded=functools.partial(readiness.met, condition))
     if metering.options.mode != "off":
         readiness.register(MARKETPLACE_ENTITLED)
         metering.start(on_ready=lambda: readiness.met(MARKETPLACE_ENTITLED))
@@ -78,8 +85,8 @@ async def background_work(app: Litestar) -> AsyncIterator[None]:
         yield
     finally:
         await metering.close()
-        if isinstance(credentials, RefreshingSecret):
-            await credentials.close()
+        for secret in secrets:
+            await secret.close()
 
 
 @asynccontextmanager

@@ -1,5 +1,5 @@
-"""Provider secrets (the BYOP credentials, the managed gateway token): read by ARN at start,
-cached, refreshed in the background.
+"""Secrets (the BYOP credentials, the managed gateway token, the client API keys): read by ARN
+at start, cached, refreshed in the background.
 
 Secrets Manager is read with boto3 (blocking) in a worker thread, never on the event loop and
 never on the request path. A rotated key takes effect within one refresh period without a
@@ -90,7 +90,8 @@ class RefreshingSecret(Generic[Credentials]):
     """The last good parsed value of a secret, kept fresh by a background task.
 
     ``read`` returns the raw secret string (blocking; run in a thread); ``parse`` turns it into
-    credentials or raises ``ValueError`` with a message that names fields, never values.
+    credentials or raises ``ValueError`` with a message that names fields, never values;
+    ``redaction`` registers the secret's values so that no log line shows them.
     """
 
     def __init__(
@@ -100,8 +101,10 @@ class RefreshingSecret(Generic[Credentials]):
         read: Callable[[], str],
         parse: Callable[[str], Credentials],
         refresh_seconds: float = DEFAULT_REFRESH_SECONDS,
+        redaction: Callable[[str], None] = redact,
     ) -> None:
         self.name = name
+        self._redaction = redaction
         self.refresh_seconds = refresh_seconds
         self._read = read
         self._parse = parse
@@ -153,7 +156,7 @@ class RefreshingSecret(Generic[Credentials]):
             return self._value is not None
         first = self._value is None
         if raw != self._raw:
-            redact(raw)
+            self._redaction(raw)
             logger.info(
                 "%s %s", self.name, "loaded" if first else "changed: the new value is in use"
             )

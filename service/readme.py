@@ -40,6 +40,7 @@ def _written_by_infrastructure() -> set[str]:
             managed_model="m",
             managed_api_key_secret_arn=arn,
             byop_secret_arn=arn,
+            api_keys_secret_arn=arn,
             marketplace_product_code="p",
             metering_unit="requests",
             metering_dimension="d",

@@ -248,8 +248,8 @@ class ProviderSettings(SettingsGroup, frozen=True, kw_only=True):
         Meta(
             ge=0.1,
             le=86_400.0,
-            description="how often the provider secret (BYOP, or the "
-            "gateway token) is re-read; a rotated key is live within this, no restart",
+            description="how often the secrets (the provider's, BYOP or the gateway token, "
+            "and the client API keys) are re-read; a rotated key is live within this, no restart",
         ),
     ] = env("SECRET_REFRESH_SECONDS", 300.0)
     allow_plaintext: Annotated[
@@ -269,27 +269,29 @@ class ProviderSettings(SettingsGroup, frozen=True, kw_only=True):
 _API_KEYS_EXAMPLE = 'e.g. API_KEYS=\'{"key-one": "standard", "key-two": "northstar"}\''
 
 
-def _parse_api_keys(name: str, text: str) -> dict[str, TierName]:
-    """``API_KEYS``: a JSON object of key to tier. Never echoes a key: entries go by position."""
+def parse_api_keys(
+    name: str, text: str, *, example: str = _API_KEYS_EXAMPLE
+) -> dict[str, TierName]:
+    """``API_KEYS`` (or the API keys secret, ``name`` says which): a JSON object of key to tier.
+    Never echoes a key: entries go by position."""
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError:
         raise InvalidValue(
-            f"{name} is not valid JSON: give an object of key to tier, {_API_KEYS_EXAMPLE}"
+            f"{name} is not valid JSON: give an object of key to tier, {example}"
         ) from None
     if not isinstance(parsed, dict) or not parsed:
-        raise InvalidValue(
-            f"{name} must be a non-empty JSON object of key to tier, {_API_KEYS_EXAMPLE}"
-        )
+        raise InvalidValue(f"{name} must be a non-empty JSON object of key to tier, {example}")
     keys: dict[str, TierName] = {}
     problems = []
     for position, (key, tier) in enumerate(parsed.items(), start=1):
-        if not key.strip():
-            problems.append(f"{name} entry {position} has an empty key")
-        elif tier not in TIER_NAMES:
+        if not isinstance(tier, str) or tier not in TIER_NAMES:
+            shown = repr(tier) if isinstance(tier, str) else "that is not a string"
             problems.append(
-                f"{name} entry {position} has tier {tier!r}: use one of {', '.join(TIER_NAMES)}"
+                f"{name} entry {position} has tier {shown}: use one of {', '.join(TIER_NAMES)}"
             )
+        elif not key.strip():
+            problems.append(f"{name} entry {position} has an empty key")
         else:
             keys[key] = tier
     if problems:
@@ -303,18 +305,37 @@ class AccessSettings(SettingsGroup, frozen=True, kw_only=True):
     api_keys: Annotated[
         Mapping[str, TierName],
         Meta(
-            description="client API keys (a secret), read from `X-API-Key` or "
-            "`Authorization: Bearer`; unset: open access, every caller gets `OPEN_ACCESS_TIER`",
+            description="client API keys (a secret; deployments use `API_KEYS_SECRET_ARN`), "
+            "read from `X-API-Key` or `Authorization: Bearer`; with neither set: open access, "
+            "every caller gets `OPEN_ACCESS_TIER`",
             extra={
                 "secret": True,
-                "parse": _parse_api_keys,
+                "parse": parse_api_keys,
                 "accepts": "JSON object of key to " + ", ".join(f"`{t}`" for t in TIER_NAMES),
             },
         ),
     ] = env("API_KEYS", {})
     open_access_tier: Annotated[
-        TierName, Meta(description="the tier of every caller when `API_KEYS` is unset")
+        TierName,
+        Meta(
+            description="the tier of every caller when neither `API_KEYS` nor "
+            "`API_KEYS_SECRET_ARN` is set"
+        ),
     ] = env("OPEN_ACCESS_TIER", "standard")
+    api_keys_secret_arn: Annotated[
+        str | None,
+        Meta(
+            description="a Secrets Manager secret with the client API keys (JSON, as "
+            "`API_KEYS`), read with the task or IRSA role and re-read every "
+            "`SECRET_REFRESH_SECONDS`, so a new or revoked key takes effect without a restart; "
+            "not ready until it is loaded"
+        ),
+    ] = env("API_KEYS_SECRET_ARN", None)
+
+    @property
+    def open_access(self) -> bool:
+        """No keys configured: every caller gets the open-access tier."""
+        return not self.api_keys and self.api_keys_secret_arn is None
 
 
 class AnalysisSettings(SettingsGroup, frozen=True, kw_only=True):
@@ -420,6 +441,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 f"WORKERS={server.workers}: the service runs one worker per container (drain, "
                 "metering and the in-flight cap are per process); scale the number of tasks or "
                 "pods instead"
+            )
+        if access.api_keys and access.api_keys_secret_arn is not None:
+            problems.append(
+                "API_KEYS and API_KEYS_SECRET_ARN are both set: give the client keys one way"
             )
         byop = None
         if "INFERENCE_PROVIDER_MODE" in reader.refused:

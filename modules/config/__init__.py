@@ -21,6 +21,7 @@ from modules.config.load import (
     resolve_config_path,
 )
 from modules.config.model import (
+    ApiConfig,
     ConfigError,
     DeploymentConfig,
     EksConfig,
@@ -39,6 +40,7 @@ __all__ = [
     "DEPLOYMENTS_DIR",
     "EKS_STANDARD_SUPPORT_ENDS",
     "PROJECT_ROOT",
+    "ApiConfig",
     "ConfigError",
     "DeploymentConfig",
     "EksConfig",

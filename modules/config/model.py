@@ -12,6 +12,7 @@ from typing import Literal
 from service.contract import LOAD_BALANCER_IDLE_TIMEOUT_SECONDS, MeteringMode, ProviderMode
 
 NatGateways = Literal["none", "single", "per_az"]
+ApiAuth = Literal["keys", "open"]
 ListenerProtocol = Literal["http", "https"]
 CpuArchitecture = Literal["X86_64", "ARM64"]
 NodeAutoscaler = Literal["cluster-autoscaler", "none"]
@@ -115,6 +116,23 @@ class InferenceConfig:
             "byop-secret": self.byop_secret_arn,
         }
         return {purpose: arn for purpose, arn in secrets.items() if arn is not None}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiConfig:
+    """Who may call the API. The choice is explicit: `keys_secret_arn`, or `auth = "open"`."""
+
+    auth: ApiAuth = "keys"
+    """"keys": callers send a key from `keys_secret_arn` (`X-API-Key` or `Authorization:
+    Bearer`), which also gives their tier; "open": no key, every caller gets the service's
+    open-access tier (only callers in `network.client_cidrs` reach the internal load balancer;
+    synthesis warns)."""
+    keys_secret_arn: str | None = None
+    """Secrets Manager secret holding a JSON object of API key to tier ("basic", "standard",
+    "northstar"); the service reads it with its own role and re-reads it periodically, so an
+    added, rotated or revoked key takes effect without a redeploy. Required with auth "keys"."""
+    keys_kms_key_arn: str | None = None
+    """Customer-managed KMS key encrypting that secret, if any (adds kms:Decrypt)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -226,6 +244,7 @@ class DeploymentConfig:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     service: ServiceConfig
     inference: InferenceConfig = field(default_factory=InferenceConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
     marketplace: MarketplaceConfig = field(default_factory=MarketplaceConfig)
     load_balancer: LoadBalancerConfig = field(default_factory=LoadBalancerConfig)
     state: StateConfig | None = None
@@ -240,5 +259,5 @@ class DeploymentConfig:
 
     @property
     def secrets_manager_used(self) -> bool:
-        """Whether tasks read Secrets Manager (BYOP credentials or the gateway token)."""
-        return bool(self.inference.service_secret_arns)
+        """Whether tasks read Secrets Manager (BYOP credentials, the gateway token, API keys)."""
+        return bool(self.inference.service_secret_arns) or self.api.keys_secret_arn is not None

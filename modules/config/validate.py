@@ -105,6 +105,7 @@ def validate(config: DeploymentConfig) -> list[str]:
         *_eks_problems(config),
         *_registry_problems(config),
         *_node_autoscaler_problems(config),
+        *_api_problems(config),
     ]
 
 
@@ -565,6 +566,20 @@ def _eks_version_problems(config: DeploymentConfig) -> list[str]:
 def advisories(config: DeploymentConfig, *, today: date) -> list[str]:
     """What is valid but needs the operator's attention on `today`, one line each; never a
     reason to refuse (a destroy must work with the configuration it was deployed with)."""
+    return [*_api_advisories(config), *_eks_advisories(config, today)]
+
+
+def _api_advisories(config: DeploymentConfig) -> list[str]:
+    if config.api.auth != "open":
+        return []
+    return [
+        '`api.auth` = "open": the API takes calls without a key, in the open-access tier, '
+        "from anyone in `network.client_cidrs` (default: the VPC); set "
+        "`api.keys_secret_arn` instead to require keys"
+    ]
+
+
+def _eks_advisories(config: DeploymentConfig, today: date) -> list[str]:
     if config.platform != "eks":
         return []
     version = config.eks.kubernetes_version
@@ -595,3 +610,23 @@ def _minor(kubernetes_version: str) -> int:
     match = _KUBERNETES_VERSION.match(kubernetes_version)
     assert match is not None, kubernetes_version
     return int(match["minor"])
+
+
+def _api_problems(config: DeploymentConfig) -> list[str]:
+    api = config.api
+    problems = []
+    if api.auth == "keys" and api.keys_secret_arn is None:
+        problems.append(
+            "`api.keys_secret_arn` is required: choose how callers authenticate, either a "
+            "Secrets Manager secret with a JSON object of API key to tier "
+            '(`keys_secret_arn`), or `auth = "open"` (no keys) in the [api] section'
+        )
+    if api.auth == "open":
+        for key in ("keys_secret_arn", "keys_kms_key_arn"):
+            if getattr(api, key) is not None:
+                problems.append(f'`api.{key}` only applies to auth "keys"')
+    # With no valid region (its own problem) there is no region to compare with.
+    region = config.region if _REGION.match(config.region) else None
+    problems += _arn_problems(api.keys_secret_arn, "api.keys_secret_arn", "secretsmanager", region)
+    problems += _arn_problems(api.keys_kms_key_arn, "api.keys_kms_key_arn", "kms", region)
+    return problems

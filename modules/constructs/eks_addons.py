@@ -79,6 +79,11 @@ class EksAddonsProps:
     """Retention of the container logs (Container Insights' `application` log group)."""
     cluster_log_retention_days: int
     """Retention of Container Insights' node, data-plane and performance log groups."""
+    api_keys_secret_arn: str | None = None
+    """The callers' API keys: grant the app read access to exactly this secret. Default: none
+    (open access)."""
+    api_keys_kms_key_arn: str | None = None
+    """Customer-managed key of the API keys secret."""
 
 
 class EksAddons(Construct):
@@ -157,6 +162,8 @@ class EksAddons(Construct):
             self.app_role.grant_metering()
         for purpose, secret_arn in props.secret_arns.items():
             self.app_role.grant_secret_read(purpose, secret_arn, props.secret_kms_key_arn)
+        if props.api_keys_secret_arn is not None:
+            self.app_role.grant_api_keys_read(props.api_keys_secret_arn, props.api_keys_kms_key_arn)
 
     def _container_insights_log_groups(self) -> list[CloudwatchLogGroup]:
         props, cluster = self._props, self._props.cluster

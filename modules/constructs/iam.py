@@ -95,9 +95,21 @@ class Role(Construct):
         self, policy_id: str, secret_arn: str, kms_key_arn: str | None = None
     ) -> IamRolePolicy:
         """Read exactly one secret; decrypt with its customer key only through Secrets Manager."""
+        return self._grant(policy_id, *self._secret_statements("Secret", secret_arn, kms_key_arn))
+
+    def grant_api_keys_read(self, secret_arn: str, kms_key_arn: str | None = None) -> IamRolePolicy:
+        """Read exactly the secret of the callers' API keys (statements `ReadApiKeys`,
+        `DecryptApiKeys`, told apart from the provider secret's)."""
+        return self._grant(
+            "api-keys-read", *self._secret_statements("ApiKeys", secret_arn, kms_key_arn)
+        )
+
+    def _secret_statements(
+        self, what: str, secret_arn: str, kms_key_arn: str | None
+    ) -> list[Statement]:
         statements: list[Statement] = [
             {
-                "Sid": "ReadSecret",
+                "Sid": f"Read{what}",
                 "Effect": "Allow",
                 "Action": "secretsmanager:GetSecretValue",
                 "Resource": secret_arn,
@@ -106,7 +118,7 @@ class Role(Construct):
         if kms_key_arn is not None:
             statements.append(
                 {
-                    "Sid": "DecryptSecret",
+                    "Sid": f"Decrypt{what}",
                     "Effect": "Allow",
                     "Action": "kms:Decrypt",
                     "Resource": kms_key_arn,
@@ -117,7 +129,7 @@ class Role(Construct):
                     },
                 }
             )
-        return self._grant(policy_id, *statements)
+        return statements
 
     def grant_ecr_pull(self, repository_arn: str) -> IamRolePolicy:
         """Pull images from one repository (the token call has no resource-level scope)."""

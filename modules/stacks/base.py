@@ -146,6 +146,7 @@ def workload_environment(config: DeploymentConfig) -> dict[str, str]:
             managed_model=inference.managed_model,
             managed_api_key_secret_arn=inference.managed_api_key_secret_arn,
             byop_secret_arn=inference.byop_secret_arn,
+            api_keys_secret_arn=config.api.keys_secret_arn,
             marketplace_product_code=marketplace.product_code,
             metering=marketplace.metering,
             log_level=config.service.log_level,

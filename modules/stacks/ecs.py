@@ -135,6 +135,9 @@ class EcsStack(DeploymentStack):
             self.task_role.grant_secret_read(
                 f"{purpose}-read", secret_arn, inference.secret_kms_key_arn
             )
+        api = config.api
+        if api.keys_secret_arn is not None:
+            self.task_role.grant_api_keys_read(api.keys_secret_arn, api.keys_kms_key_arn)
         if config.marketplace.metering != "off":
             self.task_role.grant_metering()
 

@@ -209,6 +209,8 @@ class EksClusterStack(DeploymentStack):
                 # Container logs are the service's logs, kept as long as on ECS.
                 application_log_retention_days=config.service.log_retention_days,
                 cluster_log_retention_days=eks.log_retention_days,
+                api_keys_secret_arn=config.api.keys_secret_arn,
+                api_keys_kms_key_arn=config.api.keys_kms_key_arn,
             ),
         )
         self.image_cache: PullThroughCache | None = None

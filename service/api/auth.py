@@ -1,24 +1,41 @@
 """Who is calling: the API key (``X-API-Key``, or ``Authorization: Bearer``) decides the tier.
 
-With no keys configured access is open (the Marketplace templates put the service behind an
-internal ALB and pass no keys); every caller then gets the configured open-access tier.
+The keys come from ``API_KEYS_SECRET_ARN`` (deployments: a Secrets Manager secret, re-read in
+the background so a new or revoked key takes effect without a restart) or ``API_KEYS`` (local
+runs). With neither, access is open, a choice the deployment makes explicitly: every caller
+then gets the configured open-access tier, and the service says so in its log at start.
 Keys are compared as SHA-256 digests, never logged, never echoed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ServiceUnavailableException,
+)
 
 from service.analysis.tiers import TIERS, Tier
+from service.contract import TierName
 from service.limits import KeyRateLimit
-from service.logs import request_annotations
-from service.settings import Settings
+from service.logs import redact, request_annotations
+from service.provider_secrets import RefreshingSecret, SecretsManagerReader, SecretUnavailableError
+from service.settings import Settings, parse_api_keys
+
+logger = logging.getLogger(__name__)
+
+KeyTiers = dict[bytes, Tier]
+"""SHA-256 digest of a key -> its tier."""
+
+KEYS_UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,32 +59,80 @@ def presented_key(request: Request[Any, Any, Any]) -> str | None:
     return None
 
 
+def key_tiers(keys: Mapping[str, TierName]) -> KeyTiers:
+    return {hashlib.sha256(key.encode()).digest(): TIERS[tier] for key, tier in keys.items()}
+
+
+def parse_api_keys_secret(raw: str) -> KeyTiers:
+    """The API keys secret: the JSON object ``API_KEYS`` holds. Each key is registered for
+    redaction (the object's keys are the secrets, its values only tier names); errors name
+    entries by position, never a key."""
+    keys = parse_api_keys(
+        "the API keys secret", raw, example='e.g. {"key-one": "standard", "key-two": "northstar"}'
+    )
+    for key in keys:
+        redact(key)
+    return key_tiers(keys)
+
+
 class KeyRing:
-    """The configured keys as SHA-256 digests to tiers (built once per app)."""
+    """The keys as SHA-256 digests to tiers: fixed (``API_KEYS``), kept fresh from their
+    secret (``API_KEYS_SECRET_ARN``), or none (open access)."""
 
     def __init__(self, settings: Settings) -> None:
-        self._open_tier = TIERS[settings.access.open_access_tier]
-        self._tiers = {
-            hashlib.sha256(key.encode()).digest(): TIERS[tier]
-            for key, tier in settings.access.api_keys.items()
-        }
+        access = settings.access
+        self._open_tier = TIERS[access.open_access_tier]
+        self.secret: RefreshingSecret[KeyTiers] | None = None
+        self._static: KeyTiers = key_tiers(access.api_keys)
+        if access.api_keys_secret_arn is not None:
+            self.secret = RefreshingSecret[KeyTiers](
+                name="API keys secret",
+                read=SecretsManagerReader(
+                    secret_arn=access.api_keys_secret_arn, region=settings.provider.aws_region
+                ),
+                parse=parse_api_keys_secret,
+                refresh_seconds=settings.provider.secret_refresh_seconds,
+                redaction=lambda _: None,  # parse_api_keys_secret registers the keys themselves
+            )
 
     @property
     def requires_keys(self) -> bool:
         """True when keys are configured (callers are then known, and rate-limited per key)."""
-        return bool(self._tiers)
+        return self.secret is not None or bool(self._static)
 
     def caller(self, key: str | None) -> Caller:
-        """The caller's tier, or 401 (no key) / 403 (unknown key) when keys are configured."""
+        """The caller's tier, or 401 (no key) / 403 (unknown key) when keys are configured;
+        503 while their secret has not been loaded yet."""
         hashed = hashed_api_key(key) if key else None
-        if not self._tiers:
+        if not self.requires_keys:
             return Caller(tier=self._open_tier, hashed_api_key=hashed)
+        tiers = self._current()
         if key is None:
             raise NotAuthorizedException(detail="missing API key: send it in the X-API-Key header")
-        tier = self._tiers.get(hashlib.sha256(key.encode()).digest())
+        tier = tiers.get(hashlib.sha256(key.encode()).digest())
         if tier is None:
             raise PermissionDeniedException(detail="the API key is not valid for this service")
         return Caller(tier=tier, hashed_api_key=hashed)
+
+    def _current(self) -> KeyTiers:
+        if self.secret is None:
+            return self._static
+        try:
+            return self.secret.current()
+        except SecretUnavailableError:
+            raise ServiceUnavailableException(
+                detail="the service has not loaded its API keys yet: retry shortly",
+                headers={"Retry-After": str(KEYS_UNAVAILABLE_RETRY_AFTER_SECONDS)},
+            ) from None
+
+    def announce(self) -> None:
+        """Open access is never silent: one warning line at start."""
+        if not self.requires_keys:
+            logger.warning(
+                "open access: no API keys are configured (API_KEYS_SECRET_ARN, API_KEYS), "
+                "every caller gets the %s tier",
+                self._open_tier.name,
+            )
 
 
 def provide_caller(

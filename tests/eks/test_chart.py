@@ -212,6 +212,7 @@ def test_schema_env_names_are_the_contract_names() -> None:
                     managed_model="m",
                     managed_api_key_secret_arn="arn",
                     byop_secret_arn="arn",
+                    api_keys_secret_arn="arn",
                     marketplace_product_code="p",
                     metering_unit="requests",
                     metering_dimension="d",
@@ -513,6 +514,7 @@ def test_chart_defaults_equal_the_configuration_defaults() -> None:
             "platform": "eks",
             "service": {"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/hypernym:1"},
             "inference": {"managed_api_url": "http://gateway.internal:4000/v1"},
+            "api": {"auth": "open"},
             "marketplace": {"metering": "off"},
         }
     )

@@ -266,26 +266,35 @@ def test_app_role_may_meter_usage(managed: EksSynth) -> None:
     ]
 
 
+def secret_reads(synth: EksSynth, sid: str) -> list[str]:
+    """Resources of the app role's statements with this Sid (ReadSecret: the provider's)."""
+    return [s["Resource"] for s in statements(synth, "eks-app") if s["Sid"] == sid]
+
+
 def test_byop_app_role_reads_exactly_the_byop_secret(byop: EksSynth) -> None:
-    reads = [
-        s for s in statements(byop, "eks-app") if "secretsmanager:GetSecretValue" in s["Action"]
-    ]
-    assert [s["Resource"] for s in reads] == [byop.config.inference.byop_secret_arn]
+    assert secret_reads(byop, "ReadSecret") == [byop.config.inference.byop_secret_arn]
 
 
-def test_managed_app_role_reads_no_secret(managed: EksSynth) -> None:
-    assert not [s for s in statements(managed, "eks-app") if "secretsmanager" in str(s["Action"])]
+def test_managed_app_role_reads_no_provider_secret(managed: EksSynth) -> None:
+    assert secret_reads(managed, "ReadSecret") == []
 
 
 def test_managed_app_role_reads_exactly_the_gateway_token_when_configured(
     managed_with_token: EksSynth,
 ) -> None:
-    reads = [
-        s for s in statements(managed_with_token, "eks-app") if "secretsmanager" in str(s["Action"])
-    ]
+    reads = [s for s in statements(managed_with_token, "eks-app") if s["Sid"] == "ReadSecret"]
     assert [(s["Action"], s["Resource"]) for s in reads] == [
         ("secretsmanager:GetSecretValue", GATEWAY_TOKEN_ARN)
     ]
+
+
+def test_app_role_reads_exactly_the_api_keys_secret(managed: EksSynth, byop: EksSynth) -> None:
+    for synth in (managed, byop):
+        assert secret_reads(synth, "ReadApiKeys") == [synth.config.api.keys_secret_arn]
+        secret_actions = {
+            str(s["Action"]) for s in statements(synth, "eks-app") if "secretsmanager" in str(s)
+        }
+        assert secret_actions == {"secretsmanager:GetSecretValue"}
 
 
 def test_load_balancer_controller_mutates_only_this_clusters_resources(managed: EksSynth) -> None:
@@ -498,9 +507,9 @@ def test_private_cluster_endpoints_exist_besides_the_container_ones(managed: Eks
 def test_a_read_secret_adds_the_secrets_manager_endpoint(
     byop: EksSynth, managed_with_token: EksSynth, managed: EksSynth
 ) -> None:
-    assert "secretsmanager" in interface_endpoints(byop)
-    assert "secretsmanager" in interface_endpoints(managed_with_token)
-    assert "secretsmanager" not in interface_endpoints(managed)
+    # eks-managed reads only its API keys secret: that alone needs the endpoint.
+    for synth in (byop, managed_with_token, managed):
+        assert "secretsmanager" in interface_endpoints(synth)
 
 
 def test_cluster_stack_has_only_the_aws_provider(managed: EksSynth) -> None:

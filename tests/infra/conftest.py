@@ -14,6 +14,7 @@ from tests.infra.synthesized import Stack
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0b8d8f3e-1111-2222-3333-444455556666"
 KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+API_KEYS_KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/5678abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def example(name: str) -> DeploymentConfig:
@@ -57,6 +58,7 @@ def per_az_nat_with_kms(synth_config: Callable[..., Path]) -> Stack:
         example("ecs-byop"),
         network={"nat_gateways": "per_az"},
         inference={"secret_kms_key_arn": KMS_KEY},
+        api={"keys_kms_key_arn": API_KEYS_KMS_KEY},
         service={"log_kms_key_arn": KMS_KEY},
     )
     return Stack.load(synth_config(config, "per-az-nat"), "hypernym-byop-ecs")
@@ -64,10 +66,11 @@ def per_az_nat_with_kms(synth_config: Callable[..., Path]) -> Stack:
 
 @pytest.fixture(scope="session")
 def tokenless_managed(synth_config: Callable[..., Path]) -> Stack:
-    """Managed mode without a gateway token and without Marketplace metering."""
+    """Managed mode without a gateway token, open access, and without Marketplace metering."""
     config = varied(
         example("ecs-managed"),
         inference={"managed_api_key_secret_arn": None},
+        api={"auth": "open", "keys_secret_arn": None},
         marketplace={"metering": "off"},
     )
     return Stack.load(synth_config(config, "tokenless"), "hypernym-ecs")

@@ -52,7 +52,7 @@ def test_build_reports_every_config_problem_on_one_line_and_writes_nothing(tmp_p
     )
     assert completed.returncode == 2
     lines = completed.stderr.strip().splitlines()
-    assert len(lines) == 5, lines  # name, cpu, image, byop secret, product code
+    assert len(lines) == 6, lines  # name, cpu, image, byop secret, product code, api keys
     assert all(line.startswith("error: ") and "bad.toml: " in line for line in lines)
     assert "Traceback" not in completed.stderr
     assert list(tmp_path.iterdir()) == [tmp_path / "bad.toml"]

@@ -28,12 +28,14 @@ TODAY = date(2026, 11, 30)
 IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/hypernym-api:0.1.0"
 BYOP_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/byop-AbCdEf"
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0b8d8f3e-1111-2222-3333-444455556666"
+API_KEYS_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/api-keys-AbCdEf"
 
 VALID: dict[str, Any] = {
     "name": "hypernym",
     "region": "eu-west-1",
     "service": {"image": IMAGE},
     "inference": {"mode": "managed", "managed_api_url": "http://gateway.internal:4000/v1"},
+    "api": {"keys_secret_arn": API_KEYS_ARN},
     "marketplace": {"product_code": "abc123"},
 }
 
@@ -157,8 +159,9 @@ def test_reports_every_structural_problem_at_once() -> None:
     )
     assert sorted(line.removeprefix("test.toml: ") for line in found) == sorted(
         [
-            "unknown key `colour`; known keys here: eks, environment, inference, load_balancer, "
-            "marketplace, name, network, platform, region, registry, service, state, tags",
+            "unknown key `colour`; known keys here: api, eks, environment, inference, "
+            "load_balancer, marketplace, name, network, platform, region, registry, service, "
+            "state, tags",
             "`service.cpu` must be an integer, not '512'",
             "`network.client_cidrs` must be a list of strings",
             "`load_balancer` must be a table",
@@ -412,6 +415,37 @@ def test_errors_when_the_tls_policy_allows_old_tls() -> None:
         }
     )
     assert "allows TLS below 1.2" in line
+
+
+# --- [api]: callers' authentication, chosen explicitly --------------------------------------------
+
+
+def test_errors_when_the_authentication_is_not_chosen() -> None:
+    line = single_problem(api=None)
+    assert "`api.keys_secret_arn` is required" in line
+    assert 'auth = "open"' in line
+
+
+def test_open_access_is_valid_but_warned_about() -> None:
+    config = parse_config(merged(VALID, {"api": {"auth": "open", "keys_secret_arn": None}}))
+    (warning,) = advisories(config, today=TODAY)
+    assert warning.startswith('`api.auth` = "open": the API takes calls without a key')
+    assert advisories(parse_config(VALID), today=TODAY) == []
+
+
+def test_errors_when_open_access_also_names_a_keys_secret() -> None:
+    assert '`api.keys_secret_arn` only applies to auth "keys"' in single_problem(
+        api={"auth": "open"}
+    )
+
+
+def test_errors_when_the_keys_secret_is_in_another_region() -> None:
+    line = single_problem(api={"keys_secret_arn": API_KEYS_ARN.replace("eu-west-1", "us-east-1")})
+    assert "`api.keys_secret_arn` is in us-east-1" in line
+
+
+def test_errors_when_the_authentication_choice_is_unknown() -> None:
+    assert "`api.auth` = 'none'; use one of 'keys', 'open'" in single_problem(api={"auth": "none"})
 
 
 # --- EKS ----------------------------------------------------------------------------------------

@@ -69,6 +69,9 @@ def test_stop_timeout_gives_requests_time_to_drain(managed: Stack) -> None:
 
 
 COMMON_ENVIRONMENT = {
+    "API_KEYS_SECRET_ARN": (
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/api-keys-AbCdEf"
+    ),
     "AWS_REGION": "eu-west-1",
     "ENVIRONMENT": "production",
     "KEEP_ALIVE_SECONDS": "130",
@@ -125,6 +128,11 @@ def test_managed_passes_the_gateway_token_arn_for_the_service_to_read(managed: S
 def test_tokenless_managed_passes_no_token_arn(tokenless_managed: Stack) -> None:
     environment = {e["name"] for e in tokenless_managed.container()["environment"]}
     assert "MANAGED_API_KEY_SECRET_ARN" not in environment
+
+
+def test_open_access_passes_no_api_keys_secret(tokenless_managed: Stack) -> None:
+    environment = {e["name"] for e in tokenless_managed.container()["environment"]}
+    assert "API_KEYS_SECRET_ARN" not in environment
 
 
 def test_byop_passes_the_secret_arn_for_the_service_to_read(byop: Stack) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-from tests.infra.conftest import KMS_KEY
+from tests.infra.conftest import API_KEYS_KMS_KEY, KMS_KEY
 from tests.infra.synthesized import Stack, actions
 
 GATEWAY_KEY_ARN = (
     "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/gateway-token-AbCdEf"
 )
 PROVIDER_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/byop-provider-AbCdEf"
+API_KEYS_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/api-keys-AbCdEf"
 
 
 def granted(stack: Stack, role_part: str) -> dict[str, tuple[set[str], object]]:
@@ -35,7 +36,7 @@ def test_execution_role_pulls_from_one_repository_and_writes_one_log_group(
     }
 
 
-def test_managed_task_role_meters_usage_and_reads_exactly_the_gateway_token(
+def test_managed_task_role_meters_usage_and_reads_exactly_the_gateway_token_and_api_keys(
     managed: Stack,
 ) -> None:
     assert granted(managed, "task-role") == {
@@ -44,11 +45,24 @@ def test_managed_task_role_meters_usage_and_reads_exactly_the_gateway_token(
             "*",
         ),
         "ReadSecret": ({"secretsmanager:GetSecretValue"}, GATEWAY_KEY_ARN),
+        "ReadApiKeys": ({"secretsmanager:GetSecretValue"}, API_KEYS_ARN),
     }
 
 
 def test_task_role_has_no_metering_when_metering_is_off(tokenless_managed: Stack) -> None:
     assert tokenless_managed.role_policies("task-role") == []
+
+
+def test_api_keys_are_decrypted_with_their_own_key_only_through_secrets_manager(
+    per_az_nat_with_kms: Stack,
+) -> None:
+    (decrypt,) = [
+        s for s in per_az_nat_with_kms.role_policies("task-role") if s["Sid"] == "DecryptApiKeys"
+    ]
+    assert (decrypt["Action"], decrypt["Resource"]) == ("kms:Decrypt", API_KEYS_KMS_KEY)
+    assert decrypt["Condition"] == {
+        "StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}
+    }
 
 
 def test_byop_task_role_reads_exactly_the_provider_secret(byop: Stack) -> None:

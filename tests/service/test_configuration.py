@@ -107,6 +107,14 @@ BYOP = {
             "MANAGED_API_KEY and MANAGED_API_KEY_SECRET_ARN are both set: give one gateway token",
         ),
         (
+            {
+                **MANAGED,
+                "API_KEYS": '{"client-key-0002": "basic"}',
+                "API_KEYS_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:k",
+            },
+            "API_KEYS and API_KEYS_SECRET_ARN are both set: give the client keys one way",
+        ),
+        (
             {**MANAGED, "OPEN_ACCESS_TIER": "platinum"},
             "OPEN_ACCESS_TIER='platinum' is not one of basic, standard, northstar",
         ),

@@ -108,6 +108,7 @@ def test_text_over_max_input_chars_gives_413(fake: FakeProvider, tmp_path: Path)
         assert reply.status == 200
         assert reply.json()["tier"] == "standard"
         assert reply.json()["results"]["request"]["params"]["hashed_api_key"] is None
+        assert "open access: no API keys are configured" in small.log()  # never silent
 
 
 def test_wrong_method_gives_405_with_detail(service: ServiceProcess) -> None:
