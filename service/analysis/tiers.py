@@ -78,3 +78,12 @@ def deadline_seconds(tier: Tier, requested_timeout: int | None) -> int:
     if requested_timeout is None or tier.max_timeout_seconds == tier.default_timeout_seconds:
         return tier.default_timeout_seconds
     return min(requested_timeout, tier.max_timeout_seconds)
+
+
+def deadline_is_requested(tier: Tier, requested_timeout: int | None) -> bool:
+    """Whether the request's own timeout set the deadline (rather than the tier's limit)."""
+    return (
+        requested_timeout is not None
+        and deadline_seconds(tier, requested_timeout) == requested_timeout
+        and tier.max_timeout_seconds != tier.default_timeout_seconds
+    )

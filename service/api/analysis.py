@@ -13,10 +13,16 @@ from litestar.exceptions import ClientException, HTTPException
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
-from service.analysis.pipeline import EmptyTextError, analyze
-from service.analysis.tiers import deadline_seconds
+from service.analysis.pipeline import Analysis, EmptyTextError, analyze
+from service.analysis.tiers import deadline_is_requested, deadline_seconds
 from service.api.auth import Caller
-from service.api.requests import analysis_options, request_echo, requested_timeout
+from service.api.disconnect import unless_disconnected
+from service.api.requests import (
+    StrictBodyRequest,
+    analysis_options,
+    request_echo,
+    requested_timeout,
+)
 from service.api.responses import analysis_response
 from service.api.schemas import (
     AnalyzeRequest,
@@ -29,6 +35,7 @@ from service.api.schemas import (
 from service.logs import request_annotations
 from service.metering import Metering
 from service.providers.base import Provider
+from service.providers.http import shared_retry_after_budget
 from service.settings import Settings
 
 ANALYSIS_TAGS = ["analysis"]
@@ -53,6 +60,7 @@ ERROR_RESPONSES = {
     tags=ANALYSIS_TAGS,
     status_code=200,
     responses=ERROR_RESPONSES,
+    request_class=StrictBodyRequest,
 )
 async def analyze_sync(  # noqa: PLR0917 (Litestar injects every parameter by name)
     request: Request[Any, Any, Any],
@@ -78,16 +86,27 @@ async def analyze_sync(  # noqa: PLR0917 (Litestar injects every parameter by na
     options = analysis_options(data, tier, settings.analysis)
     deadline = deadline_seconds(tier, requested_timeout(data))
     request_id = request.scope["state"]["request_id"]  # assigned by RequestLogMiddleware
-    try:
+
+    async def within_deadline() -> Analysis:
         async with asyncio.timeout(deadline):
-            result = await analyze(data.essay_text, options, provider)
+            return await analyze(data.essay_text, options, provider)
+
+    try:
+        # One Retry-After budget for all of the analysis's provider calls, not one per call.
+        with shared_retry_after_budget(settings.provider.max_retry_after_seconds):
+            result = await unless_disconnected(request.receive, within_deadline())
     except EmptyTextError as error:
         raise ClientException(detail=str(error)) from None
     except TimeoutError:
+        whose_limit = (
+            "the timeout the request set in params.timeout"
+            if deadline_is_requested(tier, requested_timeout(data))
+            else f"the {tier.name} tier's limit"
+        )
         raise HTTPException(
             status_code=HTTP_408_REQUEST_TIMEOUT,
             detail=(
-                f"the analysis did not finish within {deadline} s (the {tier.name} tier's limit): "
+                f"the analysis did not finish within {deadline} s ({whose_limit}): "
                 "send fewer paragraphs per request or retry later"
             ),
         ) from None

@@ -13,9 +13,9 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
-from service.api.schemas import FIELD_HINTS
 from service.providers.errors import (
     ContentRefusedError,
     EmbeddingsUnsupportedError,
@@ -53,7 +53,9 @@ def error_response(
 def _http_exception(
     request: Request[Any, Any, Any], error: HTTPException
 ) -> Response[dict[str, str]]:
-    if error.status_code >= 500:
+    if error.status_code == HTTP_500_INTERNAL_SERVER_ERROR:
+        # Only an unexpected failure is an incident; a deliberate 5xx answer (501 for what this
+        # deployment does not offer, 503 while not ready) is in the request log like any other.
         log.error("server error on %s", request.url.path, exc_info=error)
     detail = error.detail
     if isinstance(error, ValidationException) and isinstance(error.extra, list) and error.extra:
@@ -72,12 +74,7 @@ def _describe(item: object) -> str:
     if not isinstance(item, dict):
         return str(item)
     key, message = item.get("key"), item.get("message", "invalid value")
-    if key == "data":  # Litestar's name for the whole body
-        key = "body"
-    if not key:
-        return str(message)
-    hint = FIELD_HINTS.get(key)
-    return f"{key}: {message}" + (f" ({hint})" if hint else "")
+    return f"{key}: {message}" if key else str(message)
 
 
 def _provider_error(
@@ -89,7 +86,13 @@ def _provider_error(
         headers = {"Retry-After": str(math.ceil(error.retry_after_seconds))}
     elif status == 503:
         headers = {"Retry-After": str(PROVIDER_RETRY_AFTER_SECONDS)}
-    log.warning("provider fault on %s: %s", request.url.path, error)
+    # The host is for operators: clients get the detail alone.
+    log.warning(
+        "provider fault on %s: %s",
+        request.url.path,
+        error,
+        extra={"provider_host": error.provider_host},
+    )
     return error_response(status, str(error), headers=headers)
 
 

@@ -1,14 +1,96 @@
-"""The wire request to the domain: effective options after tier limits, and the request echo."""
+"""The wire request to the domain: the body decoded strictly, effective options after tier
+limits, and the request echo."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import msgspec
+from litestar import Request
+from litestar.exceptions import ClientException
 from msgspec import UNSET
 
 from service.analysis.filters import PurposeFilter
 from service.analysis.pipeline import AnalysisOptions
 from service.analysis.tiers import Tier, allowed_detail_count
-from service.api.schemas import AnalyzeParams, AnalyzeRequest, EchoParams, Filters, RequestEcho
+from service.api.schemas import (
+    FIELD_HINTS,
+    AnalyzeParams,
+    AnalyzeRequest,
+    EchoParams,
+    Filters,
+    RequestEcho,
+)
 from service.settings import AnalysisSettings
+
+JSON_MEDIA_TYPE = "application/json"
+
+
+class InvalidBodyError(ValueError):
+    """The body is not a valid analysis request; ``str(error)`` is the client's one-line detail."""
+
+
+def check_body(body: bytes, content_type: str) -> None:
+    """A body at all, declared as JSON."""
+    media_type = content_type.partition(";")[0].strip().lower()
+    if media_type != JSON_MEDIA_TYPE:
+        raise InvalidBodyError(
+            f"the body must be JSON, sent with Content-Type: {JSON_MEDIA_TYPE} "
+            f"(this request says {media_type or 'nothing'})"
+        )
+    if not body.strip():
+        raise InvalidBodyError(
+            "the request body is empty: send a JSON object with essay_text, the text to analyse"
+        )
+
+
+def decode_analyze_request(body: bytes, content_type: str) -> AnalyzeRequest:
+    """The request, decoded strictly: JSON types exactly as the schema says (``1`` or ``"true"``
+    is no boolean), declared as JSON, no nesting deeper than the decoder's recursion limit."""
+    check_body(body, content_type)
+    try:
+        return msgspec.json.decode(body, type=AnalyzeRequest)
+    except RecursionError:
+        raise InvalidBodyError(
+            "the request body is nested too deeply to be an analysis request: send a JSON "
+            "object with essay_text, and optionally params and filters"
+        ) from None
+    except msgspec.ValidationError as error:
+        raise InvalidBodyError(f"invalid request: {_validation_detail(error)}") from None
+    except msgspec.DecodeError as error:
+        raise InvalidBodyError(f"the request body is not valid JSON ({error})") from None
+
+
+def _validation_detail(error: msgspec.ValidationError) -> str:
+    """msgspec's "Expected `bool`, got `int` - at `$.params.include_embeddings`" as
+    "params.include_embeddings: Expected `bool`, got `int`", with a hint where one helps."""
+    message, _, where = str(error).partition(" - at `$")
+    key = where.removesuffix("`").removeprefix(".")
+    if not key:
+        return message
+    hint = FIELD_HINTS.get(key)
+    return f"{key}: {message}" + (f" ({hint})" if hint else "")
+
+
+class StrictBodyRequest(Request[Any, Any, Any]):
+    """The analysis request's body, decoded strictly by :func:`decode_analyze_request` (Litestar
+    would coerce ``1`` and ``"true"`` to booleans, accept any content type, and fail with a 500
+    on deeply nested JSON); the handler's ``data`` is then that already-decoded request."""
+
+    async def body(self) -> bytes:
+        # Litestar reads the body first and takes an empty one for a missing ``data`` field.
+        body = await super().body()
+        try:
+            check_body(body, self.headers.get("content-type", ""))
+        except InvalidBodyError as error:
+            raise ClientException(detail=str(error)) from None
+        return body
+
+    async def json(self) -> Any:
+        try:
+            return decode_analyze_request(await self.body(), self.headers.get("content-type", ""))
+        except InvalidBodyError as error:
+            raise ClientException(detail=str(error)) from None
 
 
 def analysis_options(

@@ -71,8 +71,9 @@ def analysis_response(
     body = ResponseBody(
         meta=ResponseMeta(
             embedding=EmbeddingMeta(
-                # Configured size, else what the model returned (0: nothing was embedded).
-                dimensions=embedding_dimensions or analysis.embedding_dimensions or 0,
+                # The size the provider returned; when nothing was embedded, the requested one
+                # (0: none requested, the model's native size).
+                dimensions=analysis.embedding_dimensions or embedding_dimensions or 0,
                 version=embedding_model,
             )
         ),

@@ -6,8 +6,10 @@ secret may even switch provider kind without a restart.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -18,9 +20,10 @@ from service.providers.errors import (
     EmbeddingsUnsupportedError,
     EndpointNotFoundError,
     ProviderAuthError,
+    ProviderError,
     ProviderFailedError,
 )
-from service.providers.http import UpstreamClient, describe
+from service.providers.http import UpstreamClient
 
 T = TypeVar("T")
 
@@ -80,22 +83,23 @@ class InferenceClient:
         }
         if self.embedding_dimensions is not None:
             payload["dimensions"] = self.embedding_dimensions
-        what = describe(url, "embeddings")
-        try:
-            answer = await self.upstream.post_json(
-                url,
-                headers=_bearer(current.embeddings_api_key or current.api_key),
-                payload=payload,
-                what=what,
-                answer_type=_Embeddings,
-            )
-        except EndpointNotFoundError as error:
-            raise EmbeddingsUnsupportedError(
-                f"the inference provider cannot embed ({what} is not served), so similarities "
-                "cannot be computed: configure an embeddings endpoint (UPSTREAM_EMBEDDINGS_URL or "
-                "EMBEDDINGS_URL)"
-            ) from error
-        return _embeddings(answer, count=len(texts), what=what)
+        what = "embeddings"
+        with _at_host_of(url):
+            try:
+                answer = await self.upstream.post_json(
+                    url,
+                    headers=_bearer(current.embeddings_api_key or current.api_key),
+                    payload=payload,
+                    what=what,
+                    answer_type=_Embeddings,
+                )
+            except EndpointNotFoundError as error:
+                raise EmbeddingsUnsupportedError(
+                    "the inference provider cannot embed (its embeddings endpoint is not "
+                    "served), so similarities cannot be computed: configure an embeddings "
+                    "endpoint (UPSTREAM_EMBEDDINGS_URL or EMBEDDINGS_URL)"
+                ) from error
+            return _embeddings(answer, count=len(texts), what=what)
 
     async def _openai_chat(self, current: ProviderCredentials, request: ChatRequest) -> str:
         url = f"{api_base(current.base_url)}/chat/completions"
@@ -115,20 +119,24 @@ class InferenceClient:
                     "schema": request.output_schema.schema,
                 },
             }
-        what = describe(url, "chat completions")
-        answer = await self.upstream.post_json(
-            url,
-            headers=_bearer(current.api_key),
-            payload=payload,
-            what=what,
-            answer_type=_ChatCompletion,
-        )
-        if answer.choices and answer.choices[0].finish_reason == "content_filter":
-            raise ContentRefusedError(f"the provider's content filter blocked {what}")
-        content = answer.choices[0].message.content if answer.choices else None
-        if content is None:
-            raise ProviderFailedError(f"the answer of {what} has no choices[0].message.content")
-        return content
+        what = "chat completions"
+        with _at_host_of(url):
+            answer = await self.upstream.post_json(
+                url,
+                headers=_bearer(current.api_key),
+                payload=payload,
+                what=what,
+                answer_type=_ChatCompletion,
+            )
+            choice = answer.choices[0] if answer.choices else None
+            if choice is not None and choice.finish_reason == "content_filter":
+                raise ContentRefusedError(f"the provider's content filter blocked {what}")
+            if choice is not None and choice.message.refusal:
+                # Structured outputs: the model declines in `refusal`, `content` stays null.
+                raise ContentRefusedError(f"the model refused {what} on content grounds")
+            if choice is None or choice.message.content is None:
+                raise ProviderFailedError(f"the answer of {what} has no choices[0].message.content")
+            return choice.message.content
 
     async def _anthropic_chat(self, current: ProviderCredentials, request: ChatRequest) -> str:
         url = f"{api_base(current.base_url)}/messages"
@@ -150,10 +158,11 @@ class InferenceClient:
             ]
             payload["tool_choice"] = {"type": "tool", "name": ANTHROPIC_TOOL}
         headers = {"x-api-key": current.api_key, "anthropic-version": ANTHROPIC_VERSION}
-        what = describe(url, "messages")
-        answer = await self.upstream.post_json(
-            url, headers=headers, payload=payload, what=what, answer_type=_AnthropicMessage
-        )
+        what = "messages"
+        with _at_host_of(url):
+            answer = await self.upstream.post_json(
+                url, headers=headers, payload=payload, what=what, answer_type=_AnthropicMessage
+            )
         if answer.stop_reason == "refusal":
             raise ContentRefusedError(f"the model refused {what} on content grounds")
         if request.output_schema is not None:
@@ -169,6 +178,17 @@ class InferenceClient:
             raise ProviderFailedError(f"the answer of {what} has no text block")
         # Without a tool call the text is returned; the JSON repair step may still rescue it.
         return "".join(texts)
+
+
+@contextmanager
+def _at_host_of(url: str) -> Iterator[None]:
+    """A provider error raised inside names the provider's host, for the log (never the client's
+    detail: the host is the deployment's internals)."""
+    try:
+        yield
+    except ProviderError as error:
+        error.provider_host = urlsplit(url).hostname
+        raise
 
 
 def _bearer(api_key: str) -> dict[str, str]:
@@ -190,6 +210,8 @@ def _embeddings(answer: _Embeddings, *, count: int, what: str) -> list[list[floa
 
 class _ChatMessage(msgspec.Struct):
     content: str | None = None
+    refusal: str | None = None
+    """OpenAI structured outputs: the model's reason for declining (``content`` is then null)."""
 
 
 class _Choice(msgspec.Struct):

@@ -7,6 +7,8 @@ class ProviderError(Exception):
     """A provider call failed; ``str(error)`` is a one-line detail safe to show a client."""
 
     retry_after_seconds: float | None = None
+    provider_host: str | None = None
+    """The host that failed: for the log, never in the client's detail."""
 
 
 class ProviderTimeoutError(ProviderError):

@@ -8,18 +8,20 @@ honour ``Retry-After`` up to a cap, and never retry a read timeout (it would dou
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import email.utils
 import random
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import aiohttp
 import msgspec
 
 from service.providers.errors import (
+    ContentRefusedError,
     EndpointNotFoundError,
     ProviderAuthError,
     ProviderFailedError,
@@ -34,6 +36,53 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 """Upstream answers are untrusted: a bigger body is refused, not buffered."""
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 BACKOFF_BASE_SECONDS = 0.2
+REFUSAL_ERROR_CODES = frozenset(
+    {"content_filter", "content_policy_violation", "invalid_prompt", "ResponsibleAIPolicyViolation"}
+)
+"""Error codes of a 400 that is the provider's moderation refusing the text, not a bad request:
+Azure OpenAI's content filter (``error.code`` "content_filter", ``error.innererror.code``
+"ResponsibleAIPolicyViolation"), OpenAI's flagged prompts ("invalid_prompt",
+"content_policy_violation")."""
+
+
+@dataclass(kw_only=True)
+class RetryAfterBudget:
+    """Seconds of provider ``Retry-After`` one analysis may wait out, across all its calls.
+
+    Waits that overlap (concurrent calls told to wait at the same time) are counted once: the
+    budget is the wall time the analysis spends waiting, not the sum of each call's waits.
+    """
+
+    seconds: float
+    _spent: float = 0.0
+    _until: float = field(default_factory=time.monotonic)
+
+    def take(self, wait: float) -> bool:
+        """Reserve a wait of ``wait`` seconds from now; False when that exceeds the budget."""
+        now = time.monotonic()
+        cost = max(0.0, now + wait - max(now, self._until))
+        if self._spent + cost > self.seconds:
+            return False
+        self._spent += cost
+        self._until = max(self._until, now + wait)
+        return True
+
+
+_analysis_budget: contextvars.ContextVar[RetryAfterBudget | None] = contextvars.ContextVar(
+    "retry_after_budget", default=None
+)
+
+
+@contextmanager
+def shared_retry_after_budget(seconds: float) -> Iterator[RetryAfterBudget]:
+    """Provider calls made inside (and in tasks started inside) share one Retry-After budget;
+    outside, each call has its own."""
+    budget = RetryAfterBudget(seconds=seconds)
+    token = _analysis_budget.set(budget)
+    try:
+        yield budget
+    finally:
+        _analysis_budget.reset(token)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,17 +132,23 @@ class UpstreamClient:
         """The answer decoded into ``answer_type`` (the fields we read, validated in one pass);
         raises a :class:`ProviderError` subclass with a one-line detail.
 
-        ``what`` names the call in error details ("chat completions at api.openai.com").
+        ``what`` names the call in error details ("chat completions"; never the host, which
+        the caller adds to the error for the log).
         """
         body = msgspec.json.encode(payload)
         request_headers = {"Content-Type": "application/json", **headers}
+        budget = _analysis_budget.get() or RetryAfterBudget(
+            seconds=self.policy.max_retry_after_seconds
+        )
         for attempt in range(1, self.policy.max_attempts + 1):
             last = attempt == self.policy.max_attempts
             try:
                 async with self.session.post(url, data=body, headers=request_headers) as response:
                     if response.status < 300:
                         return await _read_json(response, what, answer_type)
-                    delay = await self._retry_delay(response, what, attempt=attempt, last=last)
+                    delay = await self._retry_delay(
+                        response, what, attempt=attempt, last=last, budget=budget
+                    )
             except (TimeoutError, aiohttp.ServerTimeoutError) as error:
                 raise ProviderTimeoutError(
                     f"the inference provider did not answer {what} in time"
@@ -109,27 +164,38 @@ class UpstreamClient:
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     async def _retry_delay(
-        self, response: aiohttp.ClientResponse, what: str, *, attempt: int, last: bool
+        self,
+        response: aiohttp.ClientResponse,
+        what: str,
+        *,
+        attempt: int,
+        last: bool,
+        budget: RetryAfterBudget,
     ) -> float:
         """Seconds to wait before the next attempt, or raise when the error is final."""
         status = response.status
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if status == 429:
             wait = retry_after if retry_after is not None else _backoff(attempt)
-            if last or wait > self.policy.max_retry_after_seconds:
+            if last or not budget.take(wait):
                 raise ProviderRateLimitedError(
                     f"the inference provider is rate limiting {what} (HTTP 429 after {attempt} "
                     f"attempts); retry after {max(1, round(wait))} s",
                     retry_after_seconds=max(1.0, wait),
                 )
             return wait
-        message = await _error_message(response)
-        if status in RETRYABLE_STATUSES and not last:
-            return (
-                min(retry_after, self.policy.max_retry_after_seconds)
-                if retry_after
-                else _backoff(attempt)
+        message, codes = await _error_body(response)
+        if status == 400 and codes & REFUSAL_ERROR_CODES:
+            raise ContentRefusedError(
+                f"the provider's content filter refused the text ({what}: HTTP 400, "
+                f"{min(codes & REFUSAL_ERROR_CODES)})"
             )
+        if status in RETRYABLE_STATUSES and not last:
+            if not retry_after:
+                return _backoff(attempt)
+            wait = min(retry_after, self.policy.max_retry_after_seconds)
+            if budget.take(wait):
+                return wait
         if status in (401, 403):
             raise ProviderAuthError(
                 f"the inference provider refused the service's credentials for {what} "
@@ -144,11 +210,6 @@ class UpstreamClient:
         raise ProviderFailedError(
             f"the inference provider answered HTTP {status} to {what}{tried}{message}"
         )
-
-
-def describe(url: str, endpoint: str) -> str:
-    """ "chat completions at api.openai.com": the host only, never a path or query with secrets."""
-    return f"{endpoint} at {urlsplit(url).hostname}"
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -194,17 +255,24 @@ async def _read_json(response: aiohttp.ClientResponse, what: str, answer_type: t
         ) from error
 
 
-async def _error_message(response: aiohttp.ClientResponse) -> str:
-    """': <provider's message>' shortened to one line, or ''.
+async def _error_body(response: aiohttp.ClientResponse) -> tuple[str, frozenset[str]]:
+    """(': <provider's message>' shortened to one line, or ''; the error's codes:
+    ``error.code`` and ``error.innererror.code``, as OpenAI and Azure OpenAI send them).
 
     Error bodies are untrusted and may be huge: only the first 4 KiB are read."""
     try:
         raw = await response.content.read(4096)
         decoded = msgspec.json.decode(raw)
     except (msgspec.DecodeError, aiohttp.ClientError, TimeoutError):
-        return ""
+        return "", frozenset()
     error = decoded.get("error") if isinstance(decoded, dict) else None
+    codes: set[str] = set()
+    if isinstance(error, dict):
+        inner = error.get("innererror")
+        for code in (error.get("code"), inner.get("code") if isinstance(inner, dict) else None):
+            if isinstance(code, str):
+                codes.add(code)
     message = error.get("message") if isinstance(error, dict) else error
     if not isinstance(message, str) or not message.strip():
-        return ""
-    return ": " + " ".join(message.split())[:200]
+        return "", frozenset(codes)
+    return ": " + " ".join(message.split())[:200], frozenset(codes)

@@ -32,10 +32,54 @@ from aiohttp import web
 from tests.fakes import captures
 
 FaultKind = Literal[
-    "timeout", "rate_limit", "server_error", "malformed_json", "no_embeddings", "content_filter"
+    "timeout",
+    "rate_limit",
+    "server_error",
+    "malformed_json",
+    "no_embeddings",
+    "content_filter",
+    "structured_refusal",
+    "azure_content_filter",
+    "flagged_prompt",
 ]
+REFUSALS: dict[str, tuple[int, dict[str, Any]]] = {
+    # OpenAI structured outputs: the model declines in message.refusal, content is null.
+    "structured_refusal": (200, {}),
+    # Azure OpenAI's content filter on the prompt: HTTP 400, error.code "content_filter".
+    "azure_content_filter": (
+        400,
+        {
+            "error": {
+                "message": "The response was filtered due to the prompt triggering Azure "
+                "OpenAI's content management policy.",
+                "type": None,
+                "param": "prompt",
+                "code": "content_filter",
+                "status": 400,
+                "innererror": {"code": "ResponsibleAIPolicyViolation"},
+            }
+        },
+    ),
+    # OpenAI's flagged prompt (reasoning models): HTTP 400, error.code "invalid_prompt".
+    "flagged_prompt": (
+        400,
+        {
+            "error": {
+                "message": "Invalid prompt: your prompt was flagged as potentially violating "
+                "our usage policy.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "invalid_prompt",
+            }
+        },
+    ),
+}
+"""The documented refusal forms besides finish_reason "content_filter", by fault kind."""
 FAULT_KINDS: tuple[str, ...] = (
     "content_filter",
+    "structured_refusal",
+    "azure_content_filter",
+    "flagged_prompt",
     "timeout",
     "rate_limit",
     "server_error",
@@ -68,6 +112,9 @@ class Fault:
     remaining: int | None = None
     """Requests still to fail; None: until cleared."""
     retry_after_seconds: int = 1
+    every_other: bool = False
+    """Hit one request, let the next through, hit the next, ... (``remaining`` counts hits)."""
+    _passing: bool = True
 
 
 class FakeProvider:
@@ -80,14 +127,28 @@ class FakeProvider:
         self.requested_dimensions: list[int | None] = []
         """The ``dimensions`` parameter of each embeddings request (None: not sent)."""
         self.calls: Counter[str] = Counter()
+        self.cancelled: Counter[str] = Counter()
+        """Requests abandoned by the caller while the fake was still answering, by endpoint."""
+        self.embedding_size: int | None = None
+        """Vectors of this size whatever ``dimensions`` asks (a provider that ignores it)."""
         self.url = ""
         """Base URL including /v1, set once serving."""
         self._pinned = _pinned_vectors()
 
     def inject(
-        self, kind: FaultKind, *, count: int | None = None, retry_after_seconds: int = 1
+        self,
+        kind: FaultKind,
+        *,
+        count: int | None = None,
+        retry_after_seconds: int = 1,
+        every_other: bool = False,
     ) -> None:
-        self.fault = Fault(kind=kind, remaining=count, retry_after_seconds=retry_after_seconds)
+        self.fault = Fault(
+            kind=kind,
+            remaining=count,
+            retry_after_seconds=retry_after_seconds,
+            every_other=every_other,
+        )
 
     def clear(self) -> None:
         self.fault = None
@@ -97,6 +158,8 @@ class FakeProvider:
         self.authorizations.clear()
         self.requested_dimensions.clear()
         self.calls.clear()
+        self.cancelled.clear()
+        self.embedding_size = None
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -114,6 +177,10 @@ class FakeProvider:
         fault = self.fault
         if fault is None or fault.kind not in applies_to:
             return None
+        if fault.every_other:
+            fault._passing = not fault._passing
+            if fault._passing:
+                return None
         if fault.remaining is not None:
             fault.remaining -= 1
             if fault.remaining <= 0:
@@ -128,7 +195,13 @@ class FakeProvider:
             request.headers.get("Authorization") or request.headers.get("x-api-key", "")
         )
         if self.latency_ms:
-            await asyncio.sleep(self.latency_ms / 1000)
+            try:
+                await asyncio.sleep(self.latency_ms / 1000)
+            except (
+                asyncio.CancelledError
+            ):  # the caller closed the connection (handler_cancellation)
+                self.cancelled[endpoint] += 1
+                raise
         fault = self._take_fault({"timeout", "rate_limit", "server_error"} | kinds)
         if fault is None:
             return None
@@ -144,6 +217,9 @@ class FakeProvider:
             return web.json_response({"error": {"message": "upstream exploded"}}, status=500)
         if fault.kind == "no_embeddings":
             return web.json_response({"error": {"message": "Not Found"}}, status=404)
+        status, body = REFUSALS.get(fault.kind, (200, {}))
+        if status != 200:
+            return web.json_response(body, status=status)
         return fault
 
     # -- chat -----------------------------------------------------------------------------
@@ -163,16 +239,19 @@ class FakeProvider:
         return json.dumps(_analysis(first, int(details.get("minItems", 0))))
 
     async def _chat_completions(self, request: web.Request) -> web.Response:
-        early = await self._before(request, "chat", {"malformed_json", "content_filter"})
+        early = await self._before(request, "chat", {"malformed_json", "content_filter", *REFUSALS})
         if isinstance(early, web.Response):
             return early
         body = await request.json()
         response_format = body.get("response_format") or {}
         schema = response_format.get("json_schema", {}).get("schema") if response_format else None
-        refused = early is not None and early.kind == "content_filter"
-        content = (
-            None if refused else self._answer(body, schema=schema, malformed=early is not None)
-        )
+        filtered = early is not None and early.kind == "content_filter"
+        declined = early is not None and early.kind == "structured_refusal"
+        message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
+        if declined:
+            message["refusal"] = "I'm sorry, I cannot assist with that request."
+        elif not filtered:
+            message["content"] = self._answer(body, schema=schema, malformed=early is not None)
         return web.json_response(
             {
                 "id": "chatcmpl-fake",
@@ -181,8 +260,8 @@ class FakeProvider:
                 "choices": [
                     {
                         "index": 0,
-                        "finish_reason": "content_filter" if refused else "stop",
-                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": "content_filter" if filtered else "stop",
+                        "message": message,
                     }
                 ],
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
@@ -233,7 +312,7 @@ class FakeProvider:
         if isinstance(texts, str):
             texts = [texts]
         self.requested_dimensions.append(body.get("dimensions"))
-        dimensions = int(body.get("dimensions") or DEFAULT_DIMENSIONS)
+        dimensions = self.embedding_size or int(body.get("dimensions") or DEFAULT_DIMENSIONS)
         data = [
             {"object": "embedding", "index": i, "embedding": self.embedding(text, dimensions)}
             for i, text in enumerate(texts)

@@ -10,7 +10,12 @@ from service.analysis.filters import PurposeFilter, apply_filters, cosine
 from service.analysis.hyperstring import clean_fragment, hyperstring, suggested_uses_hyperstring
 from service.analysis.prompts import InvalidOutputError, analysis_schema, parse_analysis
 from service.analysis.segmentation import split_segments
-from service.analysis.tiers import TIERS, allowed_detail_count, deadline_seconds
+from service.analysis.tiers import (
+    TIERS,
+    allowed_detail_count,
+    deadline_is_requested,
+    deadline_seconds,
+)
 from service.analysis.tokens import count_tokens
 from service.analysis.trials import Draft, Trial, consensus_trial, trial_temperatures
 from service.analysis.zones import Zone, automatic_detail_count, plan_segment
@@ -126,6 +131,13 @@ def test_deadline_by_tier() -> None:
     assert deadline_seconds(TIERS["northstar"], None) == 600
     assert deadline_seconds(TIERS["northstar"], 5000) == 1200
     assert deadline_seconds(TIERS["northstar"], 2) == 2
+
+
+def test_the_deadline_is_the_requests_own_only_where_the_tier_takes_it() -> None:
+    assert deadline_is_requested(TIERS["northstar"], 2)
+    assert not deadline_is_requested(TIERS["northstar"], None)
+    assert not deadline_is_requested(TIERS["northstar"], 5000)  # capped: the tier's limit
+    assert not deadline_is_requested(TIERS["standard"], 60)  # ignored, though equal
 
 
 def test_filters_exclude_on_the_best_label_at_or_over_its_threshold() -> None:

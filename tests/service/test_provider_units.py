@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.providers.credentials import api_base, guess_provider_kind, provider_url_problem
-from service.providers.http import parse_retry_after
+from service.providers.http import RetryAfterBudget, parse_retry_after
 
 
 @pytest.mark.parametrize(
@@ -20,6 +20,15 @@ from service.providers.http import parse_retry_after
 )
 def test_retry_after_parsing(header: str | None, seconds: float | None) -> None:
     assert parse_retry_after(header) == seconds
+
+
+def test_overlapping_retry_after_waits_spend_the_budget_once() -> None:
+    budget = RetryAfterBudget(seconds=10.0)
+    # Six concurrent calls told to wait 4 s at the same moment: one 4 s wait of the analysis.
+    assert all(budget.take(4.0) for _ in range(6))
+    assert budget.take(5.5)  # 1.5 s beyond the first wait: 5.5 s spent in all
+    assert not budget.take(11.0)  # 5.5 s beyond that: 11 s, over the budget
+    assert budget.take(9.0)  # 3.5 s beyond: 9 s, within it
 
 
 def test_provider_url_rules() -> None:

@@ -58,7 +58,7 @@ def test_anthropic_messages_with_separate_embeddings_endpoint(
         fake.inject("content_filter", count=1)
         refused = service.request("POST", "/analyze_sync", {"essay_text": captures.ESSAY_TEXT})
     assert refused.status == 408
-    assert refused.json()["detail"] == "the model refused messages at 127.0.0.1 on content grounds"
+    assert refused.json()["detail"] == "the model refused messages on content grounds"
     assert reply.status == 200, reply.body
     segment = reply.json()["results"]["response"]["segments"][0]
     assert segment["covariant_details"][0]["text"] == captures.DETAILS_5[0]
