@@ -42,14 +42,17 @@ ANALYSIS_TAGS = ["analysis"]
 ERROR_RESPONSES = {
     code: ResponseSpec(data_container=ErrorDetail, description=description)
     for code, description in {
-        400: "The body is not valid JSON or breaks the request schema.",
+        400: "The body is empty, not JSON (by content or Content-Type), or breaks the request "
+        "schema.",
         401: "API keys are configured and none was sent.",
         403: "The API key is not valid.",
-        408: "The tier's deadline passed, or the provider's content filter refused the text.",
+        408: "The tier's deadline (or the request's params.timeout) passed, or the provider "
+        "refused the text.",
         413: "essay_text is longer than MAX_INPUT_CHARS, or the body is too large.",
         429: "The provider (or the service) is rate limiting; see Retry-After.",
         502: "The provider failed, cannot embed, or its model answered in the wrong format.",
-        503: "The provider is unreachable or too slow; see Retry-After.",
+        503: "The provider is unreachable or too slow, or the API keys are not loaded yet; see "
+        "Retry-After.",
     }.items()
 }
 

@@ -147,6 +147,15 @@ def test_byop_values_name_the_secret_and_no_kubernetes_secret(byop: EksSynth) ->
     assert "secret" not in json.dumps({k: v for k, v in values.items() if k != "env"}).lower()
 
 
+def test_values_name_the_api_keys_secret_for_the_pods_to_read(
+    managed: EksSynth, byop: EksSynth
+) -> None:
+    for synth in (managed, byop):
+        values = release_values(synth, "hypernym")
+        assert values["env"]["API_KEYS_SECRET_ARN"] == synth.config.api.keys_secret_arn
+        assert "API_KEYS" not in values["env"]  # the keys themselves never travel here
+
+
 # --- the values, rendered --------------------------------------------------------------------
 
 
