@@ -332,11 +332,6 @@ class AccessSettings(SettingsGroup, frozen=True, kw_only=True):
         ),
     ] = env("API_KEYS_SECRET_ARN", None)
 
-    @property
-    def open_access(self) -> bool:
-        """No keys configured: every caller gets the open-access tier."""
-        return not self.api_keys and self.api_keys_secret_arn is None
-
 
 class AnalysisSettings(SettingsGroup, frozen=True, kw_only=True):
     """Limits and defaults of the analysis itself."""
