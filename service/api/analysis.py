@@ -13,7 +13,7 @@ from litestar.exceptions import ClientException, HTTPException
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
-from service.analysis.pipeline import EmptyTextError, analyze
+from service.analysis.pipeline import EmptyTextError
 from service.analysis.tiers import deadline_seconds
 from service.api.auth import Caller
 from service.api.requests import analysis_options, request_echo, requested_timeout
@@ -26,6 +26,7 @@ from service.api.schemas import (
     RateLimits,
     Recommended,
 )
+from service.jobs.cache import Analyzer
 from service.logs import request_annotations
 from service.metering import Metering
 from service.providers.base import Provider
@@ -61,6 +62,7 @@ async def analyze_sync(  # noqa: PLR0917 (Litestar injects every parameter by na
     settings: NamedDependency[Settings],
     provider: NamedDependency[Provider],
     metering: NamedDependency[Metering],
+    analyzer: NamedDependency[Analyzer],
 ) -> AnalyzeResponse:
     """Analyse a text: per paragraph a semantic category, covariant details, a hyperstring and
     its reconstruction, with token counts, compression ratio, similarity and filters."""
@@ -80,7 +82,7 @@ async def analyze_sync(  # noqa: PLR0917 (Litestar injects every parameter by na
     request_id = request.scope["state"]["request_id"]  # assigned by RequestLogMiddleware
     try:
         async with asyncio.timeout(deadline):
-            result = await analyze(data.essay_text, options, provider)
+            result, cache_hit = await analyzer.run(data.essay_text, options, provider)
     except EmptyTextError as error:
         raise ClientException(detail=str(error)) from None
     except TimeoutError:
@@ -105,6 +107,7 @@ async def analyze_sync(  # noqa: PLR0917 (Litestar injects every parameter by na
         processing_time=time.perf_counter() - started,
         embedding_model=settings.provider.embedding_model,
         embedding_dimensions=settings.provider.requested_embedding_dimensions,
+        cache_hit=cache_hit,
     )
 
 
@@ -127,34 +130,4 @@ def user_rate_limits(caller: NamedDependency[Caller]) -> RateLimits:
     )
 
 
-ASYNC_DETAIL = (
-    "asynchronous analysis needs shared job state, which this stateless deployment does not "
-    "keep: use POST /analyze_sync"
-)
-
-
-@post(
-    "/analyze_begin",
-    operation_id="AnalyzeBegin",
-    tags=ANALYSIS_TAGS,
-    status_code=501,
-    sync_to_thread=False,
-)
-def analyze_begin(caller: NamedDependency[Caller]) -> None:
-    """Not available: answers 501 (see /analyze_sync)."""
-    raise HTTPException(status_code=501, detail=ASYNC_DETAIL)
-
-
-@get(
-    "/analyze_status/{analysis_id:str}",
-    operation_id="AnalyzeStatus",
-    tags=ANALYSIS_TAGS,
-    status_code=501,
-    sync_to_thread=False,
-)
-def analyze_status(analysis_id: str, caller: NamedDependency[Caller]) -> None:
-    """Not available: answers 501 (see /analyze_sync)."""
-    raise HTTPException(status_code=501, detail=ASYNC_DETAIL)
-
-
-ANALYSIS_HANDLERS = [analyze_sync, user_rate_limits, analyze_begin, analyze_status]
+ANALYSIS_HANDLERS = [analyze_sync, user_rate_limits]
