@@ -127,6 +127,9 @@ class EmptyTextError(ValueError):
     """The text holds nothing to analyse."""
 
 
+EMPTY_TEXT_DETAIL = "essay_text holds no text: send the text to analyse"
+
+
 async def analyze(
     essay_text: str,
     options: AnalysisOptions,
@@ -139,7 +142,7 @@ async def analyze(
     started = time.perf_counter()
     segments = split_segments(essay_text, force_single_segment=options.force_single_segment)
     if not segments:
-        raise EmptyTextError("essay_text holds no text: send the text to analyse")
+        raise EmptyTextError(EMPTY_TEXT_DETAIL)
     tracker = _ConcurrencyTracker(options.max_concurrency, len(segments), on_segment_done)
     try:
         async with asyncio.TaskGroup() as group:

@@ -11,12 +11,17 @@ from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, HTTPException
 from litestar.openapi import ResponseSpec
-from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_413_REQUEST_ENTITY_TOO_LARGE
+from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT
 
 from service.analysis.pipeline import EmptyTextError
 from service.analysis.tiers import deadline_seconds
 from service.api.auth import Caller
-from service.api.requests import analysis_options, request_echo, requested_timeout
+from service.api.requests import (
+    analysis_options,
+    request_echo,
+    requested_timeout,
+    require_input_size,
+)
 from service.api.responses import analysis_response
 from service.api.schemas import (
     AnalyzeRequest,
@@ -67,15 +72,7 @@ async def analyze_sync(  # noqa: PLR0917 (Litestar injects every parameter by na
     """Analyse a text: per paragraph a semantic category, covariant details, a hyperstring and
     its reconstruction, with token counts, compression ratio, similarity and filters."""
     started = time.perf_counter()
-    limit = settings.analysis.max_input_chars
-    if len(data.essay_text) > limit:
-        raise HTTPException(
-            status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            detail=(
-                f"essay_text has {len(data.essay_text)} characters; this service accepts at "
-                f"most {limit} (MAX_INPUT_CHARS): split the text into several requests"
-            ),
-        )
+    require_input_size(data, settings.analysis)
     tier = caller.tier
     options = analysis_options(data, tier, settings.analysis)
     deadline = deadline_seconds(tier, requested_timeout(data))

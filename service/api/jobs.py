@@ -10,13 +10,13 @@ import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, HTTPException, NotFoundException
-from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
+from service.analysis.pipeline import EMPTY_TEXT_DETAIL
 from service.analysis.segmentation import split_segments
 from service.api.analysis import ANALYSIS_TAGS, ERROR_RESPONSES
 from service.api.auth import Caller
 from service.api.job_schemas import BeginResponse, JobResults, Progress, StatusResponse
-from service.api.requests import analysis_options
+from service.api.requests import analysis_options, require_input_size
 from service.api.schemas import AnalysisMode, AnalyzeRequest
 from service.jobs.estimate import estimated_seconds
 from service.jobs.store import JobStore
@@ -56,22 +56,14 @@ async def analyze_begin(
 ) -> BeginResponse:
     """Start an analysis (the /analyze_sync body and rules); poll /analyze_status/{id}."""
     store = _store(request)
-    limit = settings.analysis.max_input_chars
-    if len(data.essay_text) > limit:
-        raise HTTPException(
-            status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            detail=(
-                f"essay_text has {len(data.essay_text)} characters; this service accepts at "
-                f"most {limit} (MAX_INPUT_CHARS): split the text into several requests"
-            ),
-        )
+    require_input_size(data, settings.analysis)
     tier = caller.tier
     options = analysis_options(data, tier, settings.analysis)
     paragraphs = len(
         split_segments(data.essay_text, force_single_segment=options.force_single_segment)
     )
     if not paragraphs:
-        raise ClientException(detail="essay_text holds no text: send the text to analyse")
+        raise ClientException(detail=EMPTY_TEXT_DETAIL)
     job_id = str(uuid.uuid4())
     mode: AnalysisMode = "comprehensive" if options.trials > 1 else "partial"
     estimate = estimated_seconds(paragraphs, options)

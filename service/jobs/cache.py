@@ -4,12 +4,13 @@ models, by every replica, for sync and async calls alike (``cache_hit: true``).
 The key is a SHA-256 over everything that changes the result: the text, the options after
 tier rules (thresholds, detail count, filters, trials, embeddings), the chat model and the
 embeddings model and size. A comprehensive request caches its trials with the rest of the
-analysis. What is stored is the domain :class:`Analysis`, so each hit gets a fresh envelope
-(request id, echo, timestamps) around it.
+analysis. What is stored is the domain :class:`Analysis` (less the trials' vectors), so each
+hit gets a fresh envelope (request id, echo, timestamps) around it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable
@@ -76,7 +77,25 @@ class Analyzer:
             return msgspec.json.decode(stored, type=Analysis), True
         analysis = await analyze(text, options, provider, on_segment_done=on_segment_done)
         try:
-            await self._store.cache(key, msgspec.json.encode(analysis), self._ttl_seconds)
+            stored = msgspec.json.encode(_without_trial_vectors(analysis))
+            await self._store.cache(key, stored, self._ttl_seconds)
         except Exception:
             logger.warning("result cache write failed", exc_info=True)
         return analysis, False
+
+
+def _without_trial_vectors(analysis: Analysis) -> Analysis:
+    """The analysis to store: trials' reconstruction vectors chose the consensus and appear in
+    no response, and would make a comprehensive entry 60 x 768 floats per paragraph."""
+    return dataclasses.replace(
+        analysis,
+        segments=[
+            dataclasses.replace(
+                segment,
+                trials=tuple(
+                    dataclasses.replace(trial, reconstruction_vector=[]) for trial in segment.trials
+                ),
+            )
+            for segment in analysis.segments
+        ],
+    )

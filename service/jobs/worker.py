@@ -79,7 +79,7 @@ class Worker:
         self._jobs: dict[asyncio.Task[None], QueueMessage] = {}
         self._slot_free = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._stop_deadline: float | None = None
+        self._stopped_at: float | None = None
         self._loops: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -91,21 +91,20 @@ class Worker:
 
     def _stop(self) -> None:
         if not self._stopping.is_set():
-            self._stop_deadline = time.monotonic() + self._settings.server.drain_timeout_seconds
+            self._stopped_at = time.monotonic()
             self._stopping.set()
             logger.info("job worker: stopped polling", extra={"in_flight": len(self._jobs)})
 
     async def close(self) -> None:
         """Stop polling; give running jobs the rest of the drain time, then return them."""
         self._stop()
-        assert self._stop_deadline is not None
-        remaining = max(0.0, self._stop_deadline - time.monotonic())
+        assert self._stopped_at is not None
         poll, *others = self._loops
         for task in others:
             task.cancel()
-        await asyncio.wait([poll], timeout=POLL_WAIT_SECONDS + 5)
+        drain_end = self._stopped_at + self._settings.server.drain_timeout_seconds
         if self._jobs:
-            await asyncio.wait(list(self._jobs), timeout=remaining)
+            await asyncio.wait(list(self._jobs), timeout=max(0.0, drain_end - time.monotonic()))
         unfinished = list(self._jobs)
         if unfinished:
             logger.warning(
@@ -115,6 +114,10 @@ class Worker:
             for task in unfinished:
                 task.cancel()
             await asyncio.gather(*unfinished, return_exceptions=True)
+        # The last long poll returns within its wait of the stop; its messages go straight back.
+        poll_end = self._stopped_at + POLL_WAIT_SECONDS + 1
+        await asyncio.wait([poll], timeout=max(0.0, poll_end - time.monotonic()))
+        poll.cancel()  # a receive that hangs past that: its messages reappear after the timeout
         await asyncio.gather(*self._loops, return_exceptions=True)
 
     async def _watch_drain(self) -> None:

@@ -169,7 +169,15 @@ def test_a_cache_hit_answers_sync_and_async_without_a_provider_call(
     fake: FakeProvider, resources: dict[str, str], tmp_path: Path
 ) -> None:
     body = {"essay_text": captures.ESSAY_TEXT, "params": {"min_compression_ratio": 0.5}}
-    with running_service(job_env(fake, resources), tmp_path / "cached.log") as service:
+    comprehensive = {"essay_text": TWO_PARAGRAPHS, "params": {"analysis_mode": "comprehensive"}}
+    northstar = {"X-API-Key": NORTHSTAR_KEY}
+    env = job_env(fake, resources, COMPREHENSIVE_TRIALS="3")
+    with running_service(env, tmp_path / "cached.log") as service:
+        trials = service.request("POST", "/analyze_sync", comprehensive, headers=northstar).json()
+        trials_again = service.request(
+            "POST", "/analyze_sync", comprehensive, headers=northstar
+        ).json()
+        fake.calls.clear()
         first = service.request("POST", "/analyze_sync", body, headers=STANDARD).json()
         calls = sum(fake.calls.values())
         assert calls > 0
@@ -185,6 +193,11 @@ def test_a_cache_hit_answers_sync_and_async_without_a_provider_call(
             headers=STANDARD,
         ).json()
 
+    assert trials["results"]["metadata"]["cache_hit"] is False
+    assert trials_again["results"]["metadata"]["cache_hit"] is True
+    assert without_volatile(trials_again["results"]["response"]) == without_volatile(
+        trials["results"]["response"]
+    )  # every trial, as computed
     assert again["results"]["metadata"]["cache_hit"] is True
     assert done["results"]["metadata"]["cache_hit"] is True
     assert without_volatile(again["results"]["response"]) == without_volatile(
@@ -228,3 +241,34 @@ def test_a_replica_killed_mid_job_loses_nothing(
     assert current["status"] == "completed", current
     assert current["results"]["summary"]["total_segments"] == 6
     assert "job completed" in second.log()
+
+
+def test_sigterm_returns_a_job_that_outlasts_the_drain_and_another_replica_finishes_it(
+    fake: FakeProvider, moto_server: MotoServer, tmp_path: Path
+) -> None:
+    fake.latency_ms = 400
+    resources = job_resources(moto_server, max_receive_count=5)
+    env = job_env(
+        fake,
+        resources,
+        RESULT_CACHE_TTL_SECONDS="0",
+        DRAIN_TIMEOUT_SECONDS="1",  # far shorter than the job
+        LOG_LEVEL="info",
+    )
+    essay = "\n\n".join(f"Paragraph {i} on the tides of the northern reef." * 3 for i in range(6))
+    basic = {"X-API-Key": BASIC_KEY}
+    with running_service(env, tmp_path / "stopping.log") as first:
+        job_id = begin(first, {"essay_text": essay}, headers=basic)["analysis_id"]
+        deadline = time.monotonic() + 20
+        while status(first, job_id, basic)["status"] != "processing":
+            assert time.monotonic() < deadline, "the first replica never started the job"
+            time.sleep(0.05)
+        first.process.send_signal(signal.SIGTERM)
+        assert first.process.wait(30) == 0
+    assert "go back to the queue" in first.log()
+    with running_service(env, tmp_path / "taking-over.log") as second:
+        deadline = time.monotonic() + 40
+        while (current := status(second, job_id, basic))["status"] not in {"completed", "failed"}:
+            assert time.monotonic() < deadline, current
+            time.sleep(0.1)
+    assert current["status"] == "completed", current
