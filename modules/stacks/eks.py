@@ -34,6 +34,7 @@ from modules.constructs.app_release import (
     LoadBalancerControllerProps,
     LoadBalancerControllerRelease,
 )
+from modules.constructs.async_jobs import AsyncJobs
 from modules.constructs.backend import configure_backend
 from modules.constructs.eks_addons import (
     LOAD_BALANCER_CONTROLLER_NAMESPACE,
@@ -47,7 +48,14 @@ from modules.constructs.eks_cluster import (
     EksCluster,
     EksClusterProps,
 )
-from modules.stacks.base import DeploymentStack, build_network, s3_state, workload_environment
+from modules.stacks.base import (
+    DeploymentStack,
+    build_async_jobs,
+    build_network,
+    grant_async_jobs,
+    s3_state,
+    workload_environment,
+)
 
 CHART_PATH = PROJECT_ROOT / "service/chart/hypernym"
 HELM_VALUES_DIR = PROJECT_ROOT / "helm-values"
@@ -79,14 +87,21 @@ def image_values(image: str) -> dict[str, str]:
     return {"repository": repository, "tag": tag, "digest": digest}
 
 
-def hypernym_values(config: DeploymentConfig, *, role_arn: str, vpc_cidr: str) -> dict[str, Any]:
+def hypernym_values(
+    config: DeploymentConfig,
+    *,
+    role_arn: str,
+    vpc_cidr: str,
+    jobs: AsyncJobs | None = None,
+) -> dict[str, Any]:
     """The Hypernym release's values: helm-values/eks-<mode>.yaml under what the configuration
     decides for both platforms (the environment contract, load balancer and scaling settings,
-    the same as the ECS service's) and what the cluster stack made (the IRSA role)."""
+    the same as the ECS service's) and what the cluster stack made (the IRSA role, the
+    asynchronous jobs' resources)."""
     lb, service = config.load_balancer, config.service
     owned = {
         "image": image_values(service.image),
-        "env": workload_environment(config),
+        "env": workload_environment(config, jobs),
         "serviceAccount": {"name": config.eks.service_account, "roleArn": role_arn},
         "ingress": {
             "inboundCidrs": list(client_cidrs(config, vpc_cidr)),
@@ -199,6 +214,9 @@ class EksClusterStack(DeploymentStack):
                 cluster_log_retention_days=eks.log_retention_days,
             ),
         )
+        self.async_jobs = build_async_jobs(self)
+        if self.async_jobs is not None:
+            grant_async_jobs(self.addons.app_role, self.async_jobs)
         self._outputs()
 
     def _outputs(self) -> None:
@@ -276,7 +294,12 @@ class EksAppsStack(TerraformStack):
             props=HypernymReleaseProps(
                 chart_path=CHART_PATH,
                 namespace=config.eks.namespace,
-                values=hypernym_values(config, role_arn=addons.app_role.arn, vpc_cidr=vpc_cidr),
+                values=hypernym_values(
+                    config,
+                    role_arn=addons.app_role.arn,
+                    vpc_cidr=vpc_cidr,
+                    jobs=cluster_stack.async_jobs,
+                ),
                 depends_on=[self.load_balancer_controller.release],
             ),
         )

@@ -108,9 +108,11 @@ def test_every_control_plane_log_type_goes_to_a_log_group_with_retention(managed
 def test_secrets_are_envelope_encrypted_with_a_rotating_kms_key(managed: EksSynth) -> None:
     (encryption,) = [one(managed.cluster, "aws_eks_cluster")["encryption_config"]]
     assert encryption["resources"] == ["secrets"]
-    key_address = address(managed.cluster, "aws_kms_key")
+    # The cluster's own key (the asynchronous jobs have theirs: tests/infra/test_async_jobs.py).
+    description = "hypernym-eks: Kubernetes Secrets and control-plane logs"
+    key_address = address(managed.cluster, "aws_kms_key", description=description)
     assert encryption["provider"]["key_arn"] == f"${{{key_address}.arn}}"
-    assert one(managed.cluster, "aws_kms_key")["enable_key_rotation"] is True
+    assert one(managed.cluster, "aws_kms_key", description=description)["enable_key_rotation"]
 
 
 def test_authentication_is_access_entries_only_without_creator_admin(managed: EksSynth) -> None:
