@@ -81,6 +81,7 @@ def test_synthesis_prints_wall_time_and_peak_memory_of_each_job() -> None:
         )
 
 
+@pytest.mark.xdist_group("benchmark-async-jobs")
 def test_async_jobs_prints_throughput_and_added_latency() -> None:
     output = run_benchmark(
         "benchmarks.async_jobs",
