@@ -25,7 +25,7 @@ from modules.stacks.eks import hypernym_values
 from service.settings import Settings
 from tests.infra.conftest import example, varied
 from tests.infra.synthesized import Stack, actions
-from tests.infra.test_config import TODAY, VALID, merged, problems
+from tests.infra.test_config import VALID, merged, problems
 
 ASYNC_VARIABLES = {
     "ASYNC_JOBS_TABLE",
@@ -255,9 +255,9 @@ def test_eks_gives_the_app_role_the_same_grants_and_the_chart_the_same_names(
 
 
 def test_the_async_section_is_read_from_toml_and_checked() -> None:
-    off = parse_config(merged(VALID, {"async": {"enabled": False}}), source="t.toml", today=TODAY)
+    off = parse_config(merged(VALID, {"async": {"enabled": False}}), source="t.toml")
     assert off.async_jobs.enabled is False
-    assert parse_config(VALID, source="t.toml", today=TODAY).async_jobs.enabled is True
+    assert parse_config(VALID, source="t.toml").async_jobs.enabled is True
     assert sorted(
         problems(**{"async": {"max_receive_count": 0, "visibility_timeout_seconds": 50_000}})
     ) == [
