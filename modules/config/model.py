@@ -230,6 +230,43 @@ class RegistryConfig:
     """Encrypt images with this KMS key. Default: a customer-managed key of the stack, rotated."""
 
 
+TOML_KEY = "toml_key"
+"""Field metadata: the TOML key of a field whose name cannot be it (`async` is a keyword)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AsyncConfig:
+    """Asynchronous analysis (`/analyze_begin`, `/analyze_status`) and the shared result cache:
+    a DynamoDB table, an SQS queue with its dead-letter queue and an S3 bucket for large
+    results, encrypted with one KMS key, reached through VPC endpoints. The TOML section is
+    `[async]`."""
+
+    enabled: bool = True
+    """Off: none of it is created and the two endpoints answer 501."""
+    worker_concurrency: int = 4
+    """Jobs each task or pod runs at once."""
+    visibility_timeout_seconds: int = 60
+    """How soon a job whose task died is run by another (the worker extends it while alive)."""
+    max_receive_count: int = 3
+    """Attempts before a job goes to the dead-letter queue and reports failed."""
+    job_ttl_hours: int = 24
+    """How long a job and its result can be read."""
+    result_cache: bool = True
+    """Reuse results for the same text, parameters and model (sync and async)."""
+    result_cache_ttl_hours: int = 24
+    backlog_per_task: int = 8
+    """ECS: scale out when waiting jobs per running task exceed this (beside CPU and memory)."""
+
+    @property
+    def job_ttl_seconds(self) -> int:
+        return self.job_ttl_hours * 3600
+
+    @property
+    def result_cache_ttl_seconds(self) -> int:
+        """0: no cache (the service's convention)."""
+        return self.result_cache_ttl_hours * 3600 if self.result_cache else 0
+
+
 @dataclass(frozen=True, kw_only=True)
 class DeploymentConfig:
     """Everything one deployment needs; stacks and constructs are built from this alone."""
@@ -252,6 +289,8 @@ class DeploymentConfig:
     eks: EksConfig = field(default_factory=EksConfig)
     registry: RegistryConfig | None = None
     """Default: no registry stack; `service.image` names an image pushed elsewhere."""
+    async_jobs: AsyncConfig = field(default_factory=AsyncConfig, metadata={TOML_KEY: "async"})
+    """The `[async]` section."""
 
     @property
     def existing_vpc(self) -> bool:

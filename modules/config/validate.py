@@ -106,6 +106,7 @@ def validate(config: DeploymentConfig) -> list[str]:
         *_registry_problems(config),
         *_node_autoscaler_problems(config),
         *_api_problems(config),
+        *_async_problems(config),
     ]
 
 
@@ -630,3 +631,33 @@ def _api_problems(config: DeploymentConfig) -> list[str]:
     problems += _arn_problems(api.keys_secret_arn, "api.keys_secret_arn", "secretsmanager", region)
     problems += _arn_problems(api.keys_kms_key_arn, "api.keys_kms_key_arn", "kms", region)
     return problems
+
+
+SQS_MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200
+"""SQS: a message's visibility timeout is 0 s to 12 h (SetQueueAttributes, VisibilityTimeout)."""
+SQS_MAX_RECEIVE_COUNT = 1000
+"""SQS redrive policy: maxReceiveCount is 1 to 1,000."""
+
+
+def _async_problems(config: DeploymentConfig) -> list[str]:
+    jobs = config.async_jobs
+    if not jobs.enabled:
+        return []
+    bounds = {
+        "worker_concurrency": (jobs.worker_concurrency, 1, 64),
+        # The worker extends every third of it: under 2 s that is a write per half second.
+        "visibility_timeout_seconds": (
+            jobs.visibility_timeout_seconds,
+            2,
+            SQS_MAX_VISIBILITY_TIMEOUT_SECONDS,
+        ),
+        "max_receive_count": (jobs.max_receive_count, 1, SQS_MAX_RECEIVE_COUNT),
+        "job_ttl_hours": (jobs.job_ttl_hours, 1, 8760),
+        "result_cache_ttl_hours": (jobs.result_cache_ttl_hours, 1, 8760),
+        "backlog_per_task": (jobs.backlog_per_task, 1, 10_000),
+    }
+    return [
+        f"`async.{key}` = {value} is out of range; use {low} to {high}"
+        for key, (value, low, high) in bounds.items()
+        if not low <= value <= high
+    ]

@@ -47,6 +47,9 @@ CONTAINER_ENDPOINTS: Mapping[str, str] = {
 SECRETS_MANAGER_ENDPOINT: Mapping[str, str] = {
     "secretsmanager": "provider credentials and the gateway token, read at start and on rotation",
 }
+SQS_ENDPOINT: Mapping[str, str] = {
+    "sqs": "asynchronous job ids: send, long-poll, extend and delete messages",
+}
 METERING_ENDPOINT: Mapping[str, str] = {
     "metering.marketplace": "AWS Marketplace RegisterUsage/MeterUsage without internet",
 }
@@ -81,6 +84,8 @@ class NetworkProps:
     private_subnet_tags: Mapping[str, str] = field(default_factory=dict)
     """Extra tags on the private subnets made here (e.g. for load balancer discovery).
     Default: none."""
+    dynamodb_gateway: bool = False
+    """Also create the (free) DynamoDB gateway endpoint on the private route tables."""
 
 
 class Network(Construct):
@@ -100,6 +105,7 @@ class Network(Construct):
             self.private_route_table_ids: list[str] = list(props.existing_private_route_table_ids)
         self.endpoint_security_group: SecurityGroup | None = None
         self.s3_prefix_list_id: str | None = None
+        self.dynamodb_prefix_list_id: str | None = None
         if props.create_vpc_endpoints:
             self._create_endpoints()
 
@@ -296,3 +302,14 @@ class Network(Construct):
             tags=name_tag(f"{props.name}-s3"),
         )
         self.s3_prefix_list_id = s3.prefix_list_id
+        if props.dynamodb_gateway:
+            dynamodb = VpcEndpoint(
+                self,
+                "endpoint-dynamodb",
+                vpc_id=self.vpc_id,
+                service_name=f"com.amazonaws.{props.region}.dynamodb",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=self.private_route_table_ids,
+                tags=name_tag(f"{props.name}-dynamodb"),
+            )
+            self.dynamodb_prefix_list_id = dynamodb.prefix_list_id

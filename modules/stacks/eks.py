@@ -39,6 +39,7 @@ from modules.constructs.app_release import (
     LoadBalancerControllerProps,
     LoadBalancerControllerRelease,
 )
+from modules.constructs.async_jobs import AsyncJobs
 from modules.constructs.backend import configure_backend
 from modules.constructs.eks_addons import (
     LOAD_BALANCER_CONTROLLER_NAMESPACE,
@@ -55,7 +56,14 @@ from modules.constructs.eks_cluster import (
 )
 from modules.constructs.eks_iam import EksRole
 from modules.constructs.image_cache import PullThroughCache, PullThroughCacheProps
-from modules.stacks.base import DeploymentStack, build_network, s3_state, workload_environment
+from modules.stacks.base import (
+    DeploymentStack,
+    build_async_jobs,
+    build_network,
+    grant_async_jobs,
+    s3_state,
+    workload_environment,
+)
 
 CHART_PATH = PROJECT_ROOT / "service/chart/hypernym"
 HELM_VALUES_DIR = PROJECT_ROOT / "helm-values"
@@ -88,15 +96,21 @@ def image_values(image: str) -> dict[str, str]:
 
 
 def hypernym_values(
-    config: DeploymentConfig, *, role_arn: str, vpc_cidr: str, account_id: str
+    config: DeploymentConfig,
+    *,
+    role_arn: str,
+    vpc_cidr: str,
+    account_id: str,
+    jobs: AsyncJobs | None = None,
 ) -> dict[str, Any]:
     """The Hypernym release's values: helm-values/eks-<mode>.yaml under what the configuration
     decides for both platforms (the environment contract, load balancer and scaling settings,
-    the same as the ECS service's) and what the cluster stack made (the IRSA role)."""
+    the same as the ECS service's) and what the cluster stack made (the IRSA role, the
+    asynchronous jobs' resources)."""
     lb, service = config.load_balancer, config.service
     owned = {
         "image": image_values(service_image(config, account_id)),
-        "env": workload_environment(config),
+        "env": workload_environment(config, jobs),
         "serviceAccount": {"name": config.eks.service_account, "roleArn": role_arn},
         "ingress": {
             "inboundCidrs": list(client_cidrs(config, vpc_cidr)),
@@ -217,6 +231,9 @@ class EksClusterStack(DeploymentStack):
         self.autoscaler_role: EksRole | None = None
         if autoscaler:
             self._node_autoscaler(role_name("eks-autoscaler"))
+        self.async_jobs = build_async_jobs(self)
+        if self.async_jobs is not None:
+            grant_async_jobs(self.addons.app_role, self.async_jobs)
         self._outputs()
 
     def _node_autoscaler(self, role_name: str) -> None:
@@ -347,6 +364,7 @@ class EksAppsStack(TerraformStack):
                     role_arn=addons.app_role.arn,
                     vpc_cidr=vpc_cidr,
                     account_id=cluster_stack.account_id,
+                    jobs=cluster_stack.async_jobs,
                 ),
                 depends_on=[self.load_balancer_controller.release],
             ),

@@ -30,6 +30,9 @@ ROLE_PURPOSES = {
     "eks-observability": ("amazon-cloudwatch", "cloudwatch-agent"),
 }
 
+CLUSTER_KEY = {"description": "hypernym-eks: Kubernetes Secrets, control-plane and container logs"}
+"""The cluster's own key (the asynchronous jobs have theirs: tests/infra/test_async_jobs.py)."""
+
 
 def role(synth: EksSynth, purpose: str) -> dict:
     name = f"{synth.config.name}-{purpose}-{synth.config.region}"
@@ -108,9 +111,9 @@ def test_every_control_plane_log_type_goes_to_a_log_group_with_retention(managed
 def test_secrets_are_envelope_encrypted_with_a_rotating_kms_key(managed: EksSynth) -> None:
     (encryption,) = [one(managed.cluster, "aws_eks_cluster")["encryption_config"]]
     assert encryption["resources"] == ["secrets"]
-    key_address = address(managed.cluster, "aws_kms_key")
+    key_address = address(managed.cluster, "aws_kms_key", **CLUSTER_KEY)
     assert encryption["provider"]["key_arn"] == f"${{{key_address}.arn}}"
-    assert one(managed.cluster, "aws_kms_key")["enable_key_rotation"] is True
+    assert one(managed.cluster, "aws_kms_key", **CLUSTER_KEY)["enable_key_rotation"] is True
 
 
 def test_authentication_is_access_entries_only_without_creator_admin(managed: EksSynth) -> None:
@@ -454,7 +457,9 @@ def test_container_insights_log_groups_are_created_with_retention_and_the_cluste
         else managed.config.eks.log_retention_days
     )
     assert logs["retention_in_days"] == expected
-    assert logs["kms_key_id"] == f"${{{address(managed.cluster, 'aws_kms_key')}.arn}}"
+    assert (
+        logs["kms_key_id"] == f"${{{address(managed.cluster, 'aws_kms_key', **CLUSTER_KEY)}.arn}}"
+    )
     group = address(
         managed.cluster,
         "aws_cloudwatch_log_group",
@@ -469,7 +474,7 @@ def test_cluster_key_lets_cloudwatch_logs_encrypt_only_the_clusters_log_groups(
 ) -> None:
     (logs,) = [
         s
-        for s in policy(one(managed.cluster, "aws_kms_key"))["Statement"]
+        for s in policy(one(managed.cluster, "aws_kms_key", **CLUSTER_KEY))["Statement"]
         if s["Principal"] == {"Service": f"logs.{managed.config.region}.amazonaws.com"}
     ]
     arns = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]

@@ -7,6 +7,7 @@ from the plan) and the three autoscaling resources are covered by the plan that 
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -68,6 +69,7 @@ def assert_autoscaling_planned(terraform: Terraform) -> None:
     assert sorted(address.split(".")[0] for address in creates) == [
         "aws_appautoscaling_policy",
         "aws_appautoscaling_policy",
+        "aws_appautoscaling_policy",  # the job backlog per task
         "aws_appautoscaling_target",
     ]
     (target,) = [v for a, v in creates.items() if a.startswith("aws_appautoscaling_target")]
@@ -80,7 +82,7 @@ def assert_autoscaling_planned(terraform: Terraform) -> None:
             p["target_tracking_scaling_policy_configuration"][0]["target_value"],
         )
         for a, p in creates.items()
-        if a.startswith("aws_appautoscaling_policy")
+        if a.startswith("aws_appautoscaling_policy") and "backlog" not in a
     )
     assert tracked == [
         ("ECSServiceAverageCPUUtilization", 70),
@@ -115,10 +117,24 @@ def test_ecs_managed_applies_and_destroys_against_moto(
     assert [(b["LoadBalancerName"], b["Scheme"]) for b in balancers] == [
         ("hypernym-alb", "internal")
     ]
+    # The asynchronous jobs' table, queue (with its dead-letter queue) and bucket.
+    dynamodb, sqs = moto_server.client("dynamodb"), moto_server.client("sqs")
+    table = dynamodb.describe_table(TableName=outputs["jobs_table_name"])["Table"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    ttl = dynamodb.describe_time_to_live(TableName=outputs["jobs_table_name"])
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
+    redrive = sqs.get_queue_attributes(
+        QueueUrl=outputs["jobs_queue_url"], AttributeNames=["RedrivePolicy"]
+    )["Attributes"]["RedrivePolicy"]
+    assert json.loads(redrive)["maxReceiveCount"] == 3
+    buckets = [b["Name"] for b in moto_server.client("s3").list_buckets()["Buckets"]]
+    assert "hypernym-jobs-123456789012-eu-west-1" in buckets
 
     assert_autoscaling_planned(terraform)
     terraform.destroy()
     assert moto_server.client("elbv2").describe_load_balancers()["LoadBalancers"] == []
+    assert dynamodb.list_tables()["TableNames"] == []
+    assert sqs.list_queues().get("QueueUrls", []) == []
     assert terraform.run("state", "list").stdout.strip() == ""
 
 
