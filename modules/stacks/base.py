@@ -95,6 +95,14 @@ def interface_endpoints(config: DeploymentConfig) -> dict[str, str]:
     return endpoints
 
 
+def deployment_buckets(config: DeploymentConfig) -> tuple[str, ...]:
+    """The deployment's own buckets in its region (the S3 gateway serves only that region)."""
+    state = config.state
+    if state is None or (state.region or config.region) != config.region:
+        return ()
+    return (state.bucket,)
+
+
 def build_network(
     stack: DeploymentStack,
     extra_endpoints: Mapping[str, str] | None = None,
@@ -129,6 +137,9 @@ def build_network(
             existing_private_route_table_ids=net.existing_private_route_table_ids,
             flow_logs=flow_logs,
             flow_log_retention_days=config.service.log_retention_days,
+            partition=stack.partition,
+            deployment_buckets=deployment_buckets(config),
+            existing_vpc_internet_egress=net.existing_vpc_internet_egress,
             private_subnet_tags=private_subnet_tags or {},
         ),
     )
