@@ -54,6 +54,10 @@ class NetworkConfig:
     flow_logs: bool = True
     """VPC Flow Logs (all traffic) of a new VPC to CloudWatch Logs, kept as long as the service's
     logs (`service.log_retention_days`)."""
+    endpoint_principal_arns: tuple[str, ...] = ()
+    """IAM roles, besides the deployment's own (and `eks.admin_role_arns`), allowed through the
+    interface endpoints' policies: whoever runs Terraform, the AWS CLI or kubectl inside the
+    VPC, whose calls the endpoints' private DNS draws in. Default: none."""
     existing_vpc_internet_egress: bool = False
     """With `existing_vpc_id`: the existing private route tables send 0.0.0.0/0 to that VPC's
     own NAT (checked at plan time), and tasks and pods may use it for HTTPS (a BYOP provider on

@@ -155,6 +155,8 @@ def _network_problems(config: DeploymentConfig) -> list[str]:
     ):
         for value in values:
             _parse_network(value, key, problems)
+    for arn in net.endpoint_principal_arns:
+        problems += _arn_problems(arn, "network.endpoint_principal_arns", "iam", "")
     if net.existing_vpc_internet_egress and not config.existing_vpc:
         problems.append(
             "`network.existing_vpc_internet_egress` only applies with `network.existing_vpc_id`;"

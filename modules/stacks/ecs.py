@@ -75,7 +75,9 @@ class EcsStack(DeploymentStack):
             "The Hypernym service's own AWS calls",
         )
         self._grant(config)
-        network.limit_endpoints_to([self.execution_role.arn, self.task_role.arn])
+        network.limit_endpoints_to(
+            [self.execution_role.arn, self.task_role.arn, *config.network.endpoint_principal_arns]
+        )
         self.load_balancer = InternalLoadBalancer(
             self,
             "load-balancer",

@@ -290,7 +290,12 @@ class EksClusterStack(DeploymentStack):
             *([self.autoscaler_role.arn] if self.autoscaler_role else []),
         ]
         network.limit_endpoints_to(
-            [cluster.node_role.arn, *service_account_roles, *config.eks.admin_role_arns],
+            [
+                cluster.node_role.arn,
+                *service_account_roles,
+                *config.eks.admin_role_arns,
+                *config.network.endpoint_principal_arns,
+            ],
             web_identity_role_arns=service_account_roles,
         )
 

@@ -349,6 +349,12 @@ def test_errors_when_existing_vpc_internet_egress_is_set_for_a_new_vpc() -> None
     )
 
 
+def test_errors_when_an_endpoint_principal_is_not_an_iam_arn() -> None:
+    assert "`network.endpoint_principal_arns` = 'ci-runner' is not an ARN for iam" in (
+        single_problem(network={"endpoint_principal_arns": ["ci-runner"]})
+    )
+
+
 # --- names --------------------------------------------------------------------------------------
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 
+from tests.infra.conftest import example, varied
 from tests.infra.synthesized import Body, Stack
 
 
@@ -157,6 +160,16 @@ def test_interface_endpoint_policies_admit_only_the_deployment_roles(managed: St
         (statement,) = json.loads(interface_endpoint(managed, service)["policy"])["Statement"]
         assert statement["Principal"] == "*"
         assert sorted(statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == roles, service
+
+
+def test_endpoint_principals_join_the_interface_endpoint_policies(
+    synth_config: Callable[..., Path],
+) -> None:
+    runner = "arn:aws:iam::123456789012:role/ci-runner"
+    config = varied(example("ecs-managed"), network={"endpoint_principal_arns": (runner,)})
+    stack = Stack.load(synth_config(config, "endpoint-principals"), "hypernym-ecs")
+    (statement,) = json.loads(interface_endpoint(stack, "logs")["policy"])["Statement"]
+    assert runner in statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]
 
 
 def test_metering_endpoint_keeps_the_default_policy_as_it_documents_none(managed: Stack) -> None:
