@@ -320,8 +320,9 @@ class Verdict:
     def line(self) -> str:
         kind = "needed" if self.flow.needed else "forbidden"
         state = "reachable" if self.reachable else "unreachable"
+        port = self.flow.port or "any port"
         return (
-            f"{kind} flow {self.flow.source} -> {self.flow.target} on {self.flow.port} "
+            f"{kind} flow {self.flow.source} -> {self.flow.target} on {port} "
             f"({self.flow.purpose}) is {state}: {self.why}"
         )
 
@@ -397,10 +398,16 @@ def _default_route(found: Topology, table: str) -> str | None:
     return None  # an internet gateway on a private route table is not this design's
 
 
-def to_internet(found: Topology, source: Place, port: int) -> tuple[bool, str]:
-    rule = next((r for r in _egress(found, source, port) if r.cidr == net("0.0.0.0/0")), None)
+def to_internet(found: Topology, source: Place, port: int | None) -> tuple[bool, str]:
+    """Out to 0.0.0.0/0 on `port` (None: on any port) through NAT on every route table."""
+    candidates = (
+        (r for r in found.rules if r.direction == "egress" and r.group in source.groups)
+        if port is None
+        else _egress(found, source, port)
+    )
+    rule = next((r for r in candidates if r.cidr == net("0.0.0.0/0")), None)
     if rule is None:
-        return False, f"no egress rule of {source.name} admits 0.0.0.0/0 on {port}"
+        return False, f"no egress rule of {source.name} admits 0.0.0.0/0 on {port or 'any port'}"
     routes = {table: _default_route(found, table) for table in sorted(source.route_tables)}
     missing = [table for table, route in routes.items() if route is None]
     if not routes or missing:
@@ -514,8 +521,8 @@ def analyze(config: DeploymentConfig, documents: Mapping[str, Body]) -> list[Ver
                 to_cidr(found, source, target, port),
             )
         check(
-            Flow("no internet in managed mode", source.name, "internet", HTTPS, False),
-            to_internet(found, source, HTTPS),
+            Flow("no internet in managed mode", source.name, "internet", 0, False),
+            to_internet(found, source, None),
         )
     elif internet_egress(config):
         check(
@@ -593,13 +600,14 @@ def _eks_verdicts(
     for client in clients:
         (client_net,) = client.nets
         opened = [str(n) for n in inbound if client_net.within(n)]
-        verdicts.append(
+        verdicts += [
             Verdict(
-                Flow("the listener (controller's ALB)", client.name, "load balancer", 80, True),
+                Flow("the listener (controller's ALB)", client.name, "load balancer", port, True),
                 bool(opened),
                 f"Ingress inboundCidrs {opened}" if opened else "not in the Ingress inboundCidrs",
             )
-        )
+            for port in LISTENER_PORTS[config.load_balancer.protocol]
+        ]
     policy = [_values_net(found, c) for c in values["networkPolicy"]["ingressCidrs"]]
     alb_in_policy = any(found.vpc.within(n) for n in policy)
     verdicts.append(

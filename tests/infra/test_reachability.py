@@ -81,7 +81,7 @@ def test_ecs_declares_the_endpoints_s3_gateway_alb_and_clients(
         assert ("tasks", f"AWS {service}", 443, True) in declared
     assert ("tasks", "S3", 443, True) in declared
     assert ("tasks", "10.0.0.0/16", 4000, True) in declared  # the managed gateway
-    assert ("tasks", "internet", 443, False) in declared  # forbidden in managed mode
+    assert ("tasks", "internet", 0, False) in declared  # forbidden in managed mode, any port
     assert ("clients 10.0.0.0/16", "load balancer", 80, True) in declared
     assert ("load balancer", "tasks", 8000, True) in declared
     assert ("0.0.0.0/0, ::/0", "any group", 0, False) in declared
@@ -100,7 +100,7 @@ def test_eks_declares_sts_ec2_elb_and_the_api_for_nodes_and_the_runner(
         assert ("nodes and pods", f"AWS {service}", 443, True) in declared
     assert ("nodes and pods", "EKS API endpoint", 443, True) in declared
     assert ("runner 10.2.0.0/16", "EKS API endpoint", 443, True) in declared
-    assert ("nodes and pods", "internet", 443, False) in declared
+    assert ("nodes and pods", "internet", 0, False) in declared
 
 
 # --- a deliberately broken rule fails, naming the flow -------------------------------------------
@@ -136,7 +136,7 @@ def test_ingress_from_anywhere_fails_naming_the_rule(deployments: dict[str, Depl
     (name,) = [n for n in rules if "alb_clients-1" in n]
     rules[name]["cidr_ipv4"] = "0.0.0.0/0"
     (line,) = failures(config, broken)
-    assert line.startswith("forbidden flow 0.0.0.0/0, ::/0 -> any group on 0 ")
+    assert line.startswith("forbidden flow 0.0.0.0/0, ::/0 -> any group on any port ")
     assert "hypernym-alb-clients-1-port-80" in line
 
 
@@ -168,7 +168,9 @@ def test_internet_egress_needs_both_the_rule_and_a_nat_route(
     ]
     found = failures(config, broken)
     assert any(
-        line.startswith("forbidden flow tasks -> internet on 443 (no internet in managed mode)")
+        line.startswith(
+            "forbidden flow tasks -> internet on any port (no internet in managed mode)"
+        )
         for line in found
     ), found
 
