@@ -41,7 +41,6 @@ from modules.config.derived import (
 from service.contract import CONTAINER_PORT
 
 Body = dict[str, Any]
-ANYWHERE = ("0.0.0.0/0", "::/0")
 HTTPS = 443
 REFERENCE = re.compile(r"^\$\{([a-z0-9_.]+?\.[A-Za-z0-9_-]+)\.([a-z_\[\]0-9.]+)\}$")
 EKS_CLUSTER_GROUP = "vpc_config[0].cluster_security_group_id"
@@ -283,7 +282,7 @@ def load_balancer(found: Topology) -> Place:
     return _subnet_place(found, "load balancer", alb["security_groups"], alb["subnets"])
 
 
-def endpoint(config: DeploymentConfig, found: Topology, service: str) -> Place | None:
+def endpoint(found: Topology, service: str) -> Place | None:
     """The interface endpoint of `service` this deployment made; None: not made here."""
     body = found.interface_endpoints.get(service)
     if body is None:
@@ -298,7 +297,8 @@ def endpoint(config: DeploymentConfig, found: Topology, service: str) -> Place |
 
 @dataclass(frozen=True)
 class Flow:
-    """`source` to `target` on TCP `port`: needed (must be open) or forbidden (must be closed)."""
+    """`source` to `target` on TCP `port` (0: any port): needed (must be open) or forbidden
+    (must be closed)."""
 
     purpose: str
     source: str
@@ -456,7 +456,7 @@ def to_service(
 ) -> tuple[bool, str]:
     """An AWS API by its public name: the interface endpoint with private DNS made here, or the
     existing VPC's own endpoints (assumed), or the internet."""
-    target = endpoint(config, found, service)
+    target = endpoint(found, service)
     if target is not None:
         if found.interface_endpoints[service].get("private_dns_enabled") is not True:
             return False, f"the {service} endpoint has no private DNS: its public name resolves out"
@@ -481,6 +481,9 @@ def anywhere_ingress(found: Topology) -> tuple[bool, str]:
 
 
 def required_services(config: DeploymentConfig) -> dict[str, str]:
+    """The AWS APIs the workload calls, declared here apart from the endpoint lists the stacks
+    build from (modules/constructs/network.py, eks_cluster.py), so that an endpoint dropped
+    there fails here."""
     services = {
         "ecr.api": "image manifests, registry token",
         "ecr.dkr": "image pulls",
