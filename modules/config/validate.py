@@ -183,10 +183,11 @@ def _existing_vpc_problems(net: NetworkConfig) -> list[str]:
             "`network.existing_private_subnet_ids` needs at least 2 subnets in "
             "different availability zones"
         )
-    if net.create_vpc_endpoints and not net.existing_private_route_table_ids:
+    if not net.existing_private_route_table_ids:
         problems.append(
             "`network.existing_private_route_table_ids` is required with an existing "
-            "VPC (the S3 gateway endpoint attaches to them)"
+            "VPC (the S3 gateway endpoint attaches to them, or is checked to serve them; "
+            "the NAT opt-in checks their default route)"
         )
     return problems
 

@@ -299,6 +299,17 @@ def test_errors_when_an_existing_vpc_has_one_subnet() -> None:
     assert "at least 2 subnets" in line
 
 
+def test_errors_when_an_existing_vpc_with_its_own_endpoints_lacks_route_tables() -> None:
+    line = single_problem(
+        network={
+            "existing_vpc_id": "vpc-0123",
+            "existing_private_subnet_ids": ["subnet-1", "subnet-2"],
+            "create_vpc_endpoints": False,
+        }
+    )
+    assert "`network.existing_private_route_table_ids` is required" in line
+
+
 def test_errors_when_an_existing_vpc_lacks_route_tables() -> None:
     line = single_problem(
         network={
