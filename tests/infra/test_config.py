@@ -347,8 +347,7 @@ def test_accepts_an_image_outside_ecr_through_the_existing_vpcs_nat() -> None:
                 "network": {**EXISTING_VPC, "existing_vpc_internet_egress": True},
                 "service": {"image": "docker.io/library/python:3.11"},
             },
-        ),
-        today=TODAY,
+        )
     )
     assert config.network.existing_vpc_internet_egress is True
 
@@ -611,6 +610,6 @@ def test_errors_when_the_controller_chart_repository_is_not_https_or_oci(reposit
 
 
 def test_api_clients_default_to_the_vpc_and_the_chart_to_its_public_repository() -> None:
-    eks = parse_config(merged(VALID, EKS), today=TODAY).eks
+    eks = parse_config(merged(VALID, EKS)).eks
     assert (eks.api_client_cidrs, eks.api_client_security_group_ids) == ((), ())
     assert eks.load_balancer_controller_chart_repository == "https://aws.github.io/eks-charts"
