@@ -221,6 +221,7 @@ def test_interface_endpoint_policies_admit_only_the_deployment_roles_and_admins(
                     "eks-observability",
                     "eks-lb-controller",
                     "eks-app",
+                    "eks-autoscaler",
                 )
             )
         ]
@@ -237,7 +238,13 @@ def test_sts_endpoint_lets_web_identities_assume_only_the_irsa_roles(managed: Ek
     assert web_identity["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert sorted(web_identity["Resource"]) == sorted(
         f"${{{address(managed.cluster, 'aws_iam_role', name=f'hypernym-eks-{p}-eu-west-1')}.arn}}"
-        for p in ("eks-vpc-cni", "eks-observability", "eks-lb-controller", "eks-app")
+        for p in (
+            "eks-vpc-cni",
+            "eks-observability",
+            "eks-lb-controller",
+            "eks-app",
+            "eks-autoscaler",
+        )
     )
 
 
