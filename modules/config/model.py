@@ -54,6 +54,14 @@ class NetworkConfig:
     flow_logs: bool = True
     """VPC Flow Logs (all traffic) of a new VPC to CloudWatch Logs, kept as long as the service's
     logs (`service.log_retention_days`)."""
+    endpoint_principal_arns: tuple[str, ...] = ()
+    """IAM roles, besides the deployment's own (and `eks.admin_role_arns`), allowed through the
+    interface endpoints' policies: whoever runs Terraform, the AWS CLI or kubectl inside the
+    VPC, whose calls the endpoints' private DNS draws in. Default: none."""
+    existing_vpc_internet_egress: bool = False
+    """With `existing_vpc_id`: the existing private route tables send 0.0.0.0/0 to that VPC's
+    own NAT (checked at plan time), and tasks and pods may use it for HTTPS (a BYOP provider on
+    the internet, an image outside this region's ECR). Default: no internet egress."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,6 +217,14 @@ class EksConfig:
     Cluster Autoscaler, resizing the node group within `node_min_count`..`node_max_count` (its
     image through an ECR pull-through cache of registry.k8s.io), or "none": the node group
     stays at `node_desired_count` unless resized by hand."""
+    api_client_cidrs: tuple[str, ...] = ()
+    """Networks allowed to reach the private Kubernetes API on 443: where the apps stack,
+    kubectl and CI runners run (the VPC, a peered VPC, a VPN). Default: the VPC's range."""
+    api_client_security_group_ids: tuple[str, ...] = ()
+    """Security groups (e.g. a CI runner's, in this VPC) also allowed to the API on 443."""
+    load_balancer_controller_chart_repository: str = "https://aws.github.io/eks-charts"
+    """Where the apps stack fetches the AWS Load Balancer Controller chart: its public
+    repository, or an OCI mirror (`oci://<account>.dkr.ecr.<region>.amazonaws.com/<path>`)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -99,6 +99,18 @@ def interface_endpoints(config: DeploymentConfig) -> dict[str, str]:
     return endpoints
 
 
+def deployment_buckets(config: DeploymentConfig, account_id: str) -> tuple[str, ...]:
+    """The deployment's own buckets in its region (the S3 gateway serves only that region): the
+    remote state's, and the asynchronous jobs' results."""
+    state = config.state
+    buckets = []
+    if state is not None and (state.region or config.region) == config.region:
+        buckets.append(state.bucket)
+    if config.async_jobs.enabled:
+        buckets.append(naming.jobs_bucket_name(config.name, account_id, config.region))
+    return tuple(buckets)
+
+
 def build_network(
     stack: DeploymentStack,
     extra_endpoints: Mapping[str, str] | None = None,
@@ -133,6 +145,9 @@ def build_network(
             existing_private_route_table_ids=net.existing_private_route_table_ids,
             flow_logs=flow_logs,
             flow_log_retention_days=config.service.log_retention_days,
+            partition=stack.partition,
+            deployment_buckets=deployment_buckets(config, stack.account_id),
+            existing_vpc_internet_egress=net.existing_vpc_internet_egress,
             private_subnet_tags=private_subnet_tags or {},
             dynamodb_gateway=config.async_jobs.enabled,
         ),

@@ -18,7 +18,11 @@ from modules.config.derived import (
 )
 from modules.constructs.alb import InternalLoadBalancer, LoadBalancerProps, listener_ports
 from modules.constructs.ecs_service import BacklogScaling, FargateService, FargateServiceProps
-from modules.constructs.security_groups import ServiceSecurityGroups, ServiceSecurityGroupsProps
+from modules.constructs.security_groups import (
+    Peer,
+    ServiceSecurityGroups,
+    ServiceSecurityGroupsProps,
+)
 from modules.stacks.base import (
     DeploymentStack,
     build_async_jobs,
@@ -58,6 +62,11 @@ class EcsStack(DeploymentStack):
                 internet_https=network.internet_egress,
             ),
         )
+        network.admit_to_endpoints(
+            "https-from-tasks",
+            peer=Peer(security_group_id=self.security_groups.workload.id),
+            description="AWS APIs from the service's tasks",
+        )
         ecs_tasks = f"arn:{self.partition}:ecs:{config.region}:{self.account_id}:*"
         self.execution_role = self.role(
             "execution-role",
@@ -74,6 +83,9 @@ class EcsStack(DeploymentStack):
             "The Hypernym service's own AWS calls",
         )
         self._grant(config)
+        network.limit_endpoints_to(
+            [self.execution_role.arn, self.task_role.arn, *config.network.endpoint_principal_arns]
+        )
         self.load_balancer = InternalLoadBalancer(
             self,
             "load-balancer",

@@ -27,7 +27,13 @@ from cdktf_cdktf_provider_helm.provider import (
 from constructs import Construct
 
 from modules.config import PROJECT_ROOT, DeploymentConfig, naming
-from modules.config.derived import client_cidrs, ecr_domain, service_image
+from modules.config.derived import (
+    api_client_cidrs,
+    client_cidrs,
+    ecr_chart_mirror_region,
+    ecr_domain,
+    service_image,
+)
 from modules.constructs.app_release import (
     CLUSTER_AUTOSCALER_NAMESPACE,
     CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
@@ -56,6 +62,7 @@ from modules.constructs.eks_cluster import (
 )
 from modules.constructs.eks_iam import EksRole
 from modules.constructs.image_cache import PullThroughCache, PullThroughCacheProps
+from modules.constructs.security_groups import Peer
 from modules.stacks.base import (
     DeploymentStack,
     build_async_jobs,
@@ -186,6 +193,9 @@ class EksClusterStack(DeploymentStack):
                 partition=self.partition,
                 region=config.region,
                 subnet_ids=self.network.private_subnet_ids,
+                vpc_id=self.network.vpc_id,
+                api_client_cidrs=api_client_cidrs(config, self.network.vpc_cidr),
+                api_client_security_group_ids=eks.api_client_security_group_ids,
                 cluster_role_name=role_name("eks-cluster"),
                 node_role_name=role_name("eks-node"),
                 endpoint_public_access=eks.endpoint_public_access,
@@ -199,6 +209,11 @@ class EksClusterStack(DeploymentStack):
                 # Subnets of an existing VPC are not ours to declare: tag them beside.
                 tag_subnets=config.existing_vpc,
             ),
+        )
+        nodes_to_endpoints = self.network.admit_to_endpoints(
+            "https-from-cluster",
+            peer=Peer(security_group_id=self.cluster.security_group_id),
+            description="AWS APIs from the nodes and pods",
         )
         self.addons = EksAddons(
             self,
@@ -225,6 +240,7 @@ class EksClusterStack(DeploymentStack):
                 cluster_log_retention_days=eks.log_retention_days,
                 api_keys_secret_arn=config.api.keys_secret_arn,
                 api_keys_kms_key_arn=config.api.keys_kms_key_arn,
+                node_dependencies=nodes_to_endpoints,
             ),
         )
         self.image_cache: PullThroughCache | None = None
@@ -234,6 +250,7 @@ class EksClusterStack(DeploymentStack):
         self.async_jobs = build_async_jobs(self)
         if self.async_jobs is not None:
             grant_async_jobs(self.addons.app_role, self.async_jobs)
+        self._limit_endpoints(config)
         self._outputs()
 
     def _node_autoscaler(self, role_name: str) -> None:
@@ -266,6 +283,37 @@ class EksClusterStack(DeploymentStack):
             "cluster_autoscaler_role_arn",
             self.autoscaler_role.arn,
             "IRSA role of the Cluster Autoscaler",
+        )
+
+    def _limit_endpoints(self, config: DeploymentConfig) -> None:
+        """Endpoints admit the deployment's roles, and besides the nodes and pods (the cluster
+        security group EKS puts them in, admitted before the nodes boot) the apps stack's runner
+        when it pulls the controller chart from an ECR mirror in this region through them."""
+        network, cluster, addons = self.network, self.cluster, self.addons
+        if ecr_chart_mirror_region(config.eks.load_balancer_controller_chart_repository) == (
+            config.region
+        ):
+            for index, cidr in enumerate(api_client_cidrs(config, network.vpc_cidr)):
+                network.admit_to_endpoints(
+                    f"https-from-api-clients-{index + 1}",
+                    peer=Peer(cidr=cidr),
+                    description="The controller chart's ECR mirror from the apps stack's runner",
+                )
+        service_account_roles = [
+            addons.vpc_cni_role.arn,
+            addons.observability_role.arn,
+            addons.load_balancer_controller_role.arn,
+            addons.app_role.arn,
+            *([self.autoscaler_role.arn] if self.autoscaler_role else []),
+        ]
+        network.limit_endpoints_to(
+            [
+                cluster.node_role.arn,
+                *service_account_roles,
+                *config.eks.admin_role_arns,
+                *config.network.endpoint_principal_arns,
+            ],
+            web_identity_role_arns=service_account_roles,
         )
 
     def _outputs(self) -> None:
@@ -327,6 +375,7 @@ class EksAppsStack(TerraformStack):
                 cluster_name=config.name,
                 region=config.region,
                 vpc_id=cluster_stack.network.vpc_id,
+                chart_repository=config.eks.load_balancer_controller_chart_repository,
                 role_arn=addons.load_balancer_controller_role.arn,
                 namespace=LOAD_BALANCER_CONTROLLER_NAMESPACE,
                 service_account=LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,

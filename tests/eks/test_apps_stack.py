@@ -17,7 +17,15 @@ from modules.stacks.eks import CHART_PATH, hypernym_values
 
 from .helm import one as one_manifest
 from .helm import render, strict_schema_problems
-from .stacks import GATEWAY_TOKEN_ARN, EksSynth, address, example_data, one, resources
+from .stacks import (
+    GATEWAY_TOKEN_ARN,
+    EksSynth,
+    address,
+    example_data,
+    one,
+    resources,
+    synthesize,
+)
 
 REMOTE_STATE = re.compile(r"\$\{data\.terraform_remote_state\.[^.]+\.outputs\.([^}]+)\}")
 SAME_STACK_REFERENCE = re.compile(r"\$\{(aws_\w+)\.([\w-]+)_[0-9A-F]{8}\.\w+\}")
@@ -73,6 +81,17 @@ def test_load_balancer_controller_chart_is_pinned(managed: EksSynth) -> None:
         "1.13.0",
     )
     assert controller["namespace"] == "kube-system"
+
+
+def test_load_balancer_controller_chart_repository_is_configurable(tmp_path: Path) -> None:
+    mirror = "oci://123456789012.dkr.ecr.eu-west-1.amazonaws.com/charts"
+    data = example_data("eks-managed")
+    data["eks"]["load_balancer_controller_chart_repository"] = mirror
+    controller = release(synthesize(data, tmp_path), "aws-load-balancer-controller")
+    assert (controller["repository"], controller["chart"]) == (
+        mirror,
+        "aws-load-balancer-controller",
+    )
 
 
 def test_load_balancer_controller_image_comes_from_the_regional_eks_registry(

@@ -19,6 +19,7 @@ from modules.config.derived import state_key
 from tests.harness.moto import NOT_IN_MOTO, MotoServer
 from tests.harness.terraform import Terraform, TerraformError
 from tests.infra.examples import EXAMPLES, providers, stack_dirs
+from tests.infra.synthesized import Stack
 
 pytestmark = pytest.mark.terraform
 
@@ -166,3 +167,18 @@ def test_ecs_byop_plans_with_remote_state_and_the_lock_refuses_a_concurrent_plan
     )
     with pytest.raises(TerraformError, match="Error acquiring the state lock"):
         terraform.plan("locked.bin")
+
+
+def test_existing_vpc_lookups_and_their_postconditions_validate(
+    existing_vpc_own_endpoints: Stack, existing_vpc_nat: Stack, tmp_path: Path
+) -> None:
+    """The data sources an existing VPC adds (S3 gateway, prefix list, route tables) and their
+    postconditions are valid Terraform; both variants share one initialized directory."""
+    workdir = shutil.copytree(existing_vpc_own_endpoints.directory, tmp_path / "existing-vpc")
+    terraform = Terraform(workdir)
+    terraform.init()
+    for variant in (existing_vpc_own_endpoints, existing_vpc_nat):
+        shutil.copy(variant.directory / "cdk.tf.json", workdir / "cdk.tf.json")
+        result = terraform.validate()
+        assert result["valid"] is True, result["diagnostics"]
+        assert result["warning_count"] == 0, result["diagnostics"]
