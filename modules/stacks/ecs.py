@@ -18,8 +18,14 @@ from modules.config.derived import (
 )
 from modules.constructs.alb import InternalLoadBalancer, LoadBalancerProps, listener_ports
 from modules.constructs.ecs_service import FargateService, FargateServiceProps
+from modules.constructs.monitoring import LoadBalancerTargets, MetricSpec
 from modules.constructs.security_groups import ServiceSecurityGroups, ServiceSecurityGroupsProps
-from modules.stacks.base import DeploymentStack, build_network, workload_environment
+from modules.stacks.base import (
+    DeploymentStack,
+    build_monitoring,
+    build_network,
+    workload_environment,
+)
 from service.contract import CONTAINER_PORT, HEALTH_PATH, HEALTHCHECK_COMMAND
 
 CONTAINER_NAME = "hypernym-api"
@@ -120,6 +126,33 @@ class EcsStack(DeploymentStack):
                 health_check_grace_period_seconds=svc.health_check_grace_period_seconds,
             ),
         )
+        at_service = {
+            "ClusterName": self.service.cluster.name,
+            "ServiceName": self.service.service.name,
+        }
+        self.monitoring = build_monitoring(
+            self,
+            config,
+            account_id=self.account_id,
+            partition=self.partition,
+            load_balancer=LoadBalancerTargets(
+                load_balancer_arn_suffix=self.load_balancer.load_balancer.arn_suffix,
+                target_group_arn_suffix=self.load_balancer.target_group.arn_suffix,
+            ),
+            running=MetricSpec(
+                namespace="ECS/ContainerInsights",
+                name="RunningTaskCount",
+                dimensions=at_service,
+            ),
+            utilization=[
+                MetricSpec(
+                    namespace="AWS/ECS",
+                    name=metric,
+                    dimensions=at_service,
+                )
+                for metric in ("CPUUtilization", "MemoryUtilization")
+            ],
+        )
         self._outputs()
 
     def _grant(self, config: DeploymentConfig) -> None:
@@ -149,6 +182,9 @@ class EcsStack(DeploymentStack):
         self.output("execution_role_arn", self.execution_role.arn, "Role the ECS agent uses")
         self.output("vpc_id", network.vpc_id, "VPC")
         self.output("private_subnet_ids", network.private_subnet_ids, "Private subnets")
+        monitoring = self.monitoring
+        self.output("alarm_topic_arn", monitoring.topic.arn, "SNS topic the alarms notify")
+        self.output("dashboard_name", monitoring.dashboard.dashboard_name, "CloudWatch dashboard")
 
 
 def ecs_stacks(app: App, config: DeploymentConfig) -> list[TerraformStack]:
