@@ -58,12 +58,15 @@ FREE_TYPES = frozenset(
         "aws_sns_topic",
         "aws_sns_topic_policy",
         "aws_sns_topic_subscription",
+        "aws_cloudwatch_log_metric_filter",
+        "aws_ecr_pull_through_cache_rule",
         "aws_eip",
         "helm_release",
     }
 )
 """Resource types with no charge of their own (a NAT gateway's address is in its line; SNS
-alarm notifications stay within the free tier; EKS add-ons run on the nodes)."""
+alarm notifications stay within the free tier; EKS add-ons run on the nodes; a pull-through
+cache rule's cached images are ECR storage, not counted)."""
 
 PRICED_TYPES = frozenset(
     {
@@ -458,7 +461,7 @@ def render_markdown(title: str, resources: Sequence[Resource], prices: Prices) -
         f"On-demand list prices of {prices.date} ({PRICES_FILE.name}; sources: "
         f"{', '.join(prices.sources)}), {prices.hours} hours a month; traffic per task or pod "
         f"from its [usage] table. Not included: data transfer between zones and to the "
-        "internet, Container Insights metrics, the LLM provider.",
+        "internet, Container Insights metrics, ECR image storage, the LLM provider.",
     ]
     if missing := unpriced_types(resources):
         lines += ["", f"Resources without a price line: {', '.join(missing)}."]

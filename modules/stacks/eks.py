@@ -47,6 +47,7 @@ from modules.constructs.app_release import (
 )
 from modules.constructs.backend import configure_backend
 from modules.constructs.eks_addons import (
+    CONTAINER_INSIGHTS_LOG_GROUPS,
     LOAD_BALANCER_CONTROLLER_NAMESPACE,
     LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
     EksAddons,
@@ -61,6 +62,7 @@ from modules.constructs.eks_cluster import (
 )
 from modules.constructs.eks_iam import EksRole
 from modules.constructs.image_cache import PullThroughCache, PullThroughCacheProps
+from modules.constructs.log_metrics import ServiceLogMetrics, ServiceLogMetricsProps
 from modules.constructs.monitoring import LoadBalancerTargets, MetricSpec
 from modules.constructs.tags import RequireNameTag
 from modules.stacks.base import (
@@ -231,6 +233,21 @@ class EksClusterStack(DeploymentStack):
         self.autoscaler_role: EksRole | None = None
         if autoscaler:
             self._node_autoscaler(role_name("eks-autoscaler"))
+        # The add-on's Fluent Bit nests each line: EMF is not extracted, these filters read it.
+        log_groups = dict(
+            zip(
+                CONTAINER_INSIGHTS_LOG_GROUPS,
+                self.addons.container_insights_log_groups,
+                strict=True,
+            )
+        )
+        self.service_metrics = ServiceLogMetrics(
+            self,
+            "service-metrics",
+            props=ServiceLogMetricsProps(
+                name=config.name, log_group_name=log_groups["application"].name
+            ),
+        )
         self._outputs()
 
     def _node_autoscaler(self, role_name: str) -> None:

@@ -375,3 +375,52 @@ def test_an_unknown_monitoring_key_is_named() -> None:
     data = {**MINIMAL, "monitoring": {"emails": ["ops@example.com"]}}
     with pytest.raises(ConfigError, match=r"unknown key `monitoring\.emails`"):
         parse_config(data, source="test")
+
+
+# --- EKS: the service's metrics from the nested log lines -----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def eks_cluster(synth_example: Callable[[str], Path]) -> Stack:
+    return Stack.load(synth_example("eks-managed"), "hypernym-eks-eks-cluster")
+
+
+def test_eks_container_logs_go_to_a_log_group_made_before_the_add_on(eks_cluster: Stack) -> None:
+    config = example("eks-managed")
+    group = eks_cluster.one("aws_cloudwatch_log_group", "container-insights-application")
+    assert group["name"] == "/aws/containerinsights/hypernym-eks/application"
+    assert group["retention_in_days"] == config.service.log_retention_days
+    (observability,) = [
+        body
+        for body in eks_cluster.resources("aws_eks_addon").values()
+        if body["addon_name"] == "amazon-cloudwatch-observability"
+    ]
+    group_id = eks_cluster.ref("aws_cloudwatch_log_group", "container-insights-application")[2:-4]
+    assert group_id in observability["depends_on"]
+
+
+def test_eks_metric_filters_publish_what_the_service_alarms_read(
+    eks_cluster: Stack, eks_apps: Stack
+) -> None:
+    # Fluent Bit nests the line under log_processed: EMF needs `_aws` at the root.
+    group = eks_cluster.ref("aws_cloudwatch_log_group", "container-insights-application", "name")
+    published = set()
+    for body in eks_cluster.resources("aws_cloudwatch_log_metric_filter").values():
+        assert body["log_group_name"] == group
+        transformation = body["metric_transformation"]
+        metric = transformation["name"]
+        assert body["pattern"] == f"{{ $.log_processed.{metric} >= 0 }}"
+        assert transformation["namespace"] == METRICS_NAMESPACE
+        assert transformation["dimensions"][DEPLOYMENT_DIMENSION] == "$.log_processed.Deployment"
+        published.add((metric, frozenset(transformation["dimensions"])))
+    assert published == {
+        (PROVIDER_LATENCY_METRIC, frozenset({DEPLOYMENT_DIMENSION})),
+        (PROVIDER_ERRORS_METRIC, frozenset({DEPLOYMENT_DIMENSION, "ErrorClass"})),
+        (METERING_FAILURES_METRIC, frozenset({DEPLOYMENT_DIMENSION})),
+    }
+    read = {
+        (body["metric_name"], frozenset(body["dimensions"]))
+        for body in alarms(eks_apps, "hypernym-eks").values()
+        if body.get("namespace") == METRICS_NAMESPACE
+    }
+    assert read == published
