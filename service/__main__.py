@@ -25,9 +25,11 @@ def main() -> int:
     # Imported after the check: the app's imports take seconds a broken configuration need not wait.
     from service.app import create_app  # noqa: PLC0415
     from service.logs import configure_logging  # noqa: PLC0415
+    from service.metrics import configure_metrics  # noqa: PLC0415
     from service.server import server_for  # noqa: PLC0415
 
     configure_logging(settings.server.log_level)
+    configure_metrics(settings.server.deployment_name)
     server = server_for(create_app(settings), settings)
     server.run()
     return 0 if server.started else STARTUP_FAILURE_EXIT_CODE

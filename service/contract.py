@@ -61,6 +61,21 @@ def keep_alive_for(idle_timeout_seconds: int) -> int:
 KEEP_ALIVE_SECONDS = keep_alive_for(LOAD_BALANCER_IDLE_TIMEOUT_SECONDS)
 """Default ``KEEP_ALIVE_SECONDS``, for the default load balancer idle timeout."""
 
+# The service's own metrics (service/metrics.py writes them, the alarms and dashboard read them).
+METRICS_NAMESPACE = "Hypernym"
+DEPLOYMENT_DIMENSION = "Deployment"
+"""Dimension of every service metric: the deployment's name (``DEPLOYMENT_NAME``)."""
+PROVIDER_LATENCY_METRIC = "ProviderLatency"
+"""Milliseconds per provider call (retries included), by ``Operation`` too."""
+PROVIDER_ERRORS_METRIC = "ProviderErrors"
+"""Failed provider calls, by ``ErrorClass`` too."""
+METERING_FAILURES_METRIC = "MeteringFailures"
+"""Failed AWS Marketplace calls (RegisterUsage, MeterUsage)."""
+ProviderErrorClass = Literal[
+    "timeout", "unreachable", "rate_limited", "auth", "failed", "content_refused"
+]
+PROVIDER_ERROR_CLASSES: tuple[ProviderErrorClass, ...] = get_args(ProviderErrorClass)
+
 
 @dataclass(frozen=True, kw_only=True)
 class ContainerEnvironment:
@@ -75,6 +90,7 @@ class ContainerEnvironment:
     environment: str
     region: str
     provider_mode: ProviderMode
+    deployment_name: str | None = None
     managed_api_url: str | None = None
     managed_model: str | None = None
     managed_api_key_secret_arn: str | None = None
@@ -128,6 +144,8 @@ def container_environment(env: ContainerEnvironment) -> dict[str, str]:
         "INFERENCE_PROVIDER_MODE": env.provider_mode,
         "METERING": env.metering,
     }
+    if env.deployment_name:
+        variables["DEPLOYMENT_NAME"] = env.deployment_name
     if env.provider_mode == "managed":
         if env.managed_api_url:
             variables["MANAGED_API_URL"] = env.managed_api_url

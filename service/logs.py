@@ -22,6 +22,8 @@ from typing import Any
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.metrics import METRICS_LOG_NAME
+
 REDACTED = "[redacted]"
 MIN_SECRET_LENGTH = 8
 """Shorter strings are not scrubbed: they would mangle ordinary words and cannot be real keys."""
@@ -95,6 +97,8 @@ def configure_logging(level: str) -> None:
         logging.getLogger(name).propagate = True
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Metrics lines (service/metrics.py) are data for the alarms, not chatter: kept at any level.
+    logging.getLogger(METRICS_LOG_NAME).setLevel(logging.INFO)
 
 
 def request_annotations(scope: Scope) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
 )
 
+from service import metrics
 from service.contract import MeteringMode
 from service.settings import MeteringOptions
 
@@ -323,6 +324,7 @@ class Metering:
             try:
                 await asyncio.to_thread(call)
             except MeteringError as error:
+                metrics.metering_failure(_operation(options.mode), error.code)
                 if error.retryable and attempt < self._retry.attempts:
                     await asyncio.sleep(self._retry.delay(attempt))
                     continue
@@ -356,6 +358,7 @@ class Metering:
                 self._api.meter_usage, product_code=self.options.product_code, record=item.record
             )
         except MeteringError as error:
+            metrics.metering_failure("MeterUsage", error.code)
             if error.code in GIVE_UP_CODES:
                 self._queue.pop(0)
                 self.lost_quantity += item.record.quantity
@@ -374,6 +377,7 @@ class Metering:
             )
             return False
         except Exception as error:  # a bug must not stop metering: keep the record, resend it
+            metrics.metering_failure("MeterUsage", type(error).__name__)
             item.maybe_stored = True
             logger.error(
                 "metering: unexpected %s sending the record of %s; it stays queued",

@@ -84,6 +84,15 @@ class ServerSettings(SettingsGroup, frozen=True, kw_only=True):
     environment: Annotated[
         str, Meta(description="the deployment's name, reported by `/health`")
     ] = env("ENVIRONMENT", "production")
+    deployment_name: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            max_length=255,
+            description="the deployment's name: the `Deployment` dimension of the service's "
+            "metrics (embedded metric format in the log lines)",
+        ),
+    ] = env("DEPLOYMENT_NAME", "hypernym")
     log_level: Annotated[LogLevel, Meta(description="the least severe level logged")] = env(
         "LOG_LEVEL", "info"
     )

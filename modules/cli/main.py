@@ -5,6 +5,7 @@ its parser and sets `handler` (args -> exit status).
 
     hypernym-deploy build [--config PATH|NAME] [--outdir cdktf.out]
     hypernym-deploy reachability [--config PATH|NAME]
+    hypernym-deploy cost [--config PATH|NAME]
 
 `build` synthesizes every stack of a deployment, scans each with checkov and prints a summary.
 Exit status: 0 clean, 1 a checkov check failed, 2 the configuration is invalid (each problem
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from modules.cli import plan_review, reachability
+from modules.cli import cost, plan_review, reachability
 from modules.cli.checkov import ToolMissingError, checkov_executable, checkov_skips, scan_files
 from modules.config import (
     ConfigError,
@@ -156,10 +157,47 @@ def _register_build(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_build)
 
 
+def _cost(args: argparse.Namespace) -> int:
+    try:
+        config = selected_config(args.config)
+        prices = cost.load_prices(config.region)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    except cost.PriceTableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="hypernym-cost-") as scratch:
+        stacks = synthesize(config, Path(scratch) / "out")
+        documents = [json.loads((stack / "cdk.tf.json").read_text()) for stack in stacks]
+    resources = cost.synthesized_resources(documents)
+    try:
+        sys.stdout.write(cost.render_markdown(config.name, resources, prices))
+    except cost.PriceTableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _register_cost(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "cost",
+        help="print the monthly cost of the synthesized resources at minimum and maximum scale "
+        "(a Markdown table)",
+    )
+    parser.add_argument(
+        "--config",
+        help=f"deployment file or example name (default: ${DEPLOYMENT_ENV}, else ecs-managed)",
+    )
+    parser.set_defaults(handler=_cost)
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_build,
     plan_review.register,
     reachability.register,
+    _register_cost,
 ]
 
 

@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from modules.cli.checkov import CheckovResult, ToolMissingError, scan_files
+from modules.cli.cost import CostDelta, plan_cost
 from modules.config import PROJECT_ROOT
 
 SUPPORTED_FORMAT_MAJOR = "1"  # `terraform show -json` format_version 1.x (Terraform >= 1.0)
@@ -168,6 +169,8 @@ class StackReview:
     changes: tuple[Change, ...]
     findings: tuple[Finding, ...]
     checkov: CheckovResult | None = None
+    cost: CostDelta | str | None = None
+    """Monthly cost before and after the plan, or why there is no estimate."""
 
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action is action)
@@ -295,7 +298,11 @@ def review_plan(
                 )
             )
     return StackReview(
-        stack=stack, changes=tuple(changes), findings=tuple(findings), checkov=checkov
+        stack=stack,
+        changes=tuple(changes),
+        findings=tuple(findings),
+        checkov=checkov,
+        cost=plan_cost(plan),
     )
 
 
@@ -502,6 +509,15 @@ def render_markdown(reviews: Sequence[StackReview], policy: ReviewPolicy) -> str
             for action in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
         )
         lines.append(f"| {review.stack} | {counts} |")
+    estimates = [r.cost for r in reviews if isinstance(r.cost, CostDelta)]
+    if estimates:
+        low = sum(e.delta[0] for e in estimates)
+        high = sum(e.delta[1] for e in estimates)
+        lines += [
+            "",
+            f"Monthly cost change: **{_money(low, signed=True)}** at minimum scale, "
+            f"**{_money(high, signed=True)}** at maximum (on-demand list prices; per stack below).",
+        ]
     for review in reviews:
         lines += ["", f"### {review.stack}"]
         lines += _stack_sections(review, policy)
@@ -537,6 +553,17 @@ def _stack_sections(review: StackReview, policy: ReviewPolicy) -> list[str]:
         lines += _capped(rows)
     if not review.changes:
         lines += ["", "No changes."]
+    if isinstance(review.cost, CostDelta):
+        cost = review.cost
+        lines += [
+            "",
+            f"Monthly cost ({cost.region}, prices of {cost.date}): minimum "
+            f"{_money(cost.base[0])} -> {_money(cost.change[0])} "
+            f"({_money(cost.delta[0], signed=True)}), maximum {_money(cost.base[1])} -> "
+            f"{_money(cost.change[1])} ({_money(cost.delta[1], signed=True)}).",
+        ]
+    elif review.cost is not None:
+        lines += ["", f"Monthly cost: {review.cost}."]
     if review.checkov is None:
         lines += ["", "checkov (terraform_plan): not run."]
     else:
@@ -547,6 +574,11 @@ def _stack_sections(review: StackReview, policy: ReviewPolicy) -> list[str]:
             f"failed, {result.skipped} skipped.",
         ]
     return lines
+
+
+def _money(amount: float, *, signed: bool = False) -> str:
+    sign = ("+" if amount >= 0 else "-") if signed else ("-" if amount < 0 else "")
+    return f"{sign}${abs(amount):,.2f}"
 
 
 def _cell(text: str) -> str:

@@ -284,6 +284,39 @@ class AsyncConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MonitoringConfig:
+    """Alarms (to an encrypted SNS topic) and a CloudWatch dashboard of the deployment.
+
+    An alarm fires when its metric is past the threshold for `evaluation_periods` consecutive
+    periods of `period_seconds`; it notifies the topic when it fires and when it clears."""
+
+    email_subscriptions: tuple[str, ...] = ()
+    """Addresses mailed by the alarm topic (each confirms its subscription once)."""
+    https_subscriptions: tuple[str, ...] = ()
+    """HTTPS endpoints (chat webhooks, incident tools) the topic posts to."""
+    sqs_subscriptions: tuple[str, ...] = ()
+    """ARNs of SQS queues the topic delivers to (their policy must allow this topic)."""
+    period_seconds: int = 60
+    evaluation_periods: int = 5
+    load_balancer_5xx_percent: int = 5
+    """Load balancer 5xx (its own: no healthy target, timeouts) per request, in percent."""
+    target_5xx_percent: int = 5
+    """5xx answered by the service per request, in percent."""
+    unhealthy_hosts: int = 1
+    """Alarm when at least this many targets fail their health check."""
+    target_response_p99_seconds: int = 45
+    """p99 of the service's response time (an analysis waits on the LLM; tier deadline 60 s)."""
+    provider_latency_p99_seconds: int = 30
+    """p99 of one provider call (retries included)."""
+    provider_errors: int = 5
+    """Failed provider calls of one error class per period."""
+    metering_failures: int = 1
+    """Failed AWS Marketplace calls per period (a failure can mean unbilled usage)."""
+    scaling_at_max_minutes: int = 15
+    """Alarm when the service has run at its maximum task/pod count this long."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeploymentConfig:
     """Everything one deployment needs; stacks and constructs are built from this alone."""
 
@@ -307,6 +340,7 @@ class DeploymentConfig:
     """Default: no registry stack; `service.image` names an image pushed elsewhere."""
     async_jobs: AsyncConfig = field(default_factory=AsyncConfig, metadata={TOML_KEY: "async"})
     """The `[async]` section."""
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
 
     @property
     def existing_vpc(self) -> bool:

@@ -107,6 +107,7 @@ def validate(config: DeploymentConfig) -> list[str]:
         *_node_autoscaler_problems(config),
         *_api_problems(config),
         *_async_problems(config),
+        *_monitoring_problems(config),
     ]
 
 
@@ -698,4 +699,58 @@ def _api_client_problems(eks: EksConfig) -> list[str]:
             f"`eks.load_balancer_controller_chart_repository` = {repository!r}: use an "
             "https:// chart repository or an oci:// registry path, without a trailing /"
         )
+    return problems
+
+
+ALARM_WINDOW_SECONDS = 86_400
+"""CloudWatch evaluates an alarm over at most one day (evaluation periods x period)."""
+
+
+def _monitoring_problems(config: DeploymentConfig) -> list[str]:
+    mon = config.monitoring
+    problems = []
+    period = mon.period_seconds
+    if period < 60 or period % 60:
+        problems.append(
+            f"`monitoring.period_seconds` = {period}: use a multiple of 60 "
+            "(the metrics alarmed on are standard resolution)"
+        )
+        period = 60  # the window checks below still run, against the smallest valid period
+    most = ALARM_WINDOW_SECONDS // period
+    if not 1 <= mon.evaluation_periods <= most:
+        problems.append(
+            f"`monitoring.evaluation_periods` = {mon.evaluation_periods}: use 1 to {most} "
+            f"(CloudWatch evaluates at most one day of {period} s periods)"
+        )
+    at_max = mon.scaling_at_max_minutes * 60
+    if not period <= at_max <= ALARM_WINDOW_SECONDS or at_max % period:
+        problems.append(
+            f"`monitoring.scaling_at_max_minutes` = {mon.scaling_at_max_minutes}: use whole "
+            f"periods of {period} s, at most a day"
+        )
+    for key in ("load_balancer_5xx_percent", "target_5xx_percent"):
+        if not 1 <= getattr(mon, key) <= 100:
+            problems.append(f"`monitoring.{key}` = {getattr(mon, key)}: use a percentage, 1-100")
+    for key in (
+        "unhealthy_hosts",
+        "target_response_p99_seconds",
+        "provider_latency_p99_seconds",
+        "provider_errors",
+        "metering_failures",
+    ):
+        if getattr(mon, key) < 1:
+            problems.append(f"`monitoring.{key}` = {getattr(mon, key)}: use at least 1")
+    for address in mon.email_subscriptions:
+        if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", address):
+            problems.append(
+                f"`monitoring.email_subscriptions`: {address!r} is not an email address"
+            )
+    for url in mon.https_subscriptions:
+        if not url.startswith("https://"):
+            problems.append(
+                f"`monitoring.https_subscriptions`: {url!r} is not an https:// URL "
+                "(alarms may carry details: no plain HTTP)"
+            )
+    for arn in mon.sqs_subscriptions:
+        problems += _arn_problems(arn, "monitoring.sqs_subscriptions", "sqs", config.region)
     return problems

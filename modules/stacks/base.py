@@ -8,7 +8,7 @@ props; the constructs never see the configuration.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from cdktf import Aspects, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
@@ -21,6 +21,13 @@ from modules.config.derived import keep_alive_seconds, state_key
 from modules.constructs.async_jobs import AsyncJobs, AsyncJobsProps
 from modules.constructs.backend import S3StateProps, configure_backend
 from modules.constructs.iam import Role, RoleProps, service_trust_policy
+from modules.constructs.monitoring import (
+    LoadBalancerTargets,
+    MetricSpec,
+    Monitoring,
+    MonitoringProps,
+    RunningCount,
+)
 from modules.constructs.network import (
     CONTAINER_ENDPOINTS,
     METERING_ENDPOINT,
@@ -196,6 +203,7 @@ def workload_environment(config: DeploymentConfig, jobs: AsyncJobs | None) -> di
             environment=config.environment,
             region=config.region,
             provider_mode=inference.mode,
+            deployment_name=config.name,
             managed_api_url=inference.managed_api_url,
             managed_model=inference.managed_model,
             managed_api_key_secret_arn=inference.managed_api_key_secret_arn,
@@ -222,4 +230,48 @@ def _jobs_environment(config: DeploymentConfig, jobs: AsyncJobs) -> AsyncJobsEnv
         visibility_timeout_seconds=settings.visibility_timeout_seconds,
         job_ttl_seconds=settings.job_ttl_seconds,
         result_cache_ttl_seconds=settings.result_cache_ttl_seconds,
+    )
+
+
+def build_monitoring(
+    scope: Construct,
+    config: DeploymentConfig,
+    *,
+    account_id: str,
+    partition: str,
+    load_balancer: LoadBalancerTargets,
+    running: MetricSpec,
+    utilization: Sequence[MetricSpec],
+) -> Monitoring:
+    """The deployment's alarms and dashboard, with the thresholds of `[monitoring]`."""
+    mon, service = config.monitoring, config.service
+    return Monitoring(
+        scope,
+        "monitoring",
+        props=MonitoringProps(
+            name=config.name,
+            deployment_name=config.name,
+            account_id=account_id,
+            partition=partition,
+            region=config.region,
+            load_balancer=load_balancer,
+            running=RunningCount(
+                metric=running, min_count=service.min_count, max_count=service.max_count
+            ),
+            utilization=utilization,
+            metering=config.marketplace.metering != "off",
+            email_subscriptions=mon.email_subscriptions,
+            https_subscriptions=mon.https_subscriptions,
+            sqs_subscriptions=mon.sqs_subscriptions,
+            period_seconds=mon.period_seconds,
+            evaluation_periods=mon.evaluation_periods,
+            load_balancer_5xx_percent=mon.load_balancer_5xx_percent,
+            target_5xx_percent=mon.target_5xx_percent,
+            unhealthy_hosts=mon.unhealthy_hosts,
+            target_response_p99_seconds=mon.target_response_p99_seconds,
+            provider_latency_p99_seconds=mon.provider_latency_p99_seconds,
+            provider_errors=mon.provider_errors,
+            metering_failures=mon.metering_failures,
+            scaling_at_max_minutes=mon.scaling_at_max_minutes,
+        ),
     )

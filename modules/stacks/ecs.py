@@ -18,6 +18,7 @@ from modules.config.derived import (
 )
 from modules.constructs.alb import InternalLoadBalancer, LoadBalancerProps, listener_ports
 from modules.constructs.ecs_service import BacklogScaling, FargateService, FargateServiceProps
+from modules.constructs.monitoring import LoadBalancerTargets, MetricSpec
 from modules.constructs.security_groups import (
     Peer,
     ServiceSecurityGroups,
@@ -26,6 +27,7 @@ from modules.constructs.security_groups import (
 from modules.stacks.base import (
     DeploymentStack,
     build_async_jobs,
+    build_monitoring,
     build_network,
     grant_async_jobs,
     workload_environment,
@@ -146,6 +148,33 @@ class EcsStack(DeploymentStack):
                 ),
             ),
         )
+        at_service = {
+            "ClusterName": self.service.cluster.name,
+            "ServiceName": self.service.service.name,
+        }
+        self.monitoring = build_monitoring(
+            self,
+            config,
+            account_id=self.account_id,
+            partition=self.partition,
+            load_balancer=LoadBalancerTargets(
+                load_balancer_arn_suffix=self.load_balancer.load_balancer.arn_suffix,
+                target_group_arn_suffix=self.load_balancer.target_group.arn_suffix,
+            ),
+            running=MetricSpec(
+                namespace="ECS/ContainerInsights",
+                name="RunningTaskCount",
+                dimensions=at_service,
+            ),
+            utilization=[
+                MetricSpec(
+                    namespace="AWS/ECS",
+                    name=metric,
+                    dimensions=at_service,
+                )
+                for metric in ("CPUUtilization", "MemoryUtilization")
+            ],
+        )
         self._outputs()
 
     def _grant(self, config: DeploymentConfig) -> None:
@@ -183,6 +212,9 @@ class EcsStack(DeploymentStack):
         if self.async_jobs is not None:
             self.output("jobs_table_name", self.async_jobs.table.name, "Asynchronous jobs table")
             self.output("jobs_queue_url", self.async_jobs.queue.url, "Asynchronous jobs queue")
+        monitoring = self.monitoring
+        self.output("alarm_topic_arn", monitoring.topic.arn, "SNS topic the alarms notify")
+        self.output("dashboard_name", monitoring.dashboard.dashboard_name, "CloudWatch dashboard")
 
 
 def ecs_stacks(app: App, config: DeploymentConfig) -> list[TerraformStack]:

@@ -2,7 +2,8 @@
 
 1. `<deployment>-eks-cluster` (AWS provider only, so it validates, plans and applies like any
    AWS stack): network with the private-cluster endpoints, cluster, nodes, add-ons, IRSA roles.
-2. `<deployment>-eks-apps` (Helm provider only): the AWS Load Balancer Controller and the
+2. `<deployment>-eks-apps` (Helm provider, and the AWS provider for the alarms and dashboard
+   of the ALB the controller creates): the AWS Load Balancer Controller and the
    Hypernym release, with the values of helm-values/eks-<mode>.yaml under what the
    configuration decides (:func:`hypernym_values`). It reads the cluster stack's outputs
    through its remote state and reaches the API server with a token from `aws eks get-token`,
@@ -18,7 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from cdktf import App, Fn, TerraformStack
+from cdktf import App, Aspects, Fn, TerraformOutput, TerraformStack
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_lb import DataAwsLb
+from cdktf_cdktf_provider_aws.data_aws_lb_target_group import DataAwsLbTargetGroup
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from cdktf_cdktf_provider_helm.provider import (
     HelmProvider,
     HelmProviderKubernetes,
@@ -48,6 +54,7 @@ from modules.constructs.app_release import (
 from modules.constructs.async_jobs import AsyncJobs
 from modules.constructs.backend import configure_backend
 from modules.constructs.eks_addons import (
+    CONTAINER_INSIGHTS_LOG_GROUPS,
     LOAD_BALANCER_CONTROLLER_NAMESPACE,
     LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
     EksAddons,
@@ -62,10 +69,14 @@ from modules.constructs.eks_cluster import (
 )
 from modules.constructs.eks_iam import EksRole
 from modules.constructs.image_cache import PullThroughCache, PullThroughCacheProps
+from modules.constructs.log_metrics import ServiceLogMetrics, ServiceLogMetricsProps
+from modules.constructs.monitoring import LoadBalancerTargets, MetricSpec
 from modules.constructs.security_groups import Peer
+from modules.constructs.tags import RequireNameTag
 from modules.stacks.base import (
     DeploymentStack,
     build_async_jobs,
+    build_monitoring,
     build_network,
     grant_async_jobs,
     s3_state,
@@ -73,6 +84,8 @@ from modules.stacks.base import (
 )
 
 CHART_PATH = PROJECT_ROOT / "service/chart/hypernym"
+CONTAINER_INSIGHTS = "ContainerInsights"
+"""Namespace of the EKS metrics of the CloudWatch observability add-on (Container Insights)."""
 HELM_VALUES_DIR = PROJECT_ROOT / "helm-values"
 
 
@@ -251,6 +264,21 @@ class EksClusterStack(DeploymentStack):
         if self.async_jobs is not None:
             grant_async_jobs(self.addons.app_role, self.async_jobs)
         self._limit_endpoints(config)
+        # The add-on's Fluent Bit nests each line: EMF is not extracted, these filters read it.
+        log_groups = dict(
+            zip(
+                CONTAINER_INSIGHTS_LOG_GROUPS,
+                self.addons.container_insights_log_groups,
+                strict=True,
+            )
+        )
+        self.service_metrics = ServiceLogMetrics(
+            self,
+            "service-metrics",
+            props=ServiceLogMetricsProps(
+                name=config.name, log_group_name=log_groups["application"].name
+            ),
+        )
         self._outputs()
 
     def _node_autoscaler(self, role_name: str) -> None:
@@ -337,7 +365,7 @@ class EksClusterStack(DeploymentStack):
 
 
 class EksAppsStack(TerraformStack):
-    """Helm releases into the cluster of `cluster_stack`; no AWS provider."""
+    """Helm releases into the cluster of `cluster_stack`, and the deployment's monitoring."""
 
     def __init__(
         self, scope: Construct, config: DeploymentConfig, cluster_stack: EksClusterStack
@@ -417,6 +445,78 @@ class EksAppsStack(TerraformStack):
                 ),
                 depends_on=[self.load_balancer_controller.release],
             ),
+        )
+        self._monitor(config)
+
+    def _monitor(self, config: DeploymentConfig) -> None:
+        """Alarms and dashboard. The ALB is the controller's, found by the tags it gives it; the
+        data sources are read at apply after the release is ready (its pods take longer to turn
+        ready than the controller takes to create the ALB for the new Ingress)."""
+        AwsProvider(
+            self,
+            "aws",
+            region=config.region,
+            default_tags=[
+                AwsProviderDefaultTags(
+                    tags=naming.deployment_tags(config.name, config.environment, config.tags)
+                )
+            ],
+        )
+        Aspects.of(self).add(RequireNameTag())
+        release = self.hypernym.release
+        controller_tags = {
+            "elbv2.k8s.aws/cluster": config.name,
+            # <namespace>/<Ingress name>: the release's name, the chart's full name
+            "ingress.k8s.aws/stack": f"{config.eks.namespace}/{release.name}",
+        }
+        load_balancer = DataAwsLb(
+            self,
+            "load-balancer",
+            tags={**controller_tags, "ingress.k8s.aws/resource": "LoadBalancer"},
+            depends_on=[release],
+        )
+        # The Ingress has one backend, so its stack has one target group.
+        target_group = DataAwsLbTargetGroup(
+            self, "target-group", tags=controller_tags, depends_on=[release]
+        )
+        in_cluster = {"ClusterName": config.name}
+        in_namespace = {"Namespace": config.eks.namespace, **in_cluster}
+        self.monitoring = build_monitoring(
+            self,
+            config,
+            account_id=DataAwsCallerIdentity(self, "caller").account_id,
+            partition=DataAwsPartition(self, "partition").partition,
+            load_balancer=LoadBalancerTargets(
+                load_balancer_arn_suffix=load_balancer.arn_suffix,
+                target_group_arn_suffix=target_group.arn_suffix,
+            ),
+            running=MetricSpec(
+                namespace=CONTAINER_INSIGHTS,
+                name="namespace_number_of_running_pods",
+                dimensions=in_namespace,
+            ),
+            utilization=[
+                *(
+                    MetricSpec(namespace=CONTAINER_INSIGHTS, name=name, dimensions=in_cluster)
+                    for name in ("node_cpu_utilization", "node_memory_utilization")
+                ),
+                *(
+                    MetricSpec(namespace=CONTAINER_INSIGHTS, name=name, dimensions=in_namespace)
+                    for name in ("pod_cpu_utilization", "pod_memory_utilization")
+                ),
+            ],
+        )
+        TerraformOutput(
+            self,
+            "alarm_topic_arn",
+            value=self.monitoring.topic.arn,
+            description="SNS topic the alarms notify",
+        )
+        TerraformOutput(
+            self,
+            "dashboard_name",
+            value=self.monitoring.dashboard.dashboard_name,
+            description="CloudWatch dashboard",
         )
 
 

@@ -6,6 +6,7 @@ secret may even switch provider kind without a restart.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from service import metrics
 from service.providers.base import ChatRequest
 from service.providers.credentials import CredentialsSource, ProviderCredentials, api_base
 from service.providers.errors import (
@@ -49,10 +51,26 @@ class InferenceClient:
         """Upper bound on any call's ``max_tokens``, whatever the request asked for."""
 
     async def chat(self, request: ChatRequest) -> str:
-        return await self._with_current_key(lambda current: self._chat(current, request))
+        return await self._measured(
+            "chat", self._with_current_key(lambda current: self._chat(current, request))
+        )
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        return await self._with_current_key(lambda current: self._embed(current, texts))
+        return await self._measured(
+            "embed", self._with_current_key(lambda current: self._embed(current, texts))
+        )
+
+    @staticmethod
+    async def _measured(operation: str, call: Awaitable[T]) -> T:
+        """``call``, with its latency and any failure written as metrics."""
+        started = time.perf_counter()
+        try:
+            result = await call
+        except ProviderError as error:
+            metrics.provider_call(operation, (time.perf_counter() - started) * 1000, error)
+            raise
+        metrics.provider_call(operation, (time.perf_counter() - started) * 1000, None)
+        return result
 
     async def _with_current_key(self, call: Callable[[ProviderCredentials], Awaitable[T]]) -> T:
         """A 401/403 may mean the key was rotated since the last read: re-read it, retry once."""

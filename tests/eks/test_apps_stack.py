@@ -48,8 +48,17 @@ def cluster_output(synth: EksSynth, reference: str) -> str:
     return synth.cluster["output"][output[1]]["value"]
 
 
-def test_apps_stack_has_only_the_helm_provider(managed: EksSynth) -> None:
-    assert set(managed.apps["provider"]) == {"helm"}
+def test_apps_stack_has_the_helm_provider_and_aws_for_the_monitoring(managed: EksSynth) -> None:
+    assert set(managed.apps["provider"]) == {"helm", "aws"}
+    # The AWS provider manages nothing but the alarms, their topic and key, and the dashboard.
+    aws_types = {kind for kind in managed.apps["resource"] if kind.startswith("aws_")}
+    assert aws_types == {
+        "aws_kms_key",
+        "aws_sns_topic",
+        "aws_sns_topic_policy",
+        "aws_cloudwatch_metric_alarm",
+        "aws_cloudwatch_dashboard",
+    }
 
 
 def test_helm_provider_authenticates_with_aws_eks_get_token(managed: EksSynth) -> None:

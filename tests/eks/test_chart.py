@@ -209,6 +209,7 @@ def test_schema_env_names_are_the_contract_names() -> None:
                     environment="e",
                     region="eu-west-1",
                     provider_mode=mode,
+                    deployment_name="d",
                     managed_api_url="http://x",
                     managed_model="m",
                     managed_api_key_secret_arn="arn",

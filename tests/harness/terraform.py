@@ -36,6 +36,7 @@ MOTO_SERVICES = (
     "s3",
     "secretsmanager",
     "sqs",
+    "sns",
     "sts",
     "ssm",
 )

@@ -160,8 +160,8 @@ def test_reports_every_structural_problem_at_once() -> None:
     assert sorted(line.removeprefix("test.toml: ") for line in found) == sorted(
         [
             "unknown key `colour`; known keys here: api, async, eks, environment, inference, "
-            "load_balancer, marketplace, name, network, platform, region, registry, service, "
-            "state, tags",
+            "load_balancer, marketplace, monitoring, name, network, platform, region, registry, "
+            "service, state, tags",
             "`service.cpu` must be an integer, not '512'",
             "`network.client_cidrs` must be a list of strings",
             "`load_balancer` must be a table",

@@ -102,6 +102,7 @@ def test_container_environment_is_what_the_example_files_say(managed: Stack, byo
     assert {e["name"]: e["value"] for e in managed.container()["environment"]} == {
         **COMMON_ENVIRONMENT,
         **jobs_environment(managed),
+        "DEPLOYMENT_NAME": "hypernym",
         "INFERENCE_PROVIDER_MODE": "managed",
         "MANAGED_API_URL": "http://llm-gateway.internal:4000/v1",
         "MANAGED_API_KEY_SECRET_ARN": (
@@ -111,6 +112,7 @@ def test_container_environment_is_what_the_example_files_say(managed: Stack, byo
     assert {e["name"]: e["value"] for e in byop.container()["environment"]} == {
         **COMMON_ENVIRONMENT,
         **jobs_environment(byop),
+        "DEPLOYMENT_NAME": "hypernym-byop",
         "INFERENCE_PROVIDER_MODE": "byop",
         "BYOP_SECRET_ARN": (
             "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hypernym/byop-provider-AbCdEf"
