@@ -490,13 +490,17 @@ def required_services(config: DeploymentConfig) -> dict[str, str]:
         "logs": "container logs",
     }
     if config.secrets_manager_used:
-        services["secretsmanager"] = "the provider secret or gateway token"
+        services["secretsmanager"] = "the provider secret, gateway token or API keys"
     if config.marketplace.metering != "off":
         services["metering.marketplace"] = "Marketplace metering"
+    if config.async_jobs.enabled:
+        services["sqs"] = "the asynchronous jobs' queue"
     if config.platform == "eks":
         services["sts"] = "IRSA role assumption"
         services["ec2"] = "VPC CNI, controller, CloudWatch agent"
         services["elasticloadbalancing"] = "the load balancer controller"
+        if config.eks.node_autoscaler == "cluster-autoscaler":
+            services["autoscaling"] = "the Cluster Autoscaler"
     return services
 
 
