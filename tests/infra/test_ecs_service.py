@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from service.contract import HEALTH_PATH, HEALTHCHECK_COMMAND, READY_PATH
+from service.healthcheck import health_url
 from tests.infra.conftest import CERTIFICATE
 from tests.infra.synthesized import Stack
 
@@ -220,11 +222,18 @@ def test_load_balancer_idle_timeout_outlasts_llm_calls(managed: Stack) -> None:
     assert managed.one("aws_lb")["idle_timeout"] == 120
 
 
-def test_target_group_health_checks_health_every_30_seconds(managed: Stack) -> None:
+def test_target_group_checks_readiness_while_the_container_check_stays_liveness(
+    managed: Stack,
+) -> None:
+    # GIVEN the ECS stack; THEN the load balancer keeps a task in rotation only while it is
+    # ready (wrong secret, refused RegisterUsage, draining: out), every 30 s ...
     group = managed.one("aws_lb_target_group")
     assert (group["target_type"], group["port"], group["protocol"]) == ("ip", 8000, "HTTP")
     check = group["health_check"]
-    assert (check["path"], check["interval"], check["timeout"]) == ("/health", 30, 5)
+    assert (check["path"], check["interval"], check["timeout"]) == (READY_PATH, 30, 5)
+    # ... while ECS replaces a task only when the process itself stops answering.
+    assert managed.container()["healthCheck"]["command"][1:] == list(HEALTHCHECK_COMMAND)
+    assert HEALTH_PATH in health_url({})
     assert (check["healthy_threshold"], check["unhealthy_threshold"], check["matcher"]) == (
         2,
         3,
