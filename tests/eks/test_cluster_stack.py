@@ -167,6 +167,27 @@ def test_nodes_launch_from_a_template_with_imdsv2_required_and_hop_limit_1(
     )
 
 
+def test_launch_template_tags_instances_volumes_and_interfaces_with_every_deployment_tag(
+    managed: EksSynth,
+) -> None:
+    # The provider's default tags never reach what a launch template launches: each kind the
+    # template tags carries them all (cost allocation, ownership) plus its Name.
+    (provider,) = managed.cluster["provider"]["aws"]
+    (defaults,) = provider["default_tags"]
+    specifications = one(managed.cluster, "aws_launch_template")["tag_specifications"]
+    assert sorted(s["resource_type"] for s in specifications) == [
+        "instance",
+        "network-interface",
+        "volume",
+    ]
+    for specification in specifications:
+        assert specification["tags"] == {
+            **defaults["tags"],
+            "Name": f"{managed.config.name}-node",
+        }, specification["resource_type"]
+    assert {"Team", "Deployment", "Environment"} <= set(defaults["tags"])
+
+
 def test_node_root_volume_is_encrypted(managed: EksSynth) -> None:
     (device,) = one(managed.cluster, "aws_launch_template")["block_device_mappings"]
     assert device["ebs"]["encrypted"] == "true"
