@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from cdktf import Fn, Token
+from cdktf import Fn, Precondition, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
     DataAwsAvailabilityZones,
     DataAwsAvailabilityZonesFilter,
 )
 from cdktf_cdktf_provider_aws.data_aws_vpc import DataAwsVpc
+from cdktf_cdktf_provider_aws.data_aws_vpc_endpoint_service import DataAwsVpcEndpointService
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
@@ -47,8 +48,10 @@ CONTAINER_ENDPOINTS: Mapping[str, str] = {
 SECRETS_MANAGER_ENDPOINT: Mapping[str, str] = {
     "secretsmanager": "provider credentials and the gateway token, read at start and on rotation",
 }
+METERING_SERVICE = "metering.marketplace"
+"""AWS Marketplace metering's endpoint service: not offered in every region (or zone)."""
 METERING_ENDPOINT: Mapping[str, str] = {
-    "metering.marketplace": "AWS Marketplace RegisterUsage/MeterUsage without internet",
+    METERING_SERVICE: "AWS Marketplace RegisterUsage/MeterUsage without internet",
 }
 
 
@@ -81,6 +84,11 @@ class NetworkProps:
     private_subnet_tags: Mapping[str, str] = field(default_factory=dict)
     """Extra tags on the private subnets made here (e.g. for load balancer discovery).
     Default: none."""
+    looked_up_endpoints: Mapping[str, str] = field(default_factory=dict)
+    """Interface endpoints (of `interface_endpoints`) whose service not every region offers,
+    to what to do instead. Each is looked up at plan time, so a region without it fails the
+    plan naming the service, and the plan checks it is offered in every zone of the private
+    subnets made here. Default: none."""
 
 
 class Network(Construct):
@@ -99,6 +107,7 @@ class Network(Construct):
             self.private_subnet_ids: list[str] = list(props.existing_private_subnet_ids)
             self.private_route_table_ids: list[str] = list(props.existing_private_route_table_ids)
         self.endpoint_security_group: SecurityGroup | None = None
+        self._endpoint_services: dict[str, DataAwsVpcEndpointService] = {}
         self.s3_prefix_list_id: str | None = None
         if props.create_vpc_endpoints:
             self._create_endpoints()
@@ -255,6 +264,44 @@ class Network(Construct):
             tags=name_tag(f"{props.name}-flow-log"),
         )
 
+    def _service_name(self, service: str) -> str:
+        """The endpoint service's name; looked up (at plan time) when not every region has it."""
+        name = f"com.amazonaws.{self._props.region}.{service}"
+        if service not in self._props.looked_up_endpoints:
+            return name
+        # A region without the service fails the plan here: "InvalidServiceName: The Vpc
+        # Endpoint Service '<name>' does not exist", before anything is created.
+        self._endpoint_services[service] = DataAwsVpcEndpointService(
+            self,
+            f"endpoint-service-{service.replace('.', '-')}",
+            service_name=name,
+            service_type="Interface",
+        )
+        return self._endpoint_services[service].service_name
+
+    def _offered_in_every_zone(self, service: str) -> TerraformResourceLifecycle | None:
+        """A plan-time check that `service` is offered in the zone of every private subnet made
+        here (an existing VPC's subnet zones are not known to the plan)."""
+        found = self._endpoint_services.get(service)
+        if found is None or self._props.existing_vpc_id is not None:
+            return None
+        props = self._props
+        zones = [subnet.availability_zone for subnet in self.private_subnets]
+        return TerraformResourceLifecycle(
+            precondition=[
+                Precondition(
+                    condition=Fn.alltrue(
+                        [Fn.contains(found.availability_zones, zone) for zone in zones]
+                    ),
+                    error_message=(
+                        f"com.amazonaws.{props.region}.{service} is not offered in every "
+                        f"availability zone of the private subnets in {props.region}: "
+                        f"{props.looked_up_endpoints[service]}"
+                    ),
+                )
+            ]
+        )
+
     def _create_endpoints(self) -> None:
         props = self._props
         self.endpoint_security_group = SecurityGroup(
@@ -277,11 +324,12 @@ class Network(Construct):
                 self,
                 f"endpoint-{service.replace('.', '-')}",
                 vpc_id=self.vpc_id,
-                service_name=f"com.amazonaws.{props.region}.{service}",
+                service_name=self._service_name(service),
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
                 subnet_ids=self.private_subnet_ids,
                 security_group_ids=[self.endpoint_security_group.id],
+                lifecycle=self._offered_in_every_zone(service),
                 tags=name_tag(f"{props.name}-{service}"),
             )
             for service in sorted(props.interface_endpoints)

@@ -23,6 +23,7 @@ from modules.constructs.iam import Role, RoleProps, service_trust_policy
 from modules.constructs.network import (
     CONTAINER_ENDPOINTS,
     METERING_ENDPOINT,
+    METERING_SERVICE,
     SECRETS_MANAGER_ENDPOINT,
     Network,
     NetworkProps,
@@ -90,9 +91,23 @@ def interface_endpoints(config: DeploymentConfig) -> dict[str, str]:
     endpoints = dict(CONTAINER_ENDPOINTS)
     if config.secrets_manager_used:
         endpoints.update(SECRETS_MANAGER_ENDPOINT)
-    if config.marketplace.metering != "off":
+    if config.marketplace.metering != "off" and config.marketplace.metering_endpoint:
         endpoints.update(METERING_ENDPOINT)
     return endpoints
+
+
+def looked_up_endpoints(config: DeploymentConfig) -> dict[str, str]:
+    """The workload's endpoints that not every region offers, to what the deployment can do
+    instead (the plan's error message)."""
+    if METERING_SERVICE not in interface_endpoints(config):
+        return {}
+    return {
+        METERING_SERVICE: (
+            'set `marketplace.metering = "off"`, or `marketplace.metering_endpoint = false` '
+            "with `network.nat_gateways`, or choose `network.availability_zones` where it is "
+            "(README: Metering endpoint by region)"
+        )
+    }
 
 
 def build_network(
@@ -130,6 +145,7 @@ def build_network(
             flow_logs=flow_logs,
             flow_log_retention_days=config.service.log_retention_days,
             private_subnet_tags=private_subnet_tags or {},
+            looked_up_endpoints=looked_up_endpoints(config),
         ),
     )
 
