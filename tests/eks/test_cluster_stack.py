@@ -11,6 +11,7 @@ import pytest
 from modules.config import EKS_STANDARD_SUPPORT_ENDS, advisories, parse_config
 from modules.config.model import EKS_ADDON_NAMES
 from modules.constructs.eks_cluster import node_ami_type
+from tests.infra.synthesized import endpoint_service_name
 
 from .stacks import (
     GATEWAY_TOKEN_ARN,
@@ -507,7 +508,7 @@ def test_cluster_key_lets_cloudwatch_logs_encrypt_only_the_clusters_log_groups(
 def interface_endpoints(synth: EksSynth) -> set[str]:
     prefix = f"com.amazonaws.{synth.config.region}."
     return {
-        e["service_name"].removeprefix(prefix)
+        endpoint_service_name(synth.cluster, e).removeprefix(prefix)
         for e in resources(synth.cluster, "aws_vpc_endpoint").values()
         if e["vpc_endpoint_type"] == "Interface"
     }

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.infra.conftest import example, varied
-from tests.infra.synthesized import Stack
+from tests.infra.synthesized import Stack, endpoint_service_name
 
 
 def test_vpc_uses_the_configured_range_with_dns_on(managed: Stack) -> None:
@@ -59,18 +58,9 @@ def test_interface_endpoints_use_private_dns_in_the_private_subnets(managed: Sta
         assert endpoint["security_group_ids"] == [managed.ref("aws_security_group", "endpoint-sg")]
 
 
-def service_name(stack: Stack, endpoint: dict) -> str:
-    """The endpoint's service name, through the plan-time lookup where there is one."""
-    name = endpoint["service_name"]
-    looked_up = re.fullmatch(r"\$\{data\.aws_vpc_endpoint_service\.([^.]+)\.service_name\}", name)
-    if looked_up is None:
-        return str(name)
-    return str(stack.data("aws_vpc_endpoint_service")[looked_up.group(1)]["service_name"])
-
-
 def endpoint_services(stack: Stack) -> set[str]:
     return {
-        service_name(stack, e).removeprefix("com.amazonaws.eu-west-1.")
+        endpoint_service_name(stack.document, e).removeprefix("com.amazonaws.eu-west-1.")
         for e in stack.resources("aws_vpc_endpoint").values()
     }
 
