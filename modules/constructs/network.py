@@ -87,7 +87,7 @@ class NetworkProps:
     looked_up_endpoints: Mapping[str, str] = field(default_factory=dict)
     """Interface endpoints (of `interface_endpoints`) whose service not every region offers,
     to what to do instead. Each is looked up at plan time, so a region without it fails the
-    plan naming the service, and the plan checks it is offered in every zone of the private
+    plan at that lookup, and the plan checks it is offered in every zone of the private
     subnets made here. Default: none."""
 
 
@@ -269,8 +269,8 @@ class Network(Construct):
         name = f"com.amazonaws.{self._props.region}.{service}"
         if service not in self._props.looked_up_endpoints:
             return name
-        # A region without the service fails the plan here: "InvalidServiceName: The Vpc
-        # Endpoint Service '<name>' does not exist", before anything is created.
+        # A region without the service fails the plan at this lookup, before anything is
+        # created (the provider reports AWS's InvalidServiceName as "couldn't find resource").
         self._endpoint_services[service] = DataAwsVpcEndpointService(
             self,
             f"endpoint-service-{service.replace('.', '-')}",
