@@ -154,7 +154,8 @@ def test_ecs_byop_plans_with_remote_state_and_the_lock_refuses_a_concurrent_plan
 
 
 def in_region(region: str, **network: object) -> DeploymentConfig:
-    """ecs-managed (metering on) moved to `region`: its image in that region's ECR, no token."""
+    """ecs-managed (metering on) moved to `region`: its image and API keys secret in that
+    region, no gateway token."""
     config = load_config(resolve_config_path("ecs-managed"))
     moved = dataclasses.replace(
         config,
@@ -163,6 +164,11 @@ def in_region(region: str, **network: object) -> DeploymentConfig:
             config.service, image=config.service.image.replace(config.region, region)
         ),
         inference=dataclasses.replace(config.inference, managed_api_key_secret_arn=None),
+        api=dataclasses.replace(
+            config.api,
+            keys_secret_arn=(config.api.keys_secret_arn or "").replace(config.region, region)
+            or None,
+        ),
         network=dataclasses.replace(config.network, **network),
     )
     assert validate(moved) == []
