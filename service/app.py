@@ -16,8 +16,12 @@ from service.analysis.tokens import tokenizer
 from service.api.analysis import ANALYSIS_HANDLERS
 from service.api.auth import KeyRing, provide_caller
 from service.api.errors import EXCEPTION_HANDLERS
+from service.api.jobs import JOB_HANDLERS
 from service.api.system import health, ready
 from service.contract import HEALTH_PATH, READY_PATH
+from service.jobs.cache import Analyzer
+from service.jobs.store import JobStore
+from service.jobs.worker import async_jobs
 from service.lifespan import (
     background_work,
     credentials_source,
@@ -46,6 +50,18 @@ def create_app(settings: Settings | None = None, *, metering: Metering | None = 
     credentials = credentials_source(settings)
     key_rate = KeyRateLimit()
     metering = metering or metering_for(settings.metering, region=settings.provider.aws_region)
+    jobs = (
+        JobStore(settings.jobs, region=settings.provider.aws_region)
+        if settings.jobs.enabled
+        else None
+    )
+    analyzer = Analyzer(
+        credentials=credentials,
+        embedding_model=settings.provider.embedding_model,
+        embedding_dimensions=settings.provider.requested_embedding_dimensions,
+        store=jobs,
+        ttl_seconds=settings.jobs.result_cache_ttl_seconds,
+    )
     state = State(
         {
             "settings": settings,
@@ -53,12 +69,14 @@ def create_app(settings: Settings | None = None, *, metering: Metering | None = 
             "credentials": credentials,
             "secrets": refreshing_secrets(credentials, key_ring.secret),
             "metering": metering,
+            "jobs": jobs,
+            "analyzer": analyzer,
         }
     )
     return Litestar(
-        route_handlers=[health, ready, *ANALYSIS_HANDLERS],
+        route_handlers=[health, ready, *ANALYSIS_HANDLERS, *JOB_HANDLERS],
         state=state,
-        lifespan=[provider_client, background_work],
+        lifespan=[provider_client, background_work, async_jobs],
         middleware=[
             DefineMiddleware(RequestLogMiddleware, skip_paths=(HEALTH_PATH, READY_PATH)),
             DefineMiddleware(
@@ -75,6 +93,7 @@ def create_app(settings: Settings | None = None, *, metering: Metering | None = 
             "caller": Provide(provide_caller, sync_to_thread=False),
             "key_rate": Provide(lambda: key_rate, use_cache=True, sync_to_thread=False),
             "metering": Provide(lambda: metering, use_cache=True, sync_to_thread=False),
+            "analyzer": Provide(lambda: analyzer, use_cache=True, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

@@ -101,6 +101,23 @@ class ContainerEnvironment:
     embedding_dimensions: int | None = None
     max_input_chars: int | None = None
     open_access_tier: TierName | None = None
+    jobs: AsyncJobsEnvironment | None = None
+    """The asynchronous jobs' resources; None: async off (the endpoints answer 501)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AsyncJobsEnvironment:
+    """What the service needs to run asynchronous jobs and the shared result cache."""
+
+    table: str
+    queue_url: str
+    dead_letter_queue_url: str
+    bucket: str
+    worker_concurrency: int
+    visibility_timeout_seconds: int
+    job_ttl_seconds: int
+    result_cache_ttl_seconds: int
+    """0: no result cache."""
 
 
 def container_environment(env: ContainerEnvironment) -> dict[str, str]:
@@ -141,4 +158,18 @@ def container_environment(env: ContainerEnvironment) -> dict[str, str]:
         "OPEN_ACCESS_TIER": env.open_access_tier,
     }
     variables.update((name, str(value)) for name, value in tuning.items() if value is not None)
+    if env.jobs is not None:
+        jobs = env.jobs
+        variables.update(
+            {
+                "ASYNC_JOBS_TABLE": jobs.table,
+                "ASYNC_QUEUE_URL": jobs.queue_url,
+                "ASYNC_DEAD_LETTER_QUEUE_URL": jobs.dead_letter_queue_url,
+                "ASYNC_RESULTS_BUCKET": jobs.bucket,
+                "ASYNC_WORKER_CONCURRENCY": str(jobs.worker_concurrency),
+                "ASYNC_VISIBILITY_TIMEOUT_SECONDS": str(jobs.visibility_timeout_seconds),
+                "ASYNC_JOB_TTL_SECONDS": str(jobs.job_ttl_seconds),
+                "RESULT_CACHE_TTL_SECONDS": str(jobs.result_cache_ttl_seconds),
+            }
+        )
     return variables

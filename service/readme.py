@@ -16,6 +16,7 @@ from service.contract import (
     HEALTHCHECK_COMMAND,
     PROVIDER_MODES,
     READY_PATH,
+    AsyncJobsEnvironment,
     ContainerEnvironment,
     container_environment,
 )
@@ -53,6 +54,16 @@ def _written_by_infrastructure() -> set[str]:
             embedding_dimensions=1,
             max_input_chars=1,
             open_access_tier="basic",
+            jobs=AsyncJobsEnvironment(
+                table="t",
+                queue_url="q",
+                dead_letter_queue_url="d",
+                bucket="b",
+                worker_concurrency=1,
+                visibility_timeout_seconds=1,
+                job_ttl_seconds=1,
+                result_cache_ttl_seconds=1,
+            ),
         )
         names.update(container_environment(everything))
     return names

@@ -50,6 +50,7 @@ from service.providers.credentials import (
 __all__ = [
     "AccessSettings",
     "AnalysisSettings",
+    "AsyncJobSettings",
     "ConfigurationError",
     "MeteringOptions",
     "ProviderSettings",
@@ -409,6 +410,85 @@ class MeteringOptions(SettingsGroup, frozen=True, kw_only=True):
         return self.dimension or self.unit
 
 
+class AsyncJobSettings(SettingsGroup, frozen=True, kw_only=True):
+    """Asynchronous analysis (``/analyze_begin``, ``/analyze_status``) and the shared result
+    cache (:mod:`service.jobs`): off unless the table, the queues and the bucket are all given."""
+
+    table: Annotated[
+        str | None,
+        Meta(
+            description="the DynamoDB table of jobs and cached results; unset: async is off (501)"
+        ),
+    ] = env("ASYNC_JOBS_TABLE", None)
+    queue_url: Annotated[
+        str | None, Meta(description="the SQS queue of job ids every replica's worker polls")
+    ] = env("ASYNC_QUEUE_URL", None)
+    dead_letter_queue_url: Annotated[
+        str | None,
+        Meta(description="the queue's dead-letter queue: a job found there is marked failed"),
+    ] = env("ASYNC_DEAD_LETTER_QUEUE_URL", None)
+    bucket: Annotated[
+        str | None,
+        Meta(
+            description="the S3 bucket for requests and results too large for a DynamoDB item "
+            "(over 300 KB compressed)"
+        ),
+    ] = env("ASYNC_RESULTS_BUCKET", None)
+    worker_concurrency: Annotated[
+        int, Meta(ge=1, le=64, description="jobs this replica's worker runs at once")
+    ] = env("ASYNC_WORKER_CONCURRENCY", 4)
+    visibility_timeout_seconds: Annotated[
+        int,
+        Meta(
+            ge=2,
+            le=43_200,
+            description="how long a received job stays hidden from other replicas; extended "
+            "every third of it while the job runs, so a replica that dies returns it this soon",
+        ),
+    ] = env("ASYNC_VISIBILITY_TIMEOUT_SECONDS", 60)
+    job_ttl_seconds: Annotated[
+        int,
+        Meta(
+            ge=60,
+            le=31_536_000,
+            description="how long a job and its result can be read (DynamoDB TTL)",
+        ),
+    ] = env("ASYNC_JOB_TTL_SECONDS", 86_400)
+    result_cache_ttl_seconds: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=31_536_000,
+            description="how long a result is reused for the same text, parameters and model "
+            "(sync and async, `cache_hit: true`); `0`: no cache",
+        ),
+    ] = env("RESULT_CACHE_TTL_SECONDS", 86_400)
+
+    @property
+    def enabled(self) -> bool:
+        return self.table is not None
+
+    @property
+    def result_cache(self) -> bool:
+        return self.enabled and self.result_cache_ttl_seconds > 0
+
+
+def _async_problems(jobs: AsyncJobSettings) -> list[str]:
+    given = {
+        "ASYNC_JOBS_TABLE": jobs.table,
+        "ASYNC_QUEUE_URL": jobs.queue_url,
+        "ASYNC_DEAD_LETTER_QUEUE_URL": jobs.dead_letter_queue_url,
+        "ASYNC_RESULTS_BUCKET": jobs.bucket,
+    }
+    missing = [name for name, value in given.items() if value is None]
+    if missing and len(missing) < len(given):
+        return [
+            f"asynchronous analysis needs all of {', '.join(given)} (missing: "
+            f"{', '.join(missing)}); unset all four to turn it off"
+        ]
+    return []
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the service needs, validated; built once per process in the app factory."""
 
@@ -417,6 +497,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     access: AccessSettings = msgspec.field(default_factory=AccessSettings)
     analysis: AnalysisSettings = msgspec.field(default_factory=AnalysisSettings)
     metering: MeteringOptions = msgspec.field(default_factory=MeteringOptions)
+    jobs: AsyncJobSettings = msgspec.field(default_factory=AsyncJobSettings)
     byop: ByopCredentials | None = None
     """BYOP from ``UPSTREAM_*`` (or ``BYOP_*``) variables; None in managed mode and with
     ``BYOP_SECRET_ARN``."""
@@ -430,7 +511,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         access = reader.read(AccessSettings)
         analysis = reader.read(AnalysisSettings)
         metering = reader.read(MeteringOptions)
+        jobs = reader.read(AsyncJobSettings)
         problems = reader.problems
+        problems.extend(_async_problems(jobs))
         if "WORKERS" not in reader.refused and server.workers != 1:
             problems.append(
                 f"WORKERS={server.workers}: the service runs one worker per container (drain, "
@@ -467,6 +550,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             access=access,
             analysis=analysis,
             metering=metering,
+            jobs=jobs,
             byop=byop,
         )
 
@@ -527,5 +611,6 @@ GROUPS: tuple[tuple[str, type[msgspec.Struct]], ...] = (
     ("Access", AccessSettings),
     ("Analysis", AnalysisSettings),
     ("Metering (AWS Marketplace)", MeteringOptions),
+    ("Asynchronous analysis and result cache", AsyncJobSettings),
 )
 """The settings groups in README order (headings)."""

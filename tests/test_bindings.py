@@ -101,6 +101,6 @@ def test_no_prebuilt_aws_bindings_are_installed() -> None:
 
 
 def test_a_type_missing_from_the_subset_fails_loudly() -> None:
-    assert "s3_bucket" not in imported_types()
-    with pytest.raises(ModuleNotFoundError, match="s3_bucket"):
-        importlib.import_module(f"{PACKAGE}.s3_bucket")
+    assert "lambda_function" not in imported_types()
+    with pytest.raises(ModuleNotFoundError, match="lambda_function"):
+        importlib.import_module(f"{PACKAGE}.lambda_function")

@@ -4,6 +4,7 @@ Subcommands register themselves through one function each in `SUBCOMMANDS`; a fu
 its parser and sets `handler` (args -> exit status).
 
     hypernym-deploy build [--config PATH|NAME] [--outdir cdktf.out]
+    hypernym-deploy reachability [--config PATH|NAME]
 
 `build` synthesizes every stack of a deployment, scans each with checkov and prints a summary.
 Exit status: 0 clean, 1 a checkov check failed, 2 the configuration is invalid (each problem
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from modules.cli import plan_review
+from modules.cli import plan_review, reachability
 from modules.cli.checkov import ToolMissingError, checkov_executable, checkov_skips, scan_files
 from modules.config import (
     ConfigError,
@@ -172,6 +173,7 @@ def _register_build(subparsers: argparse._SubParsersAction) -> None:
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_build,
     plan_review.register,
+    reachability.register,
 ]
 
 

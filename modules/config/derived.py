@@ -18,6 +18,11 @@ ECR_IMAGE = re.compile(
 )
 
 
+ECR_REGISTRY = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?(/|$)"
+)
+
+
 def ecr_repository(image: str) -> tuple[str, str, str] | None:
     """(account, region, repository) of an ECR image URI; None for other registries."""
     match = ECR_IMAGE.match(image)
@@ -33,6 +38,26 @@ def managed_api_port(url: str) -> int:
 def client_cidrs(config: DeploymentConfig, vpc_cidr: str) -> tuple[str, ...]:
     """Networks allowed to reach the load balancer: the configured ones, else the VPC's range."""
     return config.network.client_cidrs or (vpc_cidr,)
+
+
+def api_client_cidrs(config: DeploymentConfig, vpc_cidr: str) -> tuple[str, ...]:
+    """Networks allowed to the EKS API on 443: the configured ones, else the VPC's range."""
+    return config.eks.api_client_cidrs or (vpc_cidr,)
+
+
+def internet_egress(config: DeploymentConfig) -> bool:
+    """Whether tasks and pods have a route to the internet: NAT made here, or the existing
+    VPC's own NAT when the configuration opts in."""
+    net = config.network
+    return net.nat_gateways != "none" or (config.existing_vpc and net.existing_vpc_internet_egress)
+
+
+def ecr_chart_mirror_region(repository: str) -> str | None:
+    """The region of an OCI chart repository in ECR (`oci://<account>.dkr.ecr.<region>...`)."""
+    if not repository.startswith("oci://"):
+        return None
+    ecr = ECR_REGISTRY.match(repository.removeprefix("oci://"))
+    return None if ecr is None else ecr["region"]
 
 
 def managed_gateway_upstreams(

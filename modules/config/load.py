@@ -16,9 +16,9 @@ from typing import Any, Literal
 
 import cattrs
 from cattrs.errors import ForbiddenExtraKeysError
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, override
 
-from modules.config.model import ConfigError, DeploymentConfig
+from modules.config.model import TOML_KEY, ConfigError, DeploymentConfig
 from modules.config.validate import validate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -105,8 +105,13 @@ def _string_table(value: Any, _: type) -> dict[str, str]:
 
 
 def _table_factory(cls: type) -> Callable[[Any, type], Any]:
+    renamed: dict[str, Any] = {
+        f.name: override(rename=f.metadata[TOML_KEY])
+        for f in dataclasses.fields(cls)
+        if TOML_KEY in f.metadata
+    }
     structure: Callable[[Any, type], Any] = make_dict_structure_fn(
-        cls, _CONVERTER, _cattrs_forbid_extra_keys=True
+        cls, _CONVERTER, _cattrs_forbid_extra_keys=True, **renamed
     )
 
     def structure_table(value: Any, hint: type) -> Any:
@@ -135,20 +140,33 @@ _CONVERTER.register_structure_hook_factory(dataclasses.is_dataclass, _table_fact
 # --- cattrs' exception tree as one line per problem ---------------------------------------------
 
 
+def _toml_keys(cls: object) -> dict[str, str]:
+    """Field name -> TOML key, for the fields of a dataclass whose key differs (`async`)."""
+    if not isinstance(cls, type) or not dataclasses.is_dataclass(cls):
+        return {}
+    return {f.name: f.metadata[TOML_KEY] for f in dataclasses.fields(cls) if TOML_KEY in f.metadata}
+
+
 def _problem_lines(error: BaseException, where: str) -> Iterator[str]:
     """One line per leaf of cattrs' exception tree; `where` is the dotted key path so far."""
     if isinstance(error, ForbiddenExtraKeysError):
-        known = ", ".join(sorted(f.name for f in dataclasses.fields(error.cl)))
+        known = ", ".join(
+            sorted(f.metadata.get(TOML_KEY, f.name) for f in dataclasses.fields(error.cl))
+        )
         for key in sorted(error.extra_fields):
             yield f"unknown key `{where}{key}`; known keys here: {known}"
         return
     if isinstance(error, ExceptionGroup):
+        keys = _toml_keys(getattr(error, "cl", None))
         for child in error.exceptions:
             attribute = next(
                 (note.name for note in getattr(child, "__notes__", ()) if hasattr(note, "name")),
                 None,
             )
-            yield from _problem_lines(child, where if attribute is None else f"{where}{attribute}.")
+            if attribute is None:
+                yield from _problem_lines(child, where)
+            else:
+                yield from _problem_lines(child, f"{where}{keys.get(attribute, attribute)}.")
         return
     key = where.rstrip(".") or "the top level"
     if isinstance(error, _WrongValue):

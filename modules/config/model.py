@@ -54,6 +54,14 @@ class NetworkConfig:
     flow_logs: bool = True
     """VPC Flow Logs (all traffic) of a new VPC to CloudWatch Logs, kept as long as the service's
     logs (`service.log_retention_days`)."""
+    endpoint_principal_arns: tuple[str, ...] = ()
+    """IAM roles, besides the deployment's own (and `eks.admin_role_arns`), allowed through the
+    interface endpoints' policies: whoever runs Terraform, the AWS CLI or kubectl inside the
+    VPC, whose calls the endpoints' private DNS draws in. Default: none."""
+    existing_vpc_internet_egress: bool = False
+    """With `existing_vpc_id`: the existing private route tables send 0.0.0.0/0 to that VPC's
+    own NAT (checked at plan time), and tasks and pods may use it for HTTPS (a BYOP provider on
+    the internet, an image outside this region's ECR). Default: no internet egress."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,6 +221,14 @@ class EksConfig:
     Cluster Autoscaler, resizing the node group within `node_min_count`..`node_max_count` (its
     image through an ECR pull-through cache of registry.k8s.io), or "none": the node group
     stays at `node_desired_count` unless resized by hand."""
+    api_client_cidrs: tuple[str, ...] = ()
+    """Networks allowed to reach the private Kubernetes API on 443: where the apps stack,
+    kubectl and CI runners run (the VPC, a peered VPC, a VPN). Default: the VPC's range."""
+    api_client_security_group_ids: tuple[str, ...] = ()
+    """Security groups (e.g. a CI runner's, in this VPC) also allowed to the API on 443."""
+    load_balancer_controller_chart_repository: str = "https://aws.github.io/eks-charts"
+    """Where the apps stack fetches the AWS Load Balancer Controller chart: its public
+    repository, or an OCI mirror (`oci://<account>.dkr.ecr.<region>.amazonaws.com/<path>`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -232,6 +248,43 @@ class RegistryConfig:
     Replication is a setting of the account's registry in this region: it replaces any other."""
     kms_key_arn: str | None = None
     """Encrypt images with this KMS key. Default: a customer-managed key of the stack, rotated."""
+
+
+TOML_KEY = "toml_key"
+"""Field metadata: the TOML key of a field whose name cannot be it (`async` is a keyword)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AsyncConfig:
+    """Asynchronous analysis (`/analyze_begin`, `/analyze_status`) and the shared result cache:
+    a DynamoDB table, an SQS queue with its dead-letter queue and an S3 bucket for large
+    results, encrypted with one KMS key, reached through VPC endpoints. The TOML section is
+    `[async]`."""
+
+    enabled: bool = True
+    """Off: none of it is created and the two endpoints answer 501."""
+    worker_concurrency: int = 4
+    """Jobs each task or pod runs at once."""
+    visibility_timeout_seconds: int = 60
+    """How soon a job whose task died is run by another (the worker extends it while alive)."""
+    max_receive_count: int = 3
+    """Attempts before a job goes to the dead-letter queue and reports failed."""
+    job_ttl_hours: int = 24
+    """How long a job and its result can be read."""
+    result_cache: bool = True
+    """Reuse results for the same text, parameters and model (sync and async)."""
+    result_cache_ttl_hours: int = 24
+    backlog_per_task: int = 8
+    """ECS: scale out when waiting jobs per running task exceed this (beside CPU and memory)."""
+
+    @property
+    def job_ttl_seconds(self) -> int:
+        return self.job_ttl_hours * 3600
+
+    @property
+    def result_cache_ttl_seconds(self) -> int:
+        """0: no cache (the service's convention)."""
+        return self.result_cache_ttl_hours * 3600 if self.result_cache else 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -256,6 +309,8 @@ class DeploymentConfig:
     eks: EksConfig = field(default_factory=EksConfig)
     registry: RegistryConfig | None = None
     """Default: no registry stack; `service.image` names an image pushed elsewhere."""
+    async_jobs: AsyncConfig = field(default_factory=AsyncConfig, metadata={TOML_KEY: "async"})
+    """The `[async]` section."""
 
     @property
     def existing_vpc(self) -> bool:

@@ -12,6 +12,10 @@ LOAD_BALANCER_NAME_MAX = 32
 ROLE_NAME_MAX = 64
 """AWS limit for IAM role names."""
 
+BUCKET_NAME_MAX = 63
+"""AWS limit for S3 bucket names (globally unique, so they carry the account and region)."""
+ACCOUNT_ID_LENGTH = 12
+
 PRODUCT = "Hypernym"
 MANAGED_BY = "cdktf"
 
@@ -58,6 +62,16 @@ def role_name(deployment: str, region: str, purpose: str) -> str:
     return f"{deployment}-{purpose}-{region}"
 
 
+def jobs_name(deployment: str) -> str:
+    """The asynchronous jobs' table and queue (`-dlq` added for the dead-letter queue)."""
+    return f"{deployment}-jobs"
+
+
+def jobs_bucket_name(deployment: str, account_id: str, region: str) -> str:
+    """Bucket names are global: the account and region make this deployment's unique."""
+    return f"{jobs_name(deployment)}-{account_id}-{region}"
+
+
 def log_group_name(deployment: str) -> str:
     return f"/ecs/{deployment}"
 
@@ -79,6 +93,13 @@ def length_problems(deployment: str, region: str) -> list[str]:
                 f"the {kind} name {name!r} is {len(name)} characters, AWS allows "
                 f"{LOAD_BALANCER_NAME_MAX}; shorten `name`"
             )
+    bucket = jobs_bucket_name(deployment, "0" * ACCOUNT_ID_LENGTH, region)
+    if len(bucket) > BUCKET_NAME_MAX:
+        problems.append(
+            f"the jobs bucket name {bucket!r} (account id in place of the zeros) is "
+            f"{len(bucket)} characters, AWS allows {BUCKET_NAME_MAX}; shorten `name` by "
+            f"{len(bucket) - BUCKET_NAME_MAX}"
+        )
     longest = max((role_name(deployment, region, p) for p in ROLE_PURPOSES), key=len)
     if len(longest) > ROLE_NAME_MAX:
         problems.append(

@@ -14,8 +14,8 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from modules.config import naming
-from modules.config.derived import ecr_repository
-from modules.config.model import EKS_ADDON_NAMES, DeploymentConfig, NetworkConfig
+from modules.config.derived import ecr_repository, internet_egress
+from modules.config.model import EKS_ADDON_NAMES, DeploymentConfig, EksConfig, NetworkConfig
 from service.contract import DRAIN_TIMEOUT_SECONDS, SHUTDOWN_AFTER_DRAIN_SECONDS
 
 EKS_STANDARD_SUPPORT_ENDS = {
@@ -106,6 +106,7 @@ def validate(config: DeploymentConfig) -> list[str]:
         *_registry_problems(config),
         *_node_autoscaler_problems(config),
         *_api_problems(config),
+        *_async_problems(config),
     ]
 
 
@@ -155,6 +156,13 @@ def _network_problems(config: DeploymentConfig) -> list[str]:
     ):
         for value in values:
             _parse_network(value, key, problems)
+    for arn in net.endpoint_principal_arns:
+        problems += _arn_problems(arn, "network.endpoint_principal_arns", "iam", "")
+    if net.existing_vpc_internet_egress and not config.existing_vpc:
+        problems.append(
+            "`network.existing_vpc_internet_egress` only applies with `network.existing_vpc_id`;"
+            " a new VPC gets internet egress from `network.nat_gateways`"
+        )
     if config.existing_vpc:
         return problems + _existing_vpc_problems(net)
     return problems + _new_vpc_problems(net) + _zone_problems(net, config.region)
@@ -176,10 +184,11 @@ def _existing_vpc_problems(net: NetworkConfig) -> list[str]:
             "`network.existing_private_subnet_ids` needs at least 2 subnets in "
             "different availability zones"
         )
-    if net.create_vpc_endpoints and not net.existing_private_route_table_ids:
+    if not net.existing_private_route_table_ids:
         problems.append(
             "`network.existing_private_route_table_ids` is required with an existing "
-            "VPC (the S3 gateway endpoint attaches to them)"
+            "VPC (the S3 gateway endpoint attaches to them, or is checked to serve them; "
+            "the NAT opt-in checks their default route)"
         )
     return problems
 
@@ -344,23 +353,24 @@ def _image_reference_problems(config: DeploymentConfig, image: str) -> list[str]
             "`service.image` uses the tag `latest`; pin a version tag or a digest so every "
             "task runs the same image"
         ]
-    if (
-        config.network.nat_gateways != "none"
-        or config.existing_vpc
-        or not _REGION.match(config.region)
-    ):
+    if internet_egress(config) or not _REGION.match(config.region):
         return []  # the image may come from anywhere the egress path reaches
+    egress_key = (
+        "`network.existing_vpc_internet_egress = true` (its route tables send 0.0.0.0/0 to a NAT)"
+        if config.existing_vpc
+        else "`network.nat_gateways`"
+    )
     ecr = ecr_repository(image)
     if ecr is None:
         return [
             "`service.image` is not in ECR, and the VPC has no internet egress; push it to "
-            f"ECR in {config.region} or set `network.nat_gateways`"
+            f"ECR in {config.region} or set {egress_key}"
         ]
     _, image_region, _ = ecr
     if image_region != config.region:
         return [
             f"`service.image` is in ECR {image_region}, reachable only over the internet; "
-            f"replicate it to ECR in {config.region} or set `network.nat_gateways`"
+            f"replicate it to ECR in {config.region} or set {egress_key}"
         ]
     return []
 
@@ -528,6 +538,7 @@ def _eks_problems(config: DeploymentConfig) -> list[str]:
             problems.append(
                 "`eks.public_access_cidrs` must not contain 0.0.0.0/0; list your networks"
             )
+    problems += _api_client_problems(eks)
     for arn in eks.admin_role_arns:
         problems += _arn_problems(arn, "eks.admin_role_arns", "iam", "")
     problems += _count_problems(
@@ -638,4 +649,62 @@ def _api_problems(config: DeploymentConfig) -> list[str]:
     region = config.region if _REGION.match(config.region) else None
     problems += _arn_problems(api.keys_secret_arn, "api.keys_secret_arn", "secretsmanager", region)
     problems += _arn_problems(api.keys_kms_key_arn, "api.keys_kms_key_arn", "kms", region)
+    return problems
+
+
+SQS_MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200
+"""SQS: a message's visibility timeout is 0 s to 12 h (SetQueueAttributes, VisibilityTimeout)."""
+SQS_MAX_RECEIVE_COUNT = 1000
+"""SQS redrive policy: maxReceiveCount is 1 to 1,000."""
+
+
+def _async_problems(config: DeploymentConfig) -> list[str]:
+    jobs = config.async_jobs
+    if not jobs.enabled:
+        return []
+    bounds = {
+        "worker_concurrency": (jobs.worker_concurrency, 1, 64),
+        # The worker extends every third of it: under 2 s that is a write per half second.
+        "visibility_timeout_seconds": (
+            jobs.visibility_timeout_seconds,
+            2,
+            SQS_MAX_VISIBILITY_TIMEOUT_SECONDS,
+        ),
+        "max_receive_count": (jobs.max_receive_count, 1, SQS_MAX_RECEIVE_COUNT),
+        "job_ttl_hours": (jobs.job_ttl_hours, 1, 8760),
+        "result_cache_ttl_hours": (jobs.result_cache_ttl_hours, 1, 8760),
+        "backlog_per_task": (jobs.backlog_per_task, 1, 10_000),
+    }
+    return [
+        f"`async.{key}` = {value} is out of range; use {low} to {high}"
+        for key, (value, low, high) in bounds.items()
+        if not low <= value <= high
+    ]
+
+
+_SECURITY_GROUP_ID = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
+
+
+def _api_client_problems(eks: EksConfig) -> list[str]:
+    """Who reaches the private Kubernetes API, and where the controller chart comes from."""
+    problems: list[str] = []
+    for value in eks.api_client_cidrs:
+        network = _parse_network(value, "eks.api_client_cidrs", problems)
+        if network is not None and network.prefixlen == 0:
+            problems.append(
+                "`eks.api_client_cidrs` must not contain 0.0.0.0/0; list the networks of "
+                "your runners, VPN or peered VPCs"
+            )
+    problems += [
+        f"`eks.api_client_security_group_ids` = {group!r} is not a security group id "
+        "(sg- and 8 or 17 hex digits)"
+        for group in eks.api_client_security_group_ids
+        if not _SECURITY_GROUP_ID.match(group)
+    ]
+    repository = eks.load_balancer_controller_chart_repository
+    if not repository.startswith(("https://", "oci://")) or repository.endswith("/"):
+        problems.append(
+            f"`eks.load_balancer_controller_chart_repository` = {repository!r}: use an "
+            "https:// chart repository or an oci:// registry path, without a trailing /"
+        )
     return problems

@@ -19,12 +19,9 @@ from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_helm.release import Release
 from constructs import Construct
 
-LOAD_BALANCER_CONTROLLER_CHART = (
-    "https://aws.github.io/eks-charts",
-    "aws-load-balancer-controller",
-    "1.13.0",
-)
-"""Repository, chart and pinned version (controller v2.13.0, whose IAM policy eks_iam scopes)."""
+LOAD_BALANCER_CONTROLLER_CHART = ("aws-load-balancer-controller", "1.13.0")
+"""Chart and pinned version (controller v2.13.0, whose IAM policy eks_iam scopes); the
+repository is the deployment's (`eks.load_balancer_controller_chart_repository`)."""
 LOAD_BALANCER_CONTROLLER_IMAGE_TAG = "v2.13.0"
 
 EKS_IMAGE_REGISTRY_ACCOUNTS = {
@@ -62,6 +59,9 @@ class LoadBalancerControllerProps:
     cluster_name: str
     region: str
     vpc_id: str
+    chart_repository: str
+    """The public chart repository or an OCI mirror of it (`oci://...`), fetched by whoever
+    applies the stack."""
     role_arn: str
     """The controller's IRSA role."""
     namespace: str
@@ -79,7 +79,7 @@ class LoadBalancerControllerRelease(Construct):
 
     def __init__(self, scope: Construct, id: str, *, props: LoadBalancerControllerProps) -> None:
         super().__init__(scope, id)
-        repository, chart, version = LOAD_BALANCER_CONTROLLER_CHART
+        chart, version = LOAD_BALANCER_CONTROLLER_CHART
         values = {
             "clusterName": props.cluster_name,
             # Pods cannot reach the instance metadata service (hop limit 1): say where we are.
@@ -111,7 +111,7 @@ class LoadBalancerControllerRelease(Construct):
             "release",
             name="aws-load-balancer-controller",
             namespace=props.namespace,
-            repository=repository,
+            repository=props.chart_repository,
             chart=chart,
             version=version,
             values=[json.dumps(values, indent=2)],

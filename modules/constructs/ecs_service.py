@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cdktf import TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws import appautoscaling_policy as scaling
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
     AppautoscalingPolicy,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
@@ -43,6 +44,15 @@ from modules.constructs.tags import name_tag
 CONTAINER_USER = "1000"
 SCRATCH_VOLUME = "tmp"
 SCRATCH_PATH = "/tmp"  # noqa: S108 - a task-local volume, the only writable path
+
+
+@dataclass(frozen=True, kw_only=True)
+class BacklogScaling:
+    """Scale on a queue's backlog per running task (beside CPU and memory)."""
+
+    queue_name: str
+    messages_per_task: int
+    """Target: visible messages divided by running tasks."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,6 +94,9 @@ class FargateServiceProps:
     stop_timeout_seconds: int
     health_check_grace_period_seconds: int
     container_insights: bool = True
+    backlog_scaling: BacklogScaling | None = None
+    """Also scale on a job queue's backlog per task (needs Container Insights' RunningTaskCount).
+    Default: CPU and memory only."""
 
 
 class FargateService(Construct):
@@ -233,3 +246,71 @@ class FargateService(Construct):
                     )
                 ),
             )
+        if props.backlog_scaling is not None:
+            self._scale_on_backlog(props, props.backlog_scaling)
+
+    def _scale_on_backlog(self, props: FargateServiceProps, backlog: BacklogScaling) -> None:
+        """Target tracking on metric math, as Application Auto Scaling documents for an SQS
+        backlog per ECS task: visible messages (Sum) over RunningTaskCount (Average)."""
+        spec = scaling.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification  # noqa: E501 (generated type names)
+        term = scaling.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetrics  # noqa: E501 (generated type names)
+        stat = scaling.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStat  # noqa: E501 (generated type names)
+        metric = scaling.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetric  # noqa: E501 (generated type names)
+        dimension = scaling.AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetricDimensions  # noqa: E501 (generated type names)
+        AppautoscalingPolicy(
+            self,
+            "scale-on-backlog",
+            name=f"{props.name}-job-backlog",
+            policy_type="TargetTrackingScaling",
+            service_namespace=self.scaling_target.service_namespace,
+            resource_id=self.scaling_target.resource_id,
+            scalable_dimension=self.scaling_target.scalable_dimension,
+            target_tracking_scaling_policy_configuration=(
+                AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                    customized_metric_specification=spec(
+                        metrics=[
+                            term(
+                                id="messages",
+                                label="Jobs waiting",
+                                return_data=False,
+                                metric_stat=stat(
+                                    stat="Sum",
+                                    metric=metric(
+                                        namespace="AWS/SQS",
+                                        metric_name="ApproximateNumberOfMessagesVisible",
+                                        dimensions=[
+                                            dimension(name="QueueName", value=backlog.queue_name)
+                                        ],
+                                    ),
+                                ),
+                            ),
+                            term(
+                                id="tasks",
+                                label="Running tasks",
+                                return_data=False,
+                                metric_stat=stat(
+                                    stat="Average",
+                                    metric=metric(
+                                        namespace="ECS/ContainerInsights",
+                                        metric_name="RunningTaskCount",
+                                        dimensions=[
+                                            dimension(name="ClusterName", value=self.cluster.name),
+                                            dimension(name="ServiceName", value=self.service.name),
+                                        ],
+                                    ),
+                                ),
+                            ),
+                            term(
+                                id="backlog_per_task",
+                                label="Jobs waiting per task",
+                                expression="messages / tasks",
+                                return_data=True,
+                            ),
+                        ]
+                    ),
+                    target_value=backlog.messages_per_task,
+                    scale_out_cooldown=props.scale_out_cooldown_seconds,
+                    scale_in_cooldown=props.scale_in_cooldown_seconds,
+                )
+            ),
+        )

@@ -15,9 +15,10 @@ account) and the Hypernym app (Marketplace metering; its provider secret).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_eks_addon_version import DataAwsEksAddonVersion
 from cdktf_cdktf_provider_aws.eks_addon import EksAddon
@@ -84,6 +85,9 @@ class EksAddonsProps:
     (open access)."""
     api_keys_kms_key_arn: str | None = None
     """Customer-managed key of the API keys secret."""
+    node_dependencies: Sequence[ITerraformDependable] = ()
+    """What the nodes need before they boot besides the VPC CNI and kube-proxy (the endpoints'
+    rule admitting the cluster security group, for the image pulls). Default: nothing."""
 
 
 class EksAddons(Construct):
@@ -112,7 +116,9 @@ class EksAddons(Construct):
             ),
             "kube-proxy": self._addon("kube-proxy"),
         }
-        self.node_group = cluster.add_node_group(depends_on=list(self.addons.values()))
+        self.node_group = cluster.add_node_group(
+            depends_on=[*self.addons.values(), *props.node_dependencies]
+        )
 
         self.observability_role = cluster.service_account_role(
             self,

@@ -52,6 +52,7 @@ from constructs import Construct
 
 from modules.constructs.eks_iam import IRSA_AUDIENCE, EksRole, irsa_trust_policy
 from modules.constructs.iam import RoleProps, policy_document
+from modules.constructs.security_groups import Peer, SecurityGroup, SecurityGroupProps
 from modules.constructs.tags import name_tag
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -102,6 +103,12 @@ class EksClusterProps:
     region: str
     subnet_ids: Sequence[str]
     """Private subnets for the control-plane ENIs and the nodes."""
+    vpc_id: str
+    api_client_cidrs: Sequence[str]
+    """Networks admitted to the private API endpoint on 443 (the apps stack's runner,
+    kubectl). The cluster security group EKS makes admits only its own members (the nodes)."""
+    api_client_security_group_ids: Sequence[str] = ()
+    """Security groups also admitted to the API endpoint on 443. Default: none."""
     cluster_role_name: str
     node_role_name: str
     endpoint_public_access: bool
@@ -147,6 +154,7 @@ class EksCluster(Construct):
             "cluster-role", props.cluster_role_name, "eks.amazonaws.com", "EKS control plane"
         )
         cluster_policy = self.cluster_role.attach_aws_managed("AmazonEKSClusterPolicy")
+        self.api_security_group = self._create_api_security_group()
         self.cluster = self._create_cluster(depends_on=[self.log_group, cluster_policy])
         self.cluster_name = props.name
         """The configured name, for names and tags (`name` is the reference that orders
@@ -331,6 +339,7 @@ class EksCluster(Construct):
             role_arn=self.cluster_role.arn,
             vpc_config=EksClusterVpcConfig(
                 subnet_ids=list(props.subnet_ids),
+                security_group_ids=[self.api_security_group.id],
                 endpoint_private_access=True,
                 endpoint_public_access=props.endpoint_public_access,
                 public_access_cidrs=list(props.public_access_cidrs)
@@ -353,6 +362,34 @@ class EksCluster(Construct):
             depends_on=depends_on,
             tags=name_tag(props.name),
         )
+
+    def _create_api_security_group(self) -> SecurityGroup:
+        """The control plane's additional group: HTTPS from the API's clients, nothing else."""
+        props = self._props
+        group = SecurityGroup(
+            self,
+            "api-sg",
+            props=SecurityGroupProps(
+                name=f"{props.name}-api",
+                vpc_id=props.vpc_id,
+                description="EKS API endpoint: HTTPS from the apps stack's runner and kubectl",
+            ),
+        )
+        for index, cidr in enumerate(props.api_client_cidrs):
+            group.allow_ingress(
+                f"clients-{index + 1}",
+                peer=Peer(cidr=cidr),
+                port=443,
+                description="Kubernetes API from a client network",
+            )
+        for index, group_id in enumerate(props.api_client_security_group_ids):
+            group.allow_ingress(
+                f"client-group-{index + 1}",
+                peer=Peer(security_group_id=group_id),
+                port=443,
+                description="Kubernetes API from a client security group",
+            )
+        return group
 
     def _grant_admin(self, index: int, role_arn: str) -> None:
         entry = EksAccessEntry(

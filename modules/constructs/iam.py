@@ -197,3 +197,65 @@ class Role(Construct):
                 "Resource": log_groups.as_string,
             },
         )
+
+    def grant_async_jobs(
+        self,
+        *,
+        table_arn: str,
+        queue_arn: str,
+        dead_letter_queue_arn: str,
+        bucket_arn: str,
+        kms_key_arn: str,
+    ) -> IamRolePolicy:
+        """Run asynchronous jobs: items of one table, messages of one queue and its
+        dead-letter queue, objects of one bucket, and their KMS key only through those three
+        services. No deletes of items or objects (TTL and lifecycle expire them), no queue or
+        table administration."""
+        return self._grant(
+            "async-jobs",
+            {
+                "Sid": "JobItems",
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                "Resource": table_arn,
+            },
+            {
+                "Sid": "JobQueue",
+                "Effect": "Allow",
+                "Action": [
+                    "sqs:SendMessage",
+                    "sqs:ReceiveMessage",
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:DeleteMessage",
+                ],
+                "Resource": queue_arn,
+            },
+            {
+                "Sid": "DeadLetters",
+                "Effect": "Allow",
+                "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage"],
+                "Resource": dead_letter_queue_arn,
+            },
+            {
+                "Sid": "LargePayloads",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": f"{bucket_arn}/*",
+            },
+            {
+                # What the three services ask of a customer key on the caller's behalf (DynamoDB
+                # also encrypts and describes); through them only, never directly.
+                "Sid": "JobsKey",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+                "Resource": kms_key_arn,
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": [
+                            f"{service}.{self._region}.amazonaws.com"
+                            for service in ("dynamodb", "sqs", "s3")
+                        ]
+                    }
+                },
+            },
+        )

@@ -2,23 +2,33 @@
 
 Default: a new VPC with DNS on, one private subnet and route table per availability zone, no
 internet gateway and no NAT; AWS services are reached through VPC endpoints (interface
-endpoints with private DNS behind a security group admitting 443 from the VPC, plus the free S3
-gateway endpoint that ECR image layers come from). Alternatively the endpoints (and everything
-else) go into an existing VPC and subnets.
+endpoints with private DNS behind a security group admitting 443 only from the groups the
+stacks name with `admit_to_endpoints`, plus the free S3 gateway endpoint that ECR image layers
+come from, whose policy admits only ECR's layer bucket and the deployment's own buckets).
+Interface endpoints of services that accept endpoint policies admit only the deployment's
+principals (`limit_endpoints_to`). Alternatively the endpoints (and everything else) go into an
+existing VPC and subnets; an existing VPC's own S3 gateway endpoint and NAT are looked up and
+checked at plan time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from cdktf import Fn, Precondition, TerraformResourceLifecycle, Token
+from cdktf import Fn, Postcondition, Precondition, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
     DataAwsAvailabilityZones,
     DataAwsAvailabilityZonesFilter,
 )
+from cdktf_cdktf_provider_aws.data_aws_prefix_list import DataAwsPrefixList
+from cdktf_cdktf_provider_aws.data_aws_route_table import DataAwsRouteTable
 from cdktf_cdktf_provider_aws.data_aws_vpc import DataAwsVpc
+from cdktf_cdktf_provider_aws.data_aws_vpc_endpoint import (
+    DataAwsVpcEndpoint,
+    DataAwsVpcEndpointFilter,
+)
 from cdktf_cdktf_provider_aws.data_aws_vpc_endpoint_service import DataAwsVpcEndpointService
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
@@ -31,10 +41,11 @@ from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociati
 from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
 from modules.config.model import NatGateways
-from modules.constructs.iam import Role
+from modules.constructs.iam import Role, Statement, policy_document
 from modules.constructs.security_groups import Peer, SecurityGroup, SecurityGroupProps
 from modules.constructs.tags import name_tag
 
@@ -48,11 +59,28 @@ CONTAINER_ENDPOINTS: Mapping[str, str] = {
 SECRETS_MANAGER_ENDPOINT: Mapping[str, str] = {
     "secretsmanager": "provider credentials and the gateway token, read at start and on rotation",
 }
+SQS_ENDPOINT: Mapping[str, str] = {
+    "sqs": "asynchronous job ids: send, long-poll, extend and delete messages",
+}
 METERING_SERVICE = "metering.marketplace"
 """AWS Marketplace metering's endpoint service: not offered in every region (or zone)."""
 METERING_ENDPOINT: Mapping[str, str] = {
     METERING_SERVICE: "AWS Marketplace RegisterUsage/MeterUsage without internet",
 }
+
+ENDPOINT_POLICY_SERVICES = frozenset(
+    {"ecr.api", "ecr.dkr", "logs", "secretsmanager", "sts", "ec2", "elasticloadbalancing"}
+)
+"""Interface endpoint services whose documentation describes endpoint policies (ECR,
+CloudWatch Logs, Secrets Manager, STS, EC2, Elastic Load Balancing: "Create an endpoint
+policy" in each service's PrivateLink page). Marketplace Metering documents none, so its
+endpoint keeps the default policy and relies on the task or pod role's own permissions."""
+
+
+def ecr_layer_bucket(region: str) -> str:
+    """The S3 bucket ECR serves image layers from in `region` (ECR user guide, "Minimum Amazon
+    S3 bucket permissions for Amazon ECR")."""
+    return f"prod-{region}-starport-layer-bucket"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +109,14 @@ class NetworkProps:
     flow_logs: Role | None
     """Role for VPC Flow Logs (all traffic, to a log group); None: no flow logs."""
     flow_log_retention_days: int
+    partition: str
+    """The AWS partition, for the S3 gateway endpoint policy's bucket ARNs."""
+    deployment_buckets: tuple[str, ...] = ()
+    """The deployment's own S3 buckets (remote state), reachable through the S3 gateway endpoint
+    besides ECR's layer bucket. Default: none."""
+    existing_vpc_internet_egress: bool = False
+    """With `existing_vpc_id`: its private route tables have a default route (to its own NAT),
+    checked at plan time. Default: no internet egress."""
     private_subnet_tags: Mapping[str, str] = field(default_factory=dict)
     """Extra tags on the private subnets made here (e.g. for load balancer discovery).
     Default: none."""
@@ -89,6 +125,8 @@ class NetworkProps:
     to what to do instead. Each is looked up at plan time, so a region without it fails the
     plan at that lookup, and the plan checks it is offered in every zone of the private
     subnets made here. Default: none."""
+    dynamodb_gateway: bool = False
+    """Also create the (free) DynamoDB gateway endpoint on the private route tables."""
 
 
 class Network(Construct):
@@ -106,11 +144,18 @@ class Network(Construct):
             self.vpc_cidr: str = existing.cidr_block
             self.private_subnet_ids: list[str] = list(props.existing_private_subnet_ids)
             self.private_route_table_ids: list[str] = list(props.existing_private_route_table_ids)
+            if props.existing_vpc_internet_egress:
+                self._check_existing_default_routes()
+                self.internet_egress = True
         self.endpoint_security_group: SecurityGroup | None = None
         self._endpoint_services: dict[str, DataAwsVpcEndpointService] = {}
+        self.interface_endpoints: dict[str, VpcEndpoint] = {}
         self.s3_prefix_list_id: str | None = None
+        self.dynamodb_prefix_list_id: str | None = None
         if props.create_vpc_endpoints:
             self._create_endpoints()
+        else:
+            self._find_existing_s3_gateway()
 
     def _create_vpc(self) -> None:
         props = self._props
@@ -302,6 +347,140 @@ class Network(Construct):
             ]
         )
 
+    def _check_existing_default_routes(self) -> None:
+        """Fail the plan, naming the table, when an existing route table has no default route."""
+        for index, table_id in enumerate(self._props.existing_private_route_table_ids):
+            DataAwsRouteTable(
+                self,
+                f"existing-routes-{index + 1}",
+                route_table_id=table_id,
+                lifecycle=TerraformResourceLifecycle(
+                    postcondition=[
+                        Postcondition(
+                            condition=(
+                                "${anytrue([for route in self.routes : route.cidr_block == "
+                                '"0.0.0.0/0"])}'
+                            ),
+                            error_message=(
+                                f"Route table {table_id} has no 0.0.0.0/0 route (to the VPC's "
+                                "NAT): add one, or set network.existing_vpc_internet_egress = "
+                                "false"
+                            ),
+                        )
+                    ]
+                ),
+            )
+
+    def _find_existing_s3_gateway(self) -> None:
+        """The existing VPC's S3 gateway endpoint (checked to serve the configured route tables)
+        and the region's S3 prefix list, for the workload's egress rule."""
+        props = self._props
+        service = f"com.amazonaws.{props.region}.s3"
+        tables = ", ".join(f'"{t}"' for t in props.existing_private_route_table_ids)
+        DataAwsVpcEndpoint(
+            self,
+            "existing-s3-endpoint",
+            vpc_id=self.vpc_id,
+            service_name=service,
+            filter=[
+                DataAwsVpcEndpointFilter(name="vpc-endpoint-type", values=["Gateway"]),
+                DataAwsVpcEndpointFilter(name="vpc-endpoint-state", values=["available"]),
+            ],
+            lifecycle=TerraformResourceLifecycle(
+                postcondition=[
+                    Postcondition(
+                        condition=(
+                            f"${{alltrue([for table in [{tables}] : "
+                            "contains(self.route_table_ids, table)])}"
+                        ),
+                        error_message=(
+                            f"The VPC's S3 gateway endpoint must serve the route tables "
+                            f"[{tables}] (ECR image layers come through it): associate them "
+                            "with it, or set network.create_vpc_endpoints = true"
+                        ),
+                    )
+                ]
+            ),
+        )
+        self.s3_prefix_list_id = DataAwsPrefixList(self, "s3-prefix-list", name=service).id
+
+    def admit_to_endpoints(
+        self, rule_id: str, *, peer: Peer, description: str
+    ) -> list[VpcSecurityGroupIngressRule]:
+        """Let `peer` (the workload's, nodes' or pods' group) reach the interface endpoints made
+        here; returns the rule (none when the VPC's own endpoints are used)."""
+        if self.endpoint_security_group is None:
+            return []
+        return [
+            self.endpoint_security_group.allow_ingress(
+                rule_id, peer=peer, port=443, description=description
+            )
+        ]
+
+    def limit_endpoints_to(
+        self, principal_arns: Sequence[str], web_identity_role_arns: Sequence[str] = ()
+    ) -> None:
+        """Endpoint policies: only `principal_arns` may call through the interface endpoints
+        that accept a policy; STS also lets anyone exchange a web identity token for exactly
+        `web_identity_role_arns` (IRSA: that call carries no AWS principal yet)."""
+        for service, endpoint in self.interface_endpoints.items():
+            if service not in ENDPOINT_POLICY_SERVICES:
+                continue
+            statements: list[Statement] = [
+                {
+                    "Sid": "DeploymentPrincipals",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "*",
+                    "Resource": "*",
+                    "Condition": {"ArnEquals": {"aws:PrincipalArn": list(principal_arns)}},
+                }
+            ]
+            if service == "sts" and web_identity_role_arns:
+                statements.append(
+                    {
+                        "Sid": "WebIdentityToDeploymentRoles",
+                        "Effect": "Allow",
+                        "Principal": "*",
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Resource": list(web_identity_role_arns),
+                    }
+                )
+            endpoint.policy = policy_document(*statements)
+
+    def _s3_gateway_policy(self) -> str:
+        props = self._props
+        s3 = f"arn:{props.partition}:s3:::"
+        statements: list[Statement] = [
+            {
+                "Sid": "EcrImageLayers",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"{s3}{ecr_layer_bucket(props.region)}/*",
+            }
+        ]
+        if props.deployment_buckets:
+            statements.append(
+                {
+                    "Sid": "DeploymentBuckets",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": [
+                        "s3:GetObject",
+                        "s3:PutObject",
+                        "s3:DeleteObject",
+                        "s3:ListBucket",
+                    ],
+                    "Resource": [
+                        arn
+                        for bucket in props.deployment_buckets
+                        for arn in (f"{s3}{bucket}", f"{s3}{bucket}/*")
+                    ],
+                }
+            )
+        return policy_document(*statements)
+
     def _create_endpoints(self) -> None:
         props = self._props
         self.endpoint_security_group = SecurityGroup(
@@ -312,12 +491,6 @@ class Network(Construct):
                 vpc_id=self.vpc_id,
                 description="VPC interface endpoints: HTTPS from inside the VPC",
             ),
-        )
-        self.endpoint_security_group.allow_ingress(
-            "https-from-vpc",
-            peer=Peer(cidr=self.vpc_cidr),
-            port=443,
-            description="HTTPS to AWS APIs from anything in the VPC",
         )
         self.interface_endpoints = {
             service: VpcEndpoint(
@@ -341,6 +514,18 @@ class Network(Construct):
             service_name=f"com.amazonaws.{props.region}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=self.private_route_table_ids,
+            policy=self._s3_gateway_policy(),
             tags=name_tag(f"{props.name}-s3"),
         )
         self.s3_prefix_list_id = s3.prefix_list_id
+        if props.dynamodb_gateway:
+            dynamodb = VpcEndpoint(
+                self,
+                "endpoint-dynamodb",
+                vpc_id=self.vpc_id,
+                service_name=f"com.amazonaws.{props.region}.dynamodb",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=self.private_route_table_ids,
+                tags=name_tag(f"{props.name}-dynamodb"),
+            )
+            self.dynamodb_prefix_list_id = dynamodb.prefix_list_id

@@ -109,6 +109,8 @@ class ServiceSecurityGroupsProps:
     """The VPC endpoints' group. None: the endpoints are someone else's, somewhere in the VPC."""
     s3_prefix_list_id: str | None = None
     """The S3 gateway endpoint's prefix list (ECR image layers)."""
+    dynamodb_prefix_list_id: str | None = None
+    """The DynamoDB gateway endpoint's prefix list (asynchronous jobs). None: no rule."""
     upstreams: tuple[tuple[str, int], ...] = ()
     """Other (CIDR, port) destinations the workload calls, e.g. the managed LLM gateway."""
     internet_https: bool = False
@@ -181,6 +183,13 @@ class ServiceSecurityGroups(Construct):
                 peer=Peer(prefix_list_id=props.s3_prefix_list_id),
                 port=443,
                 description="ECR image layers from S3",
+            )
+        if props.dynamodb_prefix_list_id is not None:
+            self.workload.allow_egress(
+                "to-dynamodb",
+                peer=Peer(prefix_list_id=props.dynamodb_prefix_list_id),
+                port=443,
+                description="Asynchronous jobs in DynamoDB",
             )
         for i, (cidr, port) in enumerate(props.upstreams):
             self.workload.allow_egress(

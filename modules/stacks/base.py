@@ -18,6 +18,7 @@ from constructs import Construct
 
 from modules.config import DeploymentConfig, naming
 from modules.config.derived import keep_alive_seconds, state_key
+from modules.constructs.async_jobs import AsyncJobs, AsyncJobsProps
 from modules.constructs.backend import S3StateProps, configure_backend
 from modules.constructs.iam import Role, RoleProps, service_trust_policy
 from modules.constructs.network import (
@@ -25,11 +26,12 @@ from modules.constructs.network import (
     METERING_ENDPOINT,
     METERING_SERVICE,
     SECRETS_MANAGER_ENDPOINT,
+    SQS_ENDPOINT,
     Network,
     NetworkProps,
 )
 from modules.constructs.tags import RequireNameTag
-from service.contract import ContainerEnvironment, container_environment
+from service.contract import AsyncJobsEnvironment, ContainerEnvironment, container_environment
 
 
 def s3_state(config: DeploymentConfig, stack_name: str) -> S3StateProps | None:
@@ -93,6 +95,8 @@ def interface_endpoints(config: DeploymentConfig) -> dict[str, str]:
         endpoints.update(SECRETS_MANAGER_ENDPOINT)
     if config.marketplace.metering != "off" and config.marketplace.metering_endpoint:
         endpoints.update(METERING_ENDPOINT)
+    if config.async_jobs.enabled:
+        endpoints.update(SQS_ENDPOINT)
     return endpoints
 
 
@@ -108,6 +112,18 @@ def looked_up_endpoints(config: DeploymentConfig) -> dict[str, str]:
             "(README: Metering endpoint by region)"
         )
     }
+
+
+def deployment_buckets(config: DeploymentConfig, account_id: str) -> tuple[str, ...]:
+    """The deployment's own buckets in its region (the S3 gateway serves only that region): the
+    remote state's, and the asynchronous jobs' results."""
+    state = config.state
+    buckets = []
+    if state is not None and (state.region or config.region) == config.region:
+        buckets.append(state.bucket)
+    if config.async_jobs.enabled:
+        buckets.append(naming.jobs_bucket_name(config.name, account_id, config.region))
+    return tuple(buckets)
 
 
 def build_network(
@@ -144,13 +160,51 @@ def build_network(
             existing_private_route_table_ids=net.existing_private_route_table_ids,
             flow_logs=flow_logs,
             flow_log_retention_days=config.service.log_retention_days,
+            partition=stack.partition,
+            deployment_buckets=deployment_buckets(config, stack.account_id),
+            existing_vpc_internet_egress=net.existing_vpc_internet_egress,
             private_subnet_tags=private_subnet_tags or {},
             looked_up_endpoints=looked_up_endpoints(config),
+            dynamodb_gateway=config.async_jobs.enabled,
         ),
     )
 
 
-def workload_environment(config: DeploymentConfig) -> dict[str, str]:
+def build_async_jobs(stack: DeploymentStack) -> AsyncJobs | None:
+    """The asynchronous jobs' table, queues, bucket and key; None with `[async] enabled =
+    false`. The bucket keeps objects one day past the longest TTL that can point at them."""
+    config, jobs = stack.config, stack.config.async_jobs
+    if not jobs.enabled:
+        return None
+    longest_ttl_hours = max(jobs.job_ttl_hours, jobs.result_cache_ttl_hours)
+    return AsyncJobs(
+        stack,
+        "async-jobs",
+        props=AsyncJobsProps(
+            name=naming.jobs_name(config.name),
+            account_id=stack.account_id,
+            partition=stack.partition,
+            region=config.region,
+            bucket_name=naming.jobs_bucket_name(config.name, stack.account_id, config.region),
+            visibility_timeout_seconds=jobs.visibility_timeout_seconds,
+            max_receive_count=jobs.max_receive_count,
+            retention_days=-(-longest_ttl_hours // 24) + 1,
+        ),
+    )
+
+
+def grant_async_jobs(role: Role, jobs: AsyncJobs) -> None:
+    """The service's role may run jobs on exactly these resources."""
+    role.grant_async_jobs(
+        table_arn=jobs.table.arn,
+        queue_arn=jobs.queue.arn,
+        dead_letter_queue_arn=jobs.dead_letter_queue.arn,
+        bucket_arn=jobs.bucket.arn,
+        kms_key_arn=jobs.key.arn,
+    )
+
+
+def workload_environment(config: DeploymentConfig, jobs: AsyncJobs | None) -> dict[str, str]:
     """The container's environment, from the one contract shared with the Helm values."""
     inference, marketplace = config.inference, config.marketplace
     return container_environment(
@@ -168,5 +222,20 @@ def workload_environment(config: DeploymentConfig) -> dict[str, str]:
             log_level=config.service.log_level,
             workers=config.service.workers,
             keep_alive_seconds=keep_alive_seconds(config),
+            jobs=None if jobs is None else _jobs_environment(config, jobs),
         )
+    )
+
+
+def _jobs_environment(config: DeploymentConfig, jobs: AsyncJobs) -> AsyncJobsEnvironment:
+    settings = config.async_jobs
+    return AsyncJobsEnvironment(
+        table=jobs.table.name,
+        queue_url=jobs.queue.url,
+        dead_letter_queue_url=jobs.dead_letter_queue.url,
+        bucket=jobs.bucket.bucket,
+        worker_concurrency=settings.worker_concurrency,
+        visibility_timeout_seconds=settings.visibility_timeout_seconds,
+        job_ttl_seconds=settings.job_ttl_seconds,
+        result_cache_ttl_seconds=settings.result_cache_ttl_seconds,
     )

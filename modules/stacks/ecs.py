@@ -17,9 +17,19 @@ from modules.config.derived import (
     service_image_repository,
 )
 from modules.constructs.alb import InternalLoadBalancer, LoadBalancerProps, listener_ports
-from modules.constructs.ecs_service import FargateService, FargateServiceProps
-from modules.constructs.security_groups import ServiceSecurityGroups, ServiceSecurityGroupsProps
-from modules.stacks.base import DeploymentStack, build_network, workload_environment
+from modules.constructs.ecs_service import BacklogScaling, FargateService, FargateServiceProps
+from modules.constructs.security_groups import (
+    Peer,
+    ServiceSecurityGroups,
+    ServiceSecurityGroupsProps,
+)
+from modules.stacks.base import (
+    DeploymentStack,
+    build_async_jobs,
+    build_network,
+    grant_async_jobs,
+    workload_environment,
+)
 from service.contract import CONTAINER_PORT, HEALTHCHECK_COMMAND, READY_PATH
 
 CONTAINER_NAME = "hypernym-api"
@@ -31,6 +41,7 @@ class EcsStack(DeploymentStack):
     def __init__(self, scope: Construct, config: DeploymentConfig) -> None:
         super().__init__(scope, config, "ecs")
         self.network = build_network(self)
+        self.async_jobs = build_async_jobs(self)
         network, lb, svc = self.network, config.load_balancer, config.service
         self.security_groups = ServiceSecurityGroups(
             self,
@@ -46,9 +57,15 @@ class EcsStack(DeploymentStack):
                     network.endpoint_security_group.id if network.endpoint_security_group else None
                 ),
                 s3_prefix_list_id=network.s3_prefix_list_id,
+                dynamodb_prefix_list_id=network.dynamodb_prefix_list_id,
                 upstreams=managed_gateway_upstreams(config, network.vpc_cidr),
                 internet_https=network.internet_egress,
             ),
+        )
+        network.admit_to_endpoints(
+            "https-from-tasks",
+            peer=Peer(security_group_id=self.security_groups.workload.id),
+            description="AWS APIs from the service's tasks",
         )
         ecs_tasks = f"arn:{self.partition}:ecs:{config.region}:{self.account_id}:*"
         self.execution_role = self.role(
@@ -66,6 +83,9 @@ class EcsStack(DeploymentStack):
             "The Hypernym service's own AWS calls",
         )
         self._grant(config)
+        network.limit_endpoints_to(
+            [self.execution_role.arn, self.task_role.arn, *config.network.endpoint_principal_arns]
+        )
         self.load_balancer = InternalLoadBalancer(
             self,
             "load-balancer",
@@ -98,7 +118,7 @@ class EcsStack(DeploymentStack):
                 image=service_image(config, self.account_id),
                 container_name=CONTAINER_NAME,
                 container_port=CONTAINER_PORT,
-                environment=workload_environment(config),
+                environment=workload_environment(config, self.async_jobs),
                 health_check_command=HEALTHCHECK_COMMAND,
                 execution_role=self.execution_role,
                 task_role=self.task_role,
@@ -121,6 +141,12 @@ class EcsStack(DeploymentStack):
                 log_kms_key_arn=svc.log_kms_key_arn,
                 stop_timeout_seconds=svc.stop_timeout_seconds,
                 health_check_grace_period_seconds=svc.health_check_grace_period_seconds,
+                backlog_scaling=None
+                if self.async_jobs is None
+                else BacklogScaling(
+                    queue_name=self.async_jobs.queue.name,
+                    messages_per_task=config.async_jobs.backlog_per_task,
+                ),
             ),
         )
         self._outputs()
@@ -143,6 +169,8 @@ class EcsStack(DeploymentStack):
             self.task_role.grant_api_keys_read(api.keys_secret_arn, api.keys_kms_key_arn)
         if config.marketplace.metering != "off":
             self.task_role.grant_metering()
+        if self.async_jobs is not None:
+            grant_async_jobs(self.task_role, self.async_jobs)
 
     def _outputs(self) -> None:
         lb, service, network = self.load_balancer, self.service, self.network
@@ -155,6 +183,9 @@ class EcsStack(DeploymentStack):
         self.output("execution_role_arn", self.execution_role.arn, "Role the ECS agent uses")
         self.output("vpc_id", network.vpc_id, "VPC")
         self.output("private_subnet_ids", network.private_subnet_ids, "Private subnets")
+        if self.async_jobs is not None:
+            self.output("jobs_table_name", self.async_jobs.table.name, "Asynchronous jobs table")
+            self.output("jobs_queue_url", self.async_jobs.queue.url, "Asynchronous jobs queue")
 
 
 def ecs_stacks(app: App, config: DeploymentConfig) -> list[TerraformStack]:

@@ -27,7 +27,13 @@ from cdktf_cdktf_provider_helm.provider import (
 from constructs import Construct
 
 from modules.config import PROJECT_ROOT, DeploymentConfig, naming
-from modules.config.derived import client_cidrs, ecr_domain, service_image
+from modules.config.derived import (
+    api_client_cidrs,
+    client_cidrs,
+    ecr_chart_mirror_region,
+    ecr_domain,
+    service_image,
+)
 from modules.constructs.app_release import (
     CLUSTER_AUTOSCALER_NAMESPACE,
     CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
@@ -39,6 +45,7 @@ from modules.constructs.app_release import (
     LoadBalancerControllerProps,
     LoadBalancerControllerRelease,
 )
+from modules.constructs.async_jobs import AsyncJobs
 from modules.constructs.backend import configure_backend
 from modules.constructs.eks_addons import (
     LOAD_BALANCER_CONTROLLER_NAMESPACE,
@@ -55,7 +62,15 @@ from modules.constructs.eks_cluster import (
 )
 from modules.constructs.eks_iam import EksRole
 from modules.constructs.image_cache import PullThroughCache, PullThroughCacheProps
-from modules.stacks.base import DeploymentStack, build_network, s3_state, workload_environment
+from modules.constructs.security_groups import Peer
+from modules.stacks.base import (
+    DeploymentStack,
+    build_async_jobs,
+    build_network,
+    grant_async_jobs,
+    s3_state,
+    workload_environment,
+)
 
 CHART_PATH = PROJECT_ROOT / "service/chart/hypernym"
 HELM_VALUES_DIR = PROJECT_ROOT / "helm-values"
@@ -88,15 +103,21 @@ def image_values(image: str) -> dict[str, str]:
 
 
 def hypernym_values(
-    config: DeploymentConfig, *, role_arn: str, vpc_cidr: str, account_id: str
+    config: DeploymentConfig,
+    *,
+    role_arn: str,
+    vpc_cidr: str,
+    account_id: str,
+    jobs: AsyncJobs | None = None,
 ) -> dict[str, Any]:
     """The Hypernym release's values: helm-values/eks-<mode>.yaml under what the configuration
     decides for both platforms (the environment contract, load balancer and scaling settings,
-    the same as the ECS service's) and what the cluster stack made (the IRSA role)."""
+    the same as the ECS service's) and what the cluster stack made (the IRSA role, the
+    asynchronous jobs' resources)."""
     lb, service = config.load_balancer, config.service
     owned = {
         "image": image_values(service_image(config, account_id)),
-        "env": workload_environment(config),
+        "env": workload_environment(config, jobs),
         "serviceAccount": {"name": config.eks.service_account, "roleArn": role_arn},
         "ingress": {
             "inboundCidrs": list(client_cidrs(config, vpc_cidr)),
@@ -172,6 +193,9 @@ class EksClusterStack(DeploymentStack):
                 partition=self.partition,
                 region=config.region,
                 subnet_ids=self.network.private_subnet_ids,
+                vpc_id=self.network.vpc_id,
+                api_client_cidrs=api_client_cidrs(config, self.network.vpc_cidr),
+                api_client_security_group_ids=eks.api_client_security_group_ids,
                 cluster_role_name=role_name("eks-cluster"),
                 node_role_name=role_name("eks-node"),
                 endpoint_public_access=eks.endpoint_public_access,
@@ -186,6 +210,11 @@ class EksClusterStack(DeploymentStack):
                 tag_subnets=config.existing_vpc,
                 instance_tags=naming.deployment_tags(config.name, config.environment, config.tags),
             ),
+        )
+        nodes_to_endpoints = self.network.admit_to_endpoints(
+            "https-from-cluster",
+            peer=Peer(security_group_id=self.cluster.security_group_id),
+            description="AWS APIs from the nodes and pods",
         )
         self.addons = EksAddons(
             self,
@@ -212,12 +241,17 @@ class EksClusterStack(DeploymentStack):
                 cluster_log_retention_days=eks.log_retention_days,
                 api_keys_secret_arn=config.api.keys_secret_arn,
                 api_keys_kms_key_arn=config.api.keys_kms_key_arn,
+                node_dependencies=nodes_to_endpoints,
             ),
         )
         self.image_cache: PullThroughCache | None = None
         self.autoscaler_role: EksRole | None = None
         if autoscaler:
             self._node_autoscaler(role_name("eks-autoscaler"))
+        self.async_jobs = build_async_jobs(self)
+        if self.async_jobs is not None:
+            grant_async_jobs(self.addons.app_role, self.async_jobs)
+        self._limit_endpoints(config)
         self._outputs()
 
     def _node_autoscaler(self, role_name: str) -> None:
@@ -250,6 +284,37 @@ class EksClusterStack(DeploymentStack):
             "cluster_autoscaler_role_arn",
             self.autoscaler_role.arn,
             "IRSA role of the Cluster Autoscaler",
+        )
+
+    def _limit_endpoints(self, config: DeploymentConfig) -> None:
+        """Endpoints admit the deployment's roles, and besides the nodes and pods (the cluster
+        security group EKS puts them in, admitted before the nodes boot) the apps stack's runner
+        when it pulls the controller chart from an ECR mirror in this region through them."""
+        network, cluster, addons = self.network, self.cluster, self.addons
+        if ecr_chart_mirror_region(config.eks.load_balancer_controller_chart_repository) == (
+            config.region
+        ):
+            for index, cidr in enumerate(api_client_cidrs(config, network.vpc_cidr)):
+                network.admit_to_endpoints(
+                    f"https-from-api-clients-{index + 1}",
+                    peer=Peer(cidr=cidr),
+                    description="The controller chart's ECR mirror from the apps stack's runner",
+                )
+        service_account_roles = [
+            addons.vpc_cni_role.arn,
+            addons.observability_role.arn,
+            addons.load_balancer_controller_role.arn,
+            addons.app_role.arn,
+            *([self.autoscaler_role.arn] if self.autoscaler_role else []),
+        ]
+        network.limit_endpoints_to(
+            [
+                cluster.node_role.arn,
+                *service_account_roles,
+                *config.eks.admin_role_arns,
+                *config.network.endpoint_principal_arns,
+            ],
+            web_identity_role_arns=service_account_roles,
         )
 
     def _outputs(self) -> None:
@@ -311,6 +376,7 @@ class EksAppsStack(TerraformStack):
                 cluster_name=config.name,
                 region=config.region,
                 vpc_id=cluster_stack.network.vpc_id,
+                chart_repository=config.eks.load_balancer_controller_chart_repository,
                 role_arn=addons.load_balancer_controller_role.arn,
                 namespace=LOAD_BALANCER_CONTROLLER_NAMESPACE,
                 service_account=LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
@@ -348,6 +414,7 @@ class EksAppsStack(TerraformStack):
                     role_arn=addons.app_role.arn,
                     vpc_cidr=vpc_cidr,
                     account_id=cluster_stack.account_id,
+                    jobs=cluster_stack.async_jobs,
                 ),
                 depends_on=[self.load_balancer_controller.release],
             ),

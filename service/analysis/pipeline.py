@@ -127,13 +127,23 @@ class EmptyTextError(ValueError):
     """The text holds nothing to analyse."""
 
 
-async def analyze(essay_text: str, options: AnalysisOptions, provider: Provider) -> Analysis:
-    """Analyse the text; provider faults propagate as :class:`ProviderError` subclasses."""
+EMPTY_TEXT_DETAIL = "essay_text holds no text: send the text to analyse"
+
+
+async def analyze(
+    essay_text: str,
+    options: AnalysisOptions,
+    provider: Provider,
+    *,
+    on_segment_done: Callable[[int, int], None] | None = None,
+) -> Analysis:
+    """Analyse the text; provider faults propagate as :class:`ProviderError` subclasses.
+    ``on_segment_done(done, total)`` is called as each segment finishes (async job progress)."""
     started = time.perf_counter()
     segments = split_segments(essay_text, force_single_segment=options.force_single_segment)
     if not segments:
-        raise EmptyTextError("essay_text holds no text: send the text to analyse")
-    tracker = _ConcurrencyTracker(options.max_concurrency)
+        raise EmptyTextError(EMPTY_TEXT_DETAIL)
+    tracker = _ConcurrencyTracker(options.max_concurrency, len(segments), on_segment_done)
     try:
         async with asyncio.TaskGroup() as group:
             labels = group.create_task(_label_vectors(provider, options.filters))
@@ -301,11 +311,15 @@ async def _all_of(works: Sequence[Callable[[], Awaitable[T]]], *, limit: int) ->
 
 
 class _ConcurrencyTracker:
-    """Bounds segments in flight and records the peak (reported as max_concurrent_tasks)."""
+    """Bounds segments in flight, records the peak (reported as max_concurrent_tasks) and
+    reports each finished segment."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, total: int, on_done: Callable[[int, int], None] | None) -> None:
         self._semaphore = asyncio.Semaphore(limit)
         self._active = 0
+        self._done = 0
+        self._total = total
+        self._on_done = on_done
         self.peak = 0
 
     async def run(self, work: Callable[[], Awaitable[T]]) -> T:
@@ -313,6 +327,10 @@ class _ConcurrencyTracker:
             self._active += 1
             self.peak = max(self.peak, self._active)
             try:
-                return await work()
+                result = await work()
             finally:
                 self._active -= 1
+        self._done += 1
+        if self._on_done is not None:
+            self._on_done(self._done, self._total)
+        return result

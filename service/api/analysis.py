@@ -11,9 +11,9 @@ from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, HTTPException
 from litestar.openapi import ResponseSpec
-from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT, HTTP_413_REQUEST_ENTITY_TOO_LARGE
+from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT
 
-from service.analysis.pipeline import Analysis, EmptyTextError, analyze
+from service.analysis.pipeline import Analysis, EmptyTextError
 from service.analysis.tiers import deadline_is_requested, deadline_seconds
 from service.api.auth import Caller
 from service.api.disconnect import unless_disconnected
@@ -22,6 +22,7 @@ from service.api.requests import (
     analysis_options,
     request_echo,
     requested_timeout,
+    require_input_size,
 )
 from service.api.responses import analysis_response
 from service.api.schemas import (
@@ -32,6 +33,7 @@ from service.api.schemas import (
     RateLimits,
     Recommended,
 )
+from service.jobs.cache import Analyzer
 from service.logs import request_annotations
 from service.metering import Metering
 from service.providers.base import Provider
@@ -72,32 +74,25 @@ async def analyze_sync(  # noqa: PLR0917 (Litestar injects every parameter by na
     settings: NamedDependency[Settings],
     provider: NamedDependency[Provider],
     metering: NamedDependency[Metering],
+    analyzer: NamedDependency[Analyzer],
 ) -> AnalyzeResponse:
     """Analyse a text: per paragraph a semantic category, covariant details, a hyperstring and
     its reconstruction, with token counts, compression ratio, similarity and filters."""
     started = time.perf_counter()
-    limit = settings.analysis.max_input_chars
-    if len(data.essay_text) > limit:
-        raise HTTPException(
-            status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            detail=(
-                f"essay_text has {len(data.essay_text)} characters; this service accepts at "
-                f"most {limit} (MAX_INPUT_CHARS): split the text into several requests"
-            ),
-        )
+    require_input_size(data, settings.analysis)
     tier = caller.tier
     options = analysis_options(data, tier, settings.analysis)
     deadline = deadline_seconds(tier, requested_timeout(data))
     request_id = request.scope["state"]["request_id"]  # assigned by RequestLogMiddleware
 
-    async def within_deadline() -> Analysis:
+    async def within_deadline() -> tuple[Analysis, bool]:
         async with asyncio.timeout(deadline):
-            return await analyze(data.essay_text, options, provider)
+            return await analyzer.run(data.essay_text, options, provider)
 
     try:
         # One Retry-After budget for all of the analysis's provider calls, not one per call.
         with shared_retry_after_budget(settings.provider.max_retry_after_seconds):
-            result = await unless_disconnected(request.receive, within_deadline())
+            result, cache_hit = await unless_disconnected(request.receive, within_deadline())
     except EmptyTextError as error:
         raise ClientException(detail=str(error)) from None
     except TimeoutError:
@@ -127,6 +122,7 @@ async def analyze_sync(  # noqa: PLR0917 (Litestar injects every parameter by na
         processing_time=time.perf_counter() - started,
         embedding_model=settings.provider.embedding_model,
         embedding_dimensions=settings.provider.requested_embedding_dimensions,
+        cache_hit=cache_hit,
     )
 
 
@@ -149,34 +145,4 @@ def user_rate_limits(caller: NamedDependency[Caller]) -> RateLimits:
     )
 
 
-ASYNC_DETAIL = (
-    "asynchronous analysis needs shared job state, which this stateless deployment does not "
-    "keep: use POST /analyze_sync"
-)
-
-
-@post(
-    "/analyze_begin",
-    operation_id="AnalyzeBegin",
-    tags=ANALYSIS_TAGS,
-    status_code=501,
-    sync_to_thread=False,
-)
-def analyze_begin(caller: NamedDependency[Caller]) -> None:
-    """Not available: answers 501 (see /analyze_sync)."""
-    raise HTTPException(status_code=501, detail=ASYNC_DETAIL)
-
-
-@get(
-    "/analyze_status/{analysis_id:str}",
-    operation_id="AnalyzeStatus",
-    tags=ANALYSIS_TAGS,
-    status_code=501,
-    sync_to_thread=False,
-)
-def analyze_status(analysis_id: str, caller: NamedDependency[Caller]) -> None:
-    """Not available: answers 501 (see /analyze_sync)."""
-    raise HTTPException(status_code=501, detail=ASYNC_DETAIL)
-
-
-ANALYSIS_HANDLERS = [analyze_sync, user_rate_limits, analyze_begin, analyze_status]
+ANALYSIS_HANDLERS = [analyze_sync, user_rate_limits]

@@ -7,7 +7,8 @@ from typing import Any
 
 import msgspec
 from litestar import Request
-from litestar.exceptions import ClientException
+from litestar.exceptions import ClientException, HTTPException
+from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE
 from msgspec import UNSET
 
 from service.analysis.filters import PurposeFilter
@@ -120,6 +121,19 @@ def analysis_options(
         trials=settings.comprehensive_trials if comprehensive else 1,
         max_concurrency=tier.concurrent_paragraphs,
     )
+
+
+def require_input_size(request: AnalyzeRequest, settings: AnalysisSettings) -> None:
+    """413 for an ``essay_text`` over ``MAX_INPUT_CHARS`` (sync and async alike)."""
+    limit = settings.max_input_chars
+    if len(request.essay_text) > limit:
+        raise HTTPException(
+            status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            detail=(
+                f"essay_text has {len(request.essay_text)} characters; this service accepts at "
+                f"most {limit} (MAX_INPUT_CHARS): split the text into several requests"
+            ),
+        )
 
 
 def requested_timeout(request: AnalyzeRequest) -> int | None:

@@ -42,6 +42,7 @@ def analysis_response(
     processing_time: float,
     embedding_model: str,
     embedding_dimensions: int | None,
+    cache_hit: bool = False,
 ) -> AnalyzeResponse:
     segments = analysis.segments
     segment_seconds = sum(s.seconds for s in segments)
@@ -49,7 +50,8 @@ def analysis_response(
     comprehensive = options.trials > 1
     metadata = Metadata(
         analysis_mode="comprehensive" if comprehensive else UNSET,
-        cache_hit=False if comprehensive else UNSET,
+        # Reported on a hit, and always in comprehensive mode (the field Hypernym sends there).
+        cache_hit=True if cache_hit else (False if comprehensive else UNSET),
         version=API_VERSION,
         timestamp=datetime.now(UTC).replace(tzinfo=None).isoformat(),
         tokens=Tokens(

@@ -92,7 +92,8 @@ class Metadata(msgspec.Struct, kw_only=True):
     analysis_mode: AnalysisMode | UnsetType = UNSET
     """Only in comprehensive mode, with ``cache_hit``."""
     cache_hit: bool | UnsetType = UNSET
-    """Always false when present: a stateless service caches no trials."""
+    """True when the result came from the shared result cache; present on every hit, and in
+    comprehensive mode."""
     version: str
     timestamp: str
     tokens: Tokens

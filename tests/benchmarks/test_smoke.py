@@ -79,3 +79,28 @@ def test_synthesis_prints_wall_time_and_peak_memory_of_each_job() -> None:
         assert re.search(rf"^{re.escape(job)}\s+1\s+{NUMBER}\s+\d+\s+\d+$", output, re.MULTILINE), (
             output
         )
+
+
+@pytest.mark.xdist_group("benchmark-async-jobs")
+def test_async_jobs_prints_throughput_and_added_latency() -> None:
+    output = run_benchmark(
+        "benchmarks.async_jobs",
+        "--latency-ms",
+        "0",
+        "--jobs",
+        "4",
+        "--worker-concurrency",
+        "2",
+        "--samples",
+        "3",
+        timeout=300,
+    )
+    assert re.search(rf"^\s+2\s+4\s+{NUMBER}\s+3\.0$", output, re.MULTILINE), output
+    pair = rf"-?{NUMBER} /\s+-?{NUMBER}"
+    for request in ("begin", r"status \(completed\)"):
+        assert re.search(
+            rf"^{request}\s+{pair}\s+{pair}\s+{pair}$",
+            output,
+            re.MULTILINE,
+        ), (request, output)
+    assert re.search(rf"load average before the runs: {NUMBER}", output)

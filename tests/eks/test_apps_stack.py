@@ -17,9 +17,19 @@ from modules.stacks.eks import CHART_PATH, hypernym_values
 
 from .helm import one as one_manifest
 from .helm import render, strict_schema_problems
-from .stacks import GATEWAY_TOKEN_ARN, EksSynth, address, example_data, one, resources
+from .stacks import (
+    GATEWAY_TOKEN_ARN,
+    EksSynth,
+    address,
+    example_data,
+    one,
+    resources,
+    synthesize,
+)
 
 REMOTE_STATE = re.compile(r"\$\{data\.terraform_remote_state\.[^.]+\.outputs\.([^}]+)\}")
+SAME_STACK_REFERENCE = re.compile(r"\$\{(aws_\w+)\.([\w-]+)_[0-9A-F]{8}\.\w+\}")
+"""A reference in the ECS task definition to a resource of its own stack."""
 
 
 def release(synth: EksSynth, name: str) -> dict[str, Any]:
@@ -71,6 +81,17 @@ def test_load_balancer_controller_chart_is_pinned(managed: EksSynth) -> None:
         "1.13.0",
     )
     assert controller["namespace"] == "kube-system"
+
+
+def test_load_balancer_controller_chart_repository_is_configurable(tmp_path: Path) -> None:
+    mirror = "oci://123456789012.dkr.ecr.eu-west-1.amazonaws.com/charts"
+    data = example_data("eks-managed")
+    data["eks"]["load_balancer_controller_chart_repository"] = mirror
+    controller = release(synthesize(data, tmp_path), "aws-load-balancer-controller")
+    assert (controller["repository"], controller["chart"]) == (
+        mirror,
+        "aws-load-balancer-controller",
+    )
 
 
 def test_load_balancer_controller_image_comes_from_the_regional_eks_registry(
@@ -159,14 +180,34 @@ def test_values_name_the_api_keys_secret_for_the_pods_to_read(
 # --- the values, rendered --------------------------------------------------------------------
 
 
+def apply_time_values(synth: EksSynth) -> dict[str, str]:
+    """What the cluster-stack resources the release refers to will be, by resource type and
+    construct path (`aws_sqs_queueasync-jobs_queue`)."""
+    name, region = synth.config.name, synth.config.region
+    queue = f"https://sqs.{region}.amazonaws.com/123456789012/{name}-jobs"
+    return {
+        "aws_iam_roleaddons_app-role": f"arn:aws:iam::123456789012:role/{name}-eks-app-{region}",
+        "aws_dynamodb_tableasync-jobs_table": f"{name}-jobs",
+        "aws_sqs_queueasync-jobs_queue": queue,
+        "aws_sqs_queueasync-jobs_dead-letter-queue": f"{queue}-dlq",
+        "aws_s3_bucketasync-jobs_bucket": f"{name}-jobs-123456789012-{region}",
+    }
+
+
 def applied_values(synth: EksSynth) -> dict[str, Any]:
-    """The Hypernym release's values as Terraform hands them to helm: the one apply-time value,
-    the app role's ARN (a cluster-stack output), filled in with the ARN it will have."""
+    """The Hypernym release's values as Terraform hands them to helm: the apply-time values
+    (cluster-stack outputs: the app role's ARN, the asynchronous jobs' names) filled in with
+    what they will be."""
     text = release(synth, "hypernym")["values"][0]
+    will_be = apply_time_values(synth)
+
+    def value(reference: re.Match[str]) -> str:
+        (filled,) = [v for k, v in will_be.items() if f"-{k}_" in reference.group(1)]
+        return filled
+
     references = set(REMOTE_STATE.findall(text))
-    assert len(references) == 1, f"unexpected apply-time values: {references}"
-    role_arn = f"arn:aws:iam::123456789012:role/{synth.config.name}-eks-app-{synth.config.region}"
-    return json.loads(REMOTE_STATE.sub(role_arn, text))
+    assert len(references) == len(will_be), f"unexpected apply-time values: {references}"
+    return json.loads(REMOTE_STATE.sub(value, text))
 
 
 def test_chart_renders_the_apps_stack_values_and_they_pass_strict_schemas(
@@ -196,7 +237,13 @@ def test_pods_get_the_same_environment_as_the_ecs_task_for_the_same_config(
     )
     (task,) = resources(ecs_json, "aws_ecs_task_definition").values()
     (container,) = json.loads(task["container_definitions"])
-    ecs_env = {item["name"]: item["value"] for item in container["environment"]}
+    will_be = apply_time_values(synth)
+    ecs_env = {
+        item["name"]: SAME_STACK_REFERENCE.sub(
+            lambda reference: will_be[reference.group(1) + reference.group(2)], item["value"]
+        )
+        for item in container["environment"]
+    }
 
     manifests = render(
         tmp_path, applied_values(synth), kube_version=f"{synth.config.eks.kubernetes_version}.0"

@@ -30,6 +30,7 @@ from service.contract import (
     KEEP_ALIVE_SECONDS,
     READY_PATH,
     SHUTDOWN_AFTER_DRAIN_SECONDS,
+    AsyncJobsEnvironment,
     ContainerEnvironment,
     container_environment,
 )
@@ -225,6 +226,16 @@ def test_schema_env_names_are_the_contract_names() -> None:
                     embedding_dimensions=768,
                     max_input_chars=100_000,
                     open_access_tier="standard",
+                    jobs=AsyncJobsEnvironment(
+                        table="t",
+                        queue_url="https://q",
+                        dead_letter_queue_url="https://d",
+                        bucket="b",
+                        worker_concurrency=4,
+                        visibility_timeout_seconds=60,
+                        job_ttl_seconds=86_400,
+                        result_cache_ttl_seconds=86_400,
+                    ),
                 )
             )
         )

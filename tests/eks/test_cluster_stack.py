@@ -31,6 +31,9 @@ ROLE_PURPOSES = {
     "eks-observability": ("amazon-cloudwatch", "cloudwatch-agent"),
 }
 
+CLUSTER_KEY = {"description": "hypernym-eks: Kubernetes Secrets, control-plane and container logs"}
+"""The cluster's own key (the asynchronous jobs have theirs: tests/infra/test_async_jobs.py)."""
+
 
 def role(synth: EksSynth, purpose: str) -> dict:
     name = f"{synth.config.name}-{purpose}-{synth.config.region}"
@@ -109,9 +112,9 @@ def test_every_control_plane_log_type_goes_to_a_log_group_with_retention(managed
 def test_secrets_are_envelope_encrypted_with_a_rotating_kms_key(managed: EksSynth) -> None:
     (encryption,) = [one(managed.cluster, "aws_eks_cluster")["encryption_config"]]
     assert encryption["resources"] == ["secrets"]
-    key_address = address(managed.cluster, "aws_kms_key")
+    key_address = address(managed.cluster, "aws_kms_key", **CLUSTER_KEY)
     assert encryption["provider"]["key_arn"] == f"${{{key_address}.arn}}"
-    assert one(managed.cluster, "aws_kms_key")["enable_key_rotation"] is True
+    assert one(managed.cluster, "aws_kms_key", **CLUSTER_KEY)["enable_key_rotation"] is True
 
 
 def test_authentication_is_access_entries_only_without_creator_admin(managed: EksSynth) -> None:
@@ -135,6 +138,118 @@ def test_each_configured_admin_role_gets_a_cluster_admin_access_entry(managed: E
 
 def test_self_managed_addons_are_not_bootstrapped(managed: EksSynth) -> None:
     assert one(managed.cluster, "aws_eks_cluster")["bootstrap_self_managed_addons"] is False
+
+
+CHART_MIRROR = "oci://123456789012.dkr.ecr.eu-west-1.amazonaws.com/charts"
+RUNNER_GROUP = "sg-0123456789abcdef0"
+
+
+@pytest.fixture(scope="module")
+def api_clients(tmp_path_factory: pytest.TempPathFactory) -> EksSynth:
+    """eks-managed with its API clients named and the controller chart from an ECR mirror."""
+    data = example_data("eks-managed")
+    data["eks"].update(
+        api_client_cidrs=["10.20.0.0/16", "192.168.0.0/24"],
+        api_client_security_group_ids=[RUNNER_GROUP],
+        load_balancer_controller_chart_repository=CHART_MIRROR,
+    )
+    return synthesize(data, tmp_path_factory.mktemp("api-clients"))
+
+
+def api_group_ingress(synth: EksSynth) -> list[tuple[int, str]]:
+    """(port, peer) of every ingress rule of the security group attached to the control plane."""
+    (group,) = one(synth.cluster, "aws_eks_cluster")["vpc_config"]["security_group_ids"]
+    return sorted(
+        (r["from_port"], r.get("cidr_ipv4") or r["referenced_security_group_id"])
+        for r in resources(synth.cluster, "aws_vpc_security_group_ingress_rule").values()
+        if r["security_group_id"] == group
+    )
+
+
+def test_api_endpoint_admits_the_api_client_cidrs_on_443_through_its_own_security_group(
+    api_clients: EksSynth,
+) -> None:
+    assert api_group_ingress(api_clients) == [
+        (443, "10.20.0.0/16"),
+        (443, "192.168.0.0/24"),
+        (443, RUNNER_GROUP),
+    ]
+
+
+def test_api_clients_default_to_the_vpc_range(managed: EksSynth) -> None:
+    vpc = address(managed.cluster, "aws_vpc")
+    assert api_group_ingress(managed) == [(443, f"${{{vpc}.cidr_block}}")]
+
+
+def test_endpoints_admit_the_cluster_security_group_not_the_vpc(managed: EksSynth) -> None:
+    group = address(managed.cluster, "aws_security_group", name="hypernym-eks-endpoints")
+    ingress = [
+        r
+        for r in resources(managed.cluster, "aws_vpc_security_group_ingress_rule").values()
+        if r["security_group_id"] == f"${{{group}.id}}"
+    ]
+    cluster = address(managed.cluster, "aws_eks_cluster")
+    assert [(r["from_port"], r.get("referenced_security_group_id")) for r in ingress] == [
+        (443, f"${{{cluster}.vpc_config[0].cluster_security_group_id}}")
+    ]
+
+
+def test_endpoints_admit_the_runner_when_the_chart_comes_from_an_ecr_mirror(
+    api_clients: EksSynth,
+) -> None:
+    group = address(api_clients.cluster, "aws_security_group", name="hypernym-eks-endpoints")
+    peers = sorted(
+        r.get("cidr_ipv4", "group")
+        for r in resources(api_clients.cluster, "aws_vpc_security_group_ingress_rule").values()
+        if r["security_group_id"] == f"${{{group}.id}}"
+    )
+    assert peers == ["10.20.0.0/16", "192.168.0.0/24", "group"]
+
+
+def endpoint_policy(synth: EksSynth, service: str) -> dict:
+    name = f"com.amazonaws.{synth.config.region}.{service}"
+    return policy(one(synth.cluster, "aws_vpc_endpoint", service_name=name))
+
+
+def test_interface_endpoint_policies_admit_only_the_deployment_roles_and_admins(
+    managed: EksSynth,
+) -> None:
+    expected = sorted(
+        [
+            f"${{{address(managed.cluster, 'aws_iam_role', name=name)}.arn}}"
+            for name in (
+                f"hypernym-eks-{purpose}-eu-west-1"
+                for purpose in (
+                    "eks-node",
+                    "eks-vpc-cni",
+                    "eks-observability",
+                    "eks-lb-controller",
+                    "eks-app",
+                    "eks-autoscaler",
+                )
+            )
+        ]
+        + list(managed.config.eks.admin_role_arns)
+    )
+    for service in ("ecr.api", "ecr.dkr", "logs", "sts", "ec2", "elasticloadbalancing"):
+        statement = endpoint_policy(managed, service)["Statement"][0]
+        assert statement["Sid"] == "DeploymentPrincipals"
+        assert sorted(statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == expected
+
+
+def test_sts_endpoint_lets_web_identities_assume_only_the_irsa_roles(managed: EksSynth) -> None:
+    _, web_identity = endpoint_policy(managed, "sts")["Statement"]
+    assert web_identity["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert sorted(web_identity["Resource"]) == sorted(
+        f"${{{address(managed.cluster, 'aws_iam_role', name=f'hypernym-eks-{p}-eu-west-1')}.arn}}"
+        for p in (
+            "eks-vpc-cni",
+            "eks-observability",
+            "eks-lb-controller",
+            "eks-app",
+            "eks-autoscaler",
+        )
+    )
 
 
 # --- nodes ---------------------------------------------------------------------------------------
@@ -476,7 +591,9 @@ def test_container_insights_log_groups_are_created_with_retention_and_the_cluste
         else managed.config.eks.log_retention_days
     )
     assert logs["retention_in_days"] == expected
-    assert logs["kms_key_id"] == f"${{{address(managed.cluster, 'aws_kms_key')}.arn}}"
+    assert (
+        logs["kms_key_id"] == f"${{{address(managed.cluster, 'aws_kms_key', **CLUSTER_KEY)}.arn}}"
+    )
     group = address(
         managed.cluster,
         "aws_cloudwatch_log_group",
@@ -491,7 +608,7 @@ def test_cluster_key_lets_cloudwatch_logs_encrypt_only_the_clusters_log_groups(
 ) -> None:
     (logs,) = [
         s
-        for s in policy(one(managed.cluster, "aws_kms_key"))["Statement"]
+        for s in policy(one(managed.cluster, "aws_kms_key", **CLUSTER_KEY))["Statement"]
         if s["Principal"] == {"Service": f"logs.{managed.config.region}.amazonaws.com"}
     ]
     arns = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]

@@ -35,6 +35,7 @@ MOTO_SERVICES = (
     "logs",
     "s3",
     "secretsmanager",
+    "sqs",
     "sts",
     "ssm",
 )

@@ -78,13 +78,48 @@ def tokenless_managed(synth_config: Callable[..., Path]) -> Stack:
 
 @pytest.fixture(scope="session")
 def existing_vpc(synth_config: Callable[..., Path]) -> Stack:
-    config = varied(
+    config = varied(example("ecs-managed"), network=EXISTING_VPC)
+    return Stack.load(synth_config(config, "existing-vpc"), "hypernym-ecs")
+
+
+EXISTING_VPC = {
+    "existing_vpc_id": "vpc-0a1b2c3d4e5f",
+    "client_cidrs": (),
+    "existing_private_subnet_ids": ("subnet-0aaa", "subnet-0bbb"),
+    "existing_private_route_table_ids": ("rtb-0aaa", "rtb-0bbb"),
+}
+"""An existing VPC's identifiers, for the variants that deploy into one."""
+
+
+def existing_vpc_own_endpoints_config() -> DeploymentConfig:
+    """ecs-managed in an existing VPC that has its own endpoints and S3 gateway."""
+    return varied(
         example("ecs-managed"),
+        network={**EXISTING_VPC, "create_vpc_endpoints": False},
+        inference={"managed_api_cidrs": ()},
+    )
+
+
+def existing_vpc_nat_config() -> DeploymentConfig:
+    """ecs-byop in an existing VPC whose own NAT reaches the provider."""
+    return varied(
+        example("ecs-byop"),
         network={
-            "existing_vpc_id": "vpc-0a1b2c3d4e5f",
-            "client_cidrs": (),
-            "existing_private_subnet_ids": ("subnet-0aaa", "subnet-0bbb"),
-            "existing_private_route_table_ids": ("rtb-0aaa", "rtb-0bbb"),
+            **EXISTING_VPC,
+            "nat_gateways": "none",
+            "public_subnet_cidrs": (),
+            "existing_vpc_internet_egress": True,
         },
     )
-    return Stack.load(synth_config(config, "existing-vpc"), "hypernym-ecs")
+
+
+@pytest.fixture(scope="session")
+def existing_vpc_own_endpoints(synth_config: Callable[..., Path]) -> Stack:
+    config = existing_vpc_own_endpoints_config()
+    return Stack.load(synth_config(config, "existing-vpc-own-endpoints"), "hypernym-ecs")
+
+
+@pytest.fixture(scope="session")
+def existing_vpc_nat(synth_config: Callable[..., Path]) -> Stack:
+    config = existing_vpc_nat_config()
+    return Stack.load(synth_config(config, "existing-vpc-nat-byop"), "hypernym-byop-ecs")

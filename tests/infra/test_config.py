@@ -159,7 +159,7 @@ def test_reports_every_structural_problem_at_once() -> None:
     )
     assert sorted(line.removeprefix("test.toml: ") for line in found) == sorted(
         [
-            "unknown key `colour`; known keys here: api, eks, environment, inference, "
+            "unknown key `colour`; known keys here: api, async, eks, environment, inference, "
             "load_balancer, marketplace, name, network, platform, region, registry, service, "
             "state, tags",
             "`service.cpu` must be an integer, not '512'",
@@ -299,6 +299,17 @@ def test_errors_when_an_existing_vpc_has_one_subnet() -> None:
     assert "at least 2 subnets" in line
 
 
+def test_errors_when_an_existing_vpc_with_its_own_endpoints_lacks_route_tables() -> None:
+    line = single_problem(
+        network={
+            "existing_vpc_id": "vpc-0123",
+            "existing_private_subnet_ids": ["subnet-1", "subnet-2"],
+            "create_vpc_endpoints": False,
+        }
+    )
+    assert "`network.existing_private_route_table_ids` is required" in line
+
+
 def test_errors_when_an_existing_vpc_lacks_route_tables() -> None:
     line = single_problem(
         network={
@@ -307,6 +318,51 @@ def test_errors_when_an_existing_vpc_lacks_route_tables() -> None:
         }
     )
     assert "`network.existing_private_route_table_ids` is required" in line
+
+
+EXISTING_VPC = {
+    "existing_vpc_id": "vpc-0123",
+    "existing_private_subnet_ids": ["subnet-1", "subnet-2"],
+    "existing_private_route_table_ids": ["rtb-1", "rtb-2"],
+}
+
+
+def test_errors_when_the_image_is_outside_ecr_in_an_existing_vpc_without_egress() -> None:
+    line = single_problem(network=EXISTING_VPC, service={"image": "docker.io/library/python:3.11"})
+    assert "not in ECR, and the VPC has no internet egress" in line
+    assert "`network.existing_vpc_internet_egress = true`" in line
+
+
+def test_errors_when_the_image_is_in_another_regions_ecr_in_an_existing_vpc() -> None:
+    image = "709825985650.dkr.ecr.us-east-1.amazonaws.com/hypernym/api:0.1.0"
+    line = single_problem(network=EXISTING_VPC, service={"image": image})
+    assert "replicate it to ECR in eu-west-1" in line
+
+
+def test_accepts_an_image_outside_ecr_through_the_existing_vpcs_nat() -> None:
+    config = parse_config(
+        merged(
+            VALID,
+            {
+                "network": {**EXISTING_VPC, "existing_vpc_internet_egress": True},
+                "service": {"image": "docker.io/library/python:3.11"},
+            },
+        )
+    )
+    assert config.network.existing_vpc_internet_egress is True
+
+
+def test_errors_when_existing_vpc_internet_egress_is_set_for_a_new_vpc() -> None:
+    line = single_problem(network={"existing_vpc_internet_egress": True})
+    assert "`network.existing_vpc_internet_egress` only applies with `network.existing_vpc_id`" in (
+        line
+    )
+
+
+def test_errors_when_an_endpoint_principal_is_not_an_iam_arn() -> None:
+    assert "`network.endpoint_principal_arns` = 'ci-runner' is not an ARN for iam" in (
+        single_problem(network={"endpoint_principal_arns": ["ci-runner"]})
+    )
 
 
 # --- names --------------------------------------------------------------------------------------
@@ -531,3 +587,36 @@ def test_errors_when_node_counts_are_inconsistent() -> None:
         "`eks.node_min_count` = 3 is greater than `eks.node_desired_count` = 2"
         in single_problem(**EKS, eks={"node_min_count": 3})
     )
+
+
+def test_errors_when_an_api_client_cidr_is_anywhere() -> None:
+    assert "`eks.api_client_cidrs` must not contain 0.0.0.0/0" in single_problem(
+        **EKS, eks={"api_client_cidrs": ["0.0.0.0/0"]}
+    )
+
+
+def test_errors_when_an_api_client_cidr_does_not_parse() -> None:
+    assert "`eks.api_client_cidrs` = 'vpn' is not an IPv4 CIDR" in single_problem(
+        **EKS, eks={"api_client_cidrs": ["vpn"]}
+    )
+
+
+def test_errors_when_an_api_client_security_group_is_not_a_group_id() -> None:
+    assert "`eks.api_client_security_group_ids` = 'runners' is not a security group id" in (
+        single_problem(**EKS, eks={"api_client_security_group_ids": ["runners"]})
+    )
+
+
+@pytest.mark.parametrize(
+    "repository", ["aws.github.io/eks-charts", "http://charts.internal", "oci://registry/"]
+)
+def test_errors_when_the_controller_chart_repository_is_not_https_or_oci(repository: str) -> None:
+    assert "`eks.load_balancer_controller_chart_repository`" in single_problem(
+        **EKS, eks={"load_balancer_controller_chart_repository": repository}
+    )
+
+
+def test_api_clients_default_to_the_vpc_and_the_chart_to_its_public_repository() -> None:
+    eks = parse_config(merged(VALID, EKS)).eks
+    assert (eks.api_client_cidrs, eks.api_client_security_group_ids) == ((), ())
+    assert eks.load_balancer_controller_chart_repository == "https://aws.github.io/eks-charts"

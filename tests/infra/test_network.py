@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.infra.conftest import example, varied
-from tests.infra.synthesized import Stack, endpoint_service_name
+from tests.infra.synthesized import Body, Stack, endpoint_service_name
 
 
 def test_vpc_uses_the_configured_range_with_dns_on(managed: Stack) -> None:
@@ -79,7 +80,14 @@ def test_secrets_manager_endpoint_exists_when_tasks_read_a_secret(
 
 
 def test_no_secrets_manager_or_metering_endpoint_when_unused(tokenless_managed: Stack) -> None:
-    assert endpoint_services(tokenless_managed) == {"ecr.api", "ecr.dkr", "logs", "s3"}
+    assert endpoint_services(tokenless_managed) == {
+        "ecr.api",
+        "ecr.dkr",
+        "logs",
+        "s3",
+        "sqs",  # asynchronous jobs (tests/infra/test_async_jobs.py)
+        "dynamodb",
+    }
     assert tokenless_managed.data("aws_vpc_endpoint_service") == {}
 
 
@@ -134,30 +142,94 @@ def test_s3_gateway_endpoint_serves_every_private_route_table(managed: Stack) ->
     (s3,) = [
         e
         for e in managed.resources("aws_vpc_endpoint").values()
-        if e["vpc_endpoint_type"] == "Gateway"
+        if e["service_name"] == "com.amazonaws.eu-west-1.s3"
     ]
-    assert s3["service_name"] == "com.amazonaws.eu-west-1.s3"
+    assert s3["vpc_endpoint_type"] == "Gateway"
     assert sorted(s3["route_table_ids"]) == sorted(
         managed.ref("aws_route_table", f"private-{i}-routes") for i in (1, 2)
     )
 
 
-def test_endpoint_security_group_admits_only_https_from_the_vpc(managed: Stack) -> None:
+def test_endpoint_security_group_admits_https_from_the_tasks_not_the_whole_vpc(
+    managed: Stack,
+) -> None:
     group = managed.ref("aws_security_group", "endpoint-sg")
     ingress = [
         r
         for r in managed.resources("aws_vpc_security_group_ingress_rule").values()
         if r["security_group_id"] == group
     ]
-    assert [(r["from_port"], r["to_port"], r["cidr_ipv4"]) for r in ingress] == [
-        (443, 443, managed.ref("aws_vpc", "vpc", "cidr_block"))
-    ]
+    assert [
+        (r["from_port"], r["to_port"], r.get("referenced_security_group_id")) for r in ingress
+    ] == [(443, 443, managed.ref("aws_security_group", "security-groups_tasks"))]
+    assert all("cidr_ipv4" not in r for r in ingress)
     egress = [
         r
         for r in managed.resources("aws_vpc_security_group_egress_rule").values()
         if r["security_group_id"] == group
     ]
     assert egress == []
+
+
+def s3_gateway(stack: Stack) -> Body:
+    return stack.one("aws_vpc_endpoint", "endpoint-s3_")
+
+
+ARN = "arn:${data.aws_partition.partition.partition}:s3:::"
+ACCOUNT = "${data.aws_caller_identity.caller.account_id}"
+
+
+def test_s3_gateway_policy_admits_only_the_ecr_layer_bucket_and_the_deployment_buckets(
+    managed: Stack, byop: Stack
+) -> None:
+    # ECR's layer bucket of the region, read only; then the deployment's own buckets
+    layers, own = json.loads(s3_gateway(managed)["policy"])["Statement"]
+    assert layers == {
+        "Sid": "EcrImageLayers",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"{ARN}prod-eu-west-1-starport-layer-bucket/*",
+    }
+    # ecs-managed keeps local state: only the asynchronous jobs' results bucket
+    jobs = f"{ARN}hypernym-jobs-{ACCOUNT}-eu-west-1"
+    assert own["Sid"] == "DeploymentBuckets"
+    assert sorted(own["Resource"]) == [jobs, f"{jobs}/*"]
+    assert "s3:*" not in own["Action"]
+    # ecs-byop keeps its state in S3: that bucket too, and nothing else
+    statements = json.loads(s3_gateway(byop)["policy"])["Statement"]
+    assert [s["Sid"] for s in statements] == ["EcrImageLayers", "DeploymentBuckets"]
+    jobs = f"{ARN}hypernym-byop-jobs-{ACCOUNT}-eu-west-1"
+    state = f"{ARN}hypernym-terraform-state"
+    assert sorted(statements[1]["Resource"]) == sorted([state, f"{state}/*", jobs, f"{jobs}/*"])
+
+
+def interface_endpoint(stack: Stack, service: str) -> Body:
+    return stack.one("aws_vpc_endpoint", f"endpoint-{service.replace('.', '-')}_")
+
+
+def test_interface_endpoint_policies_admit_only_the_deployment_roles(managed: Stack) -> None:
+    roles = sorted(
+        managed.ref("aws_iam_role", part, "arn") for part in ("execution-role", "task-role")
+    )
+    for service in ("ecr.api", "ecr.dkr", "logs", "secretsmanager"):
+        (statement,) = json.loads(interface_endpoint(managed, service)["policy"])["Statement"]
+        assert statement["Principal"] == "*"
+        assert sorted(statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == roles, service
+
+
+def test_endpoint_principals_join_the_interface_endpoint_policies(
+    synth_config: Callable[..., Path],
+) -> None:
+    runner = "arn:aws:iam::123456789012:role/ci-runner"
+    config = varied(example("ecs-managed"), network={"endpoint_principal_arns": (runner,)})
+    stack = Stack.load(synth_config(config, "endpoint-principals"), "hypernym-ecs")
+    (statement,) = json.loads(interface_endpoint(stack, "logs")["policy"])["Statement"]
+    assert runner in statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+
+
+def test_metering_endpoint_keeps_the_default_policy_as_it_documents_none(managed: Stack) -> None:
+    assert "policy" not in interface_endpoint(managed, "metering.marketplace")
 
 
 def test_default_security_group_is_emptied(managed: Stack) -> None:
@@ -205,6 +277,48 @@ def test_existing_vpc_is_used_instead_of_a_new_one(existing_vpc: Stack) -> None:
     assert vpc["id"] == "vpc-0a1b2c3d4e5f"
     service = existing_vpc.one("aws_ecs_service")
     assert service["network_configuration"]["subnets"] == ["subnet-0aaa", "subnet-0bbb"]
+
+
+def test_existing_vpc_without_endpoints_egresses_to_the_s3_prefix_list(
+    existing_vpc_own_endpoints: Stack,
+) -> None:
+    stack = existing_vpc_own_endpoints
+    assert stack.resources("aws_vpc_endpoint") == {}
+    ((name, prefix_list),) = stack.data("aws_prefix_list").items()
+    assert prefix_list["name"] == "com.amazonaws.eu-west-1.s3"
+    to_s3 = stack.one("aws_vpc_security_group_egress_rule", "tasks_to-s3")
+    assert to_s3["prefix_list_id"] == f"${{data.aws_prefix_list.{name}.id}}"
+    assert (to_s3["from_port"], to_s3["to_port"]) == (443, 443)
+
+
+def test_existing_vpc_s3_gateway_must_serve_the_configured_route_tables(
+    existing_vpc_own_endpoints: Stack,
+) -> None:
+    (endpoint,) = existing_vpc_own_endpoints.data("aws_vpc_endpoint").values()
+    assert endpoint["service_name"] == "com.amazonaws.eu-west-1.s3"
+    assert {"name": "vpc-endpoint-type", "values": ["Gateway"]} in endpoint["filter"]
+    (check,) = endpoint["lifecycle"]["postcondition"]
+    assert '["rtb-0aaa", "rtb-0bbb"]' in check["condition"]
+    assert "contains(self.route_table_ids, table)" in check["condition"]
+    assert "network.create_vpc_endpoints = true" in check["error_message"]
+
+
+def test_existing_vpc_internet_egress_is_opt_in_and_checked_at_plan_time(
+    existing_vpc: Stack, existing_vpc_nat: Stack
+) -> None:
+    # GIVEN no opt-in THEN no HTTPS to anywhere and no route check
+    assert existing_vpc.data("aws_route_table") == {}
+    egress = existing_vpc.resources("aws_vpc_security_group_egress_rule").values()
+    assert all(r.get("cidr_ipv4") != "0.0.0.0/0" for r in egress)
+    # GIVEN the opt-in THEN 443 to anywhere, and the plan fails on a table without 0.0.0.0/0
+    rule = existing_vpc_nat.one("aws_vpc_security_group_egress_rule", "to-internet-https")
+    assert (rule["cidr_ipv4"], rule["from_port"]) == ("0.0.0.0/0", 443)
+    tables = existing_vpc_nat.data("aws_route_table").values()
+    assert sorted(t["route_table_id"] for t in tables) == ["rtb-0aaa", "rtb-0bbb"]
+    for table in tables:
+        (check,) = table["lifecycle"]["postcondition"]
+        assert 'route.cidr_block == "0.0.0.0/0"' in check["condition"]
+        assert table["route_table_id"] in check["error_message"]
 
 
 def test_existing_vpc_gets_endpoints_in_its_subnets_and_route_tables(existing_vpc: Stack) -> None:

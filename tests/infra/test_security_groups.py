@@ -59,10 +59,16 @@ def s3_prefix_list(stack: Stack) -> str:
     return stack.ref("aws_vpc_endpoint", "endpoint-s3", "prefix_list_id")
 
 
+def dynamodb_prefix_list(stack: Stack) -> str:
+    """The DynamoDB gateway endpoint's (asynchronous jobs)."""
+    return stack.ref("aws_vpc_endpoint", "endpoint-dynamodb", "prefix_list_id")
+
+
 def test_managed_tasks_reach_only_endpoints_s3_and_the_gateway(managed: Stack) -> None:
     assert rules(managed, "egress", "security-groups_tasks") == {
         (443, group(managed, "endpoint-sg")),
         (443, s3_prefix_list(managed)),
+        (443, dynamodb_prefix_list(managed)),
         (4000, "10.0.0.0/16"),  # managed_api_url port, managed_api_cidrs
     }
 
@@ -71,6 +77,7 @@ def test_byop_tasks_reach_the_internet_on_https_only_through_nat(byop: Stack) ->
     assert rules(byop, "egress", "security-groups_tasks") == {
         (443, group(byop, "endpoint-sg")),
         (443, s3_prefix_list(byop)),
+        (443, dynamodb_prefix_list(byop)),
         (443, "0.0.0.0/0"),
     }
 

@@ -124,6 +124,8 @@ def test_outputs_name_what_operators_need(managed: Stack) -> None:
         "execution_role_arn",
         "vpc_id",
         "private_subnet_ids",
+        "jobs_table_name",
+        "jobs_queue_url",
     }
     assert outputs["alb_url"]["value"] == "http://" + managed.ref("aws_lb", "alb", "dns_name")
     assert outputs["task_role_arn"]["value"] == managed.ref("aws_iam_role", "task-role", "arn")

@@ -8,6 +8,7 @@ from the plan) and the three autoscaling resources are covered by the plan that 
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from modules.config.derived import state_key
 from tests.harness.moto import NOT_IN_MOTO, MotoServer
 from tests.harness.terraform import Terraform, TerraformError
 from tests.infra.examples import EXAMPLES, providers, stack_dirs
+from tests.infra.synthesized import Stack
 
 pytestmark = pytest.mark.terraform
 
@@ -69,6 +71,7 @@ def assert_autoscaling_planned(terraform: Terraform) -> None:
     assert sorted(address.split(".")[0] for address in creates) == [
         "aws_appautoscaling_policy",
         "aws_appautoscaling_policy",
+        "aws_appautoscaling_policy",  # the job backlog per task
         "aws_appautoscaling_target",
     ]
     (target,) = [v for a, v in creates.items() if a.startswith("aws_appautoscaling_target")]
@@ -81,7 +84,7 @@ def assert_autoscaling_planned(terraform: Terraform) -> None:
             p["target_tracking_scaling_policy_configuration"][0]["target_value"],
         )
         for a, p in creates.items()
-        if a.startswith("aws_appautoscaling_policy")
+        if a.startswith("aws_appautoscaling_policy") and "backlog" not in a
     )
     assert tracked == [
         ("ECSServiceAverageCPUUtilization", 70),
@@ -116,10 +119,24 @@ def test_ecs_managed_applies_and_destroys_against_moto(
     assert [(b["LoadBalancerName"], b["Scheme"]) for b in balancers] == [
         ("hypernym-alb", "internal")
     ]
+    # The asynchronous jobs' table, queue (with its dead-letter queue) and bucket.
+    dynamodb, sqs = moto_server.client("dynamodb"), moto_server.client("sqs")
+    table = dynamodb.describe_table(TableName=outputs["jobs_table_name"])["Table"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    ttl = dynamodb.describe_time_to_live(TableName=outputs["jobs_table_name"])
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
+    redrive = sqs.get_queue_attributes(
+        QueueUrl=outputs["jobs_queue_url"], AttributeNames=["RedrivePolicy"]
+    )["Attributes"]["RedrivePolicy"]
+    assert json.loads(redrive)["maxReceiveCount"] == 3
+    buckets = [b["Name"] for b in moto_server.client("s3").list_buckets()["Buckets"]]
+    assert "hypernym-jobs-123456789012-eu-west-1" in buckets
 
     assert_autoscaling_planned(terraform)
     terraform.destroy()
     assert moto_server.client("elbv2").describe_load_balancers()["LoadBalancers"] == []
+    assert dynamodb.list_tables()["TableNames"] == []
+    assert sqs.list_queues().get("QueueUrls", []) == []
     assert terraform.run("state", "list").stdout.strip() == ""
 
 
@@ -222,3 +239,18 @@ def test_a_zone_without_the_metering_endpoint_service_fails_the_plan_with_the_fi
         'zone of the private subnets in eu-west-1: set `marketplace.metering = "off"`, or '
         "`marketplace.metering_endpoint = false` with `network.nat_gateways`"
     ) in output
+
+
+def test_existing_vpc_lookups_and_their_postconditions_validate(
+    existing_vpc_own_endpoints: Stack, existing_vpc_nat: Stack, tmp_path: Path
+) -> None:
+    """The data sources an existing VPC adds (S3 gateway, prefix list, route tables) and their
+    postconditions are valid Terraform; both variants share one initialized directory."""
+    workdir = shutil.copytree(existing_vpc_own_endpoints.directory, tmp_path / "existing-vpc")
+    terraform = Terraform(workdir)
+    terraform.init()
+    for variant in (existing_vpc_own_endpoints, existing_vpc_nat):
+        shutil.copy(variant.directory / "cdk.tf.json", workdir / "cdk.tf.json")
+        result = terraform.validate()
+        assert result["valid"] is True, result["diagnostics"]
+        assert result["warning_count"] == 0, result["diagnostics"]
