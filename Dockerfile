@@ -26,9 +26,15 @@ ENV PATH=/opt/venv/bin:$PATH \
     HOME=/tmp \
     TMPDIR=/tmp
 RUN groupadd --gid 1000 hypernym \
- && useradd --uid 1000 --gid 1000 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin hypernym
+ && useradd --uid 1000 --gid 1000 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin hypernym \
+ && chown 1000:1000 /tmp \
+ && chmod 1777 /tmp
 COPY --from=build /opt/venv /opt/venv
 USER 1000:1000
+# Fargate mounts the task's scratch volume on /tmp owned by root, mode 0755, unless the image
+# declares the path a VOLUME: then it takes this directory's owner and mode (the ECS bind mount
+# guide), so uid 1000 can write there.
+VOLUME ["/tmp"]
 EXPOSE 8000
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \

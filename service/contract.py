@@ -28,11 +28,14 @@ CONTAINER_PORT = 8000
 """The port the service listens on inside the container (``PORT``)."""
 
 HEALTH_PATH = "/health"
-"""Liveness and load-balancer health check: cheap, no provider call."""
+"""Liveness: the container health check and the Kubernetes liveness and startup probes. Cheap,
+no provider call."""
 
 READY_PATH = "/ready"
-"""Readiness: 503 until configuration, provider client (and a provider secret) are loaded, and
-while draining."""
+"""Readiness: the load balancer's target health check (ECS target group, EKS Ingress) and the
+Kubernetes readiness probe. 503 until configuration, provider client (and a provider secret, the
+Marketplace entitlement) are loaded, and while draining; never a provider call, so a provider
+outage cannot empty the target group."""
 
 HEALTHCHECK_COMMAND = ("python", "-m", "service.healthcheck")
 """Container health check in exec form: needs neither curl nor a shell in the image."""

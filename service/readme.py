@@ -101,7 +101,8 @@ def environment_contract() -> str:
             )
     parts.append(
         f"The container health check is `{healthcheck}` in exec form (no shell, no curl); the\n"
-        f"load balancer checks `{HEALTH_PATH}` (liveness), the readiness probe `{READY_PATH}`.\n"
+        f"load balancer and the readiness probe check `{READY_PATH}` (readiness, never a provider\n"
+        f"call), the liveness probe `{HEALTH_PATH}`.\n"
     )
     return "\n".join(parts)
 

@@ -63,8 +63,10 @@ def synth_config(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path
 
     def synthesize(config: object, label: str) -> Path:
         if label not in built:
-            outdir = tmp_path_factory.mktemp(label) / "cdktf.out"
-            build_app(config, outdir).synth()  # type: ignore[arg-type]
+            # Synthesized from its own scratch project, as `cdktf synth` in a project would be.
+            project = tmp_path_factory.mktemp(label)
+            outdir = project / "cdktf.out"
+            build_app(config, outdir, project).synth()  # type: ignore[arg-type]
             built[label] = outdir
         return built[label]
 

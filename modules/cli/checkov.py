@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,14 +78,15 @@ def run_checkov(
     kubernetes, helm. Never `terraform`: it ignores *.tf.json.
     """
     flag = "-d" if target.is_dir() else "-f"
-    reports = _checkov_reports(
-        [flag, str(target.resolve())], framework, str(target), extra_env, apply_skips
-    )
+    with _readable([target], framework) as (scanned, original):
+        reports = _checkov_reports(
+            [flag, str(scanned[0])], framework, str(target), extra_env, apply_skips
+        )
     return [
         _result(
             str(target),
             report.get("check_type", framework),
-            report.get("results", {}),
+            _restored(report.get("results", {}), original),
         )
         for report in reports
     ]
@@ -99,17 +102,74 @@ def scan_files(
     file, keyed by the path as given. A file checkov found nothing to check in counts zero."""
     if not files:
         return {}
-    flags = [argument for file in files for argument in ("-f", str(file.resolve()))]
-    reports = _checkov_reports(flags, framework, f"{len(files)} files", None, apply_skips)
+    with _readable(files, framework) as (scanned, original):
+        flags = [argument for file in scanned for argument in ("-f", str(file))]
+        reports = _checkov_reports(flags, framework, f"{len(files)} files", None, apply_skips)
     by_file: dict[Path, dict[str, list[dict[str, Any]]]] = {
         file.resolve(): {"passed_checks": [], "failed_checks": [], "skipped_checks": []}
         for file in files
     }
     for report in reports:
-        for outcome, checks in report.get("results", {}).items():
+        for outcome, checks in _restored(report.get("results", {}), original).items():
             for check in checks if outcome in _OUTCOMES else ():
                 by_file[Path(check["file_abs_path"]).resolve()][outcome].append(check)
     return {file: _result(str(file), framework, by_file[file.resolve()]) for file in files}
+
+
+def checkov_readable_copy(stack_json: Path, scratch: Path) -> Path:
+    """A copy of a synthesized stack that checkov 3.3.30's terraform_json parser can read.
+
+    That parser takes every key of the `terraform` block for a nested block and, at a plain
+    value such as `required_version`, reports a parsing error and no results at all. The copy
+    has an empty object there instead, on the same line, so reported lines still match."""
+    copy = scratch / stack_json.name
+    copy.write_text(re.sub(r'("required_version":\s*)"[^"]*"', r"\1{}", stack_json.read_text()))
+    return copy
+
+
+@contextmanager
+def _readable(
+    targets: Sequence[Path], framework: str
+) -> Iterator[tuple[list[Path], dict[str, Path]]]:
+    """The paths to scan (readable copies of terraform_json files) and, by each copy's path,
+    the file it stands for."""
+    if framework != "terraform_json":
+        yield [t.resolve() for t in targets], {}
+        return
+    with tempfile.TemporaryDirectory(prefix="checkov-copies-") as scratch:
+        scanned, original = [], {}
+        for index, target in enumerate(targets):
+            if target.is_dir():
+                scanned.append(target.resolve())
+                continue
+            (Path(scratch) / str(index)).mkdir()
+            copy = checkov_readable_copy(target, Path(scratch) / str(index))
+            scanned.append(copy)
+            original[str(copy)] = target.resolve()
+        yield scanned, original
+
+
+def _restored(results: dict[str, Any], original: dict[str, Path]) -> dict[str, Any]:
+    """checkov's results with each copy's path replaced by the file it stands for."""
+    if not original:
+        return results
+    restored: dict[str, Any] = {}
+    for outcome, checks in results.items():
+        if outcome not in _OUTCOMES:
+            restored[outcome] = checks
+            continue
+        restored[outcome] = [
+            {
+                **check,
+                **{
+                    key: str(original.get(check[key], check[key]))
+                    for key in ("file_abs_path", "file_path")
+                    if key in check
+                },
+            }
+            for check in checks
+        ]
+    return restored
 
 
 def _checkov_reports(
@@ -152,7 +212,11 @@ def _checkov_reports(
             f"{completed.stderr.strip()[-2000:]}"
         )
     reports = json.loads(completed.stdout)
-    return [reports] if isinstance(reports, dict) else list(reports)
+    reports = [reports] if isinstance(reports, dict) else list(reports)
+    if any(report.get("summary", {}).get("parsing_errors", 0) for report in reports):
+        # Otherwise a file checkov cannot read passes with nothing checked.
+        raise RuntimeError(f"checkov could not parse {what} ({framework})")
+    return reports
 
 
 def _result(target: str, framework: str, results: dict[str, Any]) -> CheckovResult:

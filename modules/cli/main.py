@@ -48,8 +48,18 @@ def selected_config(flag: str | None) -> DeploymentConfig:
     return config
 
 
-def synthesize(config: DeploymentConfig, outdir: Path) -> list[Path]:
-    """Synthesize into a scratch directory, then replace `outdir`: never a half-written output."""
+DEPENDENCY_LOCK_FILE = ".terraform.lock.hcl"
+"""What `terraform init` writes into a stack's directory: the provider checksums it trusts."""
+
+
+def synthesize(
+    config: DeploymentConfig, outdir: Path, project_dir: Path | None = None
+) -> list[Path]:
+    """Synthesize into a scratch directory, then replace `outdir`: never a half-written output.
+
+    Each stack's dependency lock file is carried over from the output it replaces, so a new
+    synthesis never drops the provider checksums `terraform init` recorded. `project_dir` is
+    where local state goes (None: the current directory)."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from modules.stacks.app import build_app  # noqa: PLC0415 - jsii starts with it: only after the config
 
@@ -57,7 +67,11 @@ def synthesize(config: DeploymentConfig, outdir: Path) -> list[Path]:
     outdir.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent))
     try:
-        build_app(config, scratch).synth()
+        build_app(config, scratch, project_dir).synth()
+        for lock in (outdir / "stacks").glob(f"*/{DEPENDENCY_LOCK_FILE}"):
+            stack_dir = scratch / "stacks" / lock.parent.name
+            if stack_dir.is_dir():
+                shutil.copy2(lock, stack_dir / DEPENDENCY_LOCK_FILE)
         if outdir.exists():
             shutil.rmtree(outdir)
         scratch.rename(outdir)

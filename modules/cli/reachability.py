@@ -224,8 +224,14 @@ def _read_routes(found: Topology) -> None:
 
 def _read_endpoints(found: Topology, prefix: str) -> None:
     resources = found.resources
+    lookups = resources.get("data.aws_vpc_endpoint_service", {})
     for name, body in resources.get("aws_vpc_endpoint", {}).items():
-        service = body["service_name"].removeprefix(prefix)
+        # A service not every region offers is named through its plan-time lookup.
+        looked_up = _reference(body["service_name"]).removeprefix("data.aws_vpc_endpoint_service.")
+        service_name = (
+            lookups[looked_up]["service_name"] if looked_up in lookups else body["service_name"]
+        )
+        service = service_name.removeprefix(prefix)
         if body["vpc_endpoint_type"] == "Interface":
             found.interface_endpoints[service] = body
         elif service == "s3":

@@ -148,6 +148,10 @@ class MarketplaceConfig:
     product_code: str | None = None
     metering: MeteringMode = "register"
     """"register" (RegisterUsage at start), "hourly" (MeterUsage), or "off"."""
+    metering_endpoint: bool = True
+    """Reach Marketplace metering through an interface VPC endpoint (`metering.marketplace`,
+    looked up at plan time). false: through the NAT gateways, for a region that does not offer
+    the endpoint service (`network.nat_gateways` needed)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -486,6 +486,15 @@ def _inference_problems(config: DeploymentConfig) -> list[str]:
             f"`marketplace.metering` = {marketplace.metering!r} needs "
             '`marketplace.product_code` (or set metering = "off")'
         )
+    if (
+        marketplace.metering != "off"
+        and not marketplace.metering_endpoint
+        and config.network.nat_gateways == "none"
+    ):
+        problems.append(
+            "`marketplace.metering_endpoint` = false needs internet egress for metering: set "
+            '`network.nat_gateways` (or keep the endpoint, or set metering = "off")'
+        )
     return problems
 
 

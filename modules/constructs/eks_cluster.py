@@ -129,6 +129,10 @@ class EksClusterProps:
     """Tag `subnet_ids` with INTERNAL_LOAD_BALANCER_SUBNET_TAGS here (aws_ec2_tag), for
     subnets this deployment does not manage. Off: the subnets' own resources carry the
     tags (a subnet resource would remove a tag added beside it on its next apply)."""
+    instance_tags: Mapping[str, str]
+    """Tags of the nodes' instances, volumes and network interfaces besides their Name: the
+    deployment's tags, since the provider's default tags never reach what a launch template
+    launches."""
 
 
 class EksCluster(Construct):
@@ -434,7 +438,8 @@ class EksCluster(Construct):
             ],
             tag_specifications=[
                 LaunchTemplateTagSpecifications(
-                    resource_type=kind, tags=name_tag(f"{props.name}-node")
+                    resource_type=kind,
+                    tags={**props.instance_tags, **name_tag(f"{props.name}-node")},
                 )
                 for kind in ("instance", "volume", "network-interface")
             ],

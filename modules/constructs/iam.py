@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from cdktf import Fn, TerraformLocal, Token
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
@@ -166,14 +167,34 @@ class Role(Construct):
         )
 
     def grant_flow_log_delivery(self, log_group_arn: str) -> IamRolePolicy:
-        """What VPC Flow Logs needs to deliver into one log group."""
+        """The permissions AWS documents for a flow log role ("IAM role for publishing flow logs
+        to CloudWatch Logs"), scoped to one log group. DescribeLogGroups is a list call that
+        CloudWatch Logs authorizes on `log-group::log-stream:`, so it gets this account's and
+        region's log groups (`log-group:*`, taken from the group's own ARN) and nothing else."""
+        # A local: the expression's quoted arguments would break the policy's JSON string.
+        log_groups = TerraformLocal(
+            self,
+            "flow-log-groups",
+            f"{Fn.join(':', Token.as_list(Fn.slice(Fn.split(':', log_group_arn), 0, 6)))}:*",
+        )
         return self._grant(
             "flow-log-delivery",
             {
                 "Sid": "DeliverFlowLogs",
                 "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Action": [
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
                 "Resource": [log_group_arn, f"{log_group_arn}:log-stream:*"],
+            },
+            {
+                "Sid": "FindFlowLogGroup",
+                "Effect": "Allow",
+                "Action": "logs:DescribeLogGroups",
+                "Resource": log_groups.as_string,
             },
         )
 

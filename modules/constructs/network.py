@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from cdktf import Fn, Postcondition, TerraformResourceLifecycle, Token
+from cdktf import Fn, Postcondition, Precondition, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
     DataAwsAvailabilityZones,
@@ -29,6 +29,7 @@ from cdktf_cdktf_provider_aws.data_aws_vpc_endpoint import (
     DataAwsVpcEndpoint,
     DataAwsVpcEndpointFilter,
 )
+from cdktf_cdktf_provider_aws.data_aws_vpc_endpoint_service import DataAwsVpcEndpointService
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
@@ -61,8 +62,10 @@ SECRETS_MANAGER_ENDPOINT: Mapping[str, str] = {
 SQS_ENDPOINT: Mapping[str, str] = {
     "sqs": "asynchronous job ids: send, long-poll, extend and delete messages",
 }
+METERING_SERVICE = "metering.marketplace"
+"""AWS Marketplace metering's endpoint service: not offered in every region (or zone)."""
 METERING_ENDPOINT: Mapping[str, str] = {
-    "metering.marketplace": "AWS Marketplace RegisterUsage/MeterUsage without internet",
+    METERING_SERVICE: "AWS Marketplace RegisterUsage/MeterUsage without internet",
 }
 
 ENDPOINT_POLICY_SERVICES = frozenset(
@@ -117,6 +120,11 @@ class NetworkProps:
     private_subnet_tags: Mapping[str, str] = field(default_factory=dict)
     """Extra tags on the private subnets made here (e.g. for load balancer discovery).
     Default: none."""
+    looked_up_endpoints: Mapping[str, str] = field(default_factory=dict)
+    """Interface endpoints (of `interface_endpoints`) whose service not every region offers,
+    to what to do instead. Each is looked up at plan time, so a region without it fails the
+    plan at that lookup, and the plan checks it is offered in every zone of the private
+    subnets made here. Default: none."""
     dynamodb_gateway: bool = False
     """Also create the (free) DynamoDB gateway endpoint on the private route tables."""
 
@@ -140,6 +148,7 @@ class Network(Construct):
                 self._check_existing_default_routes()
                 self.internet_egress = True
         self.endpoint_security_group: SecurityGroup | None = None
+        self._endpoint_services: dict[str, DataAwsVpcEndpointService] = {}
         self.interface_endpoints: dict[str, VpcEndpoint] = {}
         self.s3_prefix_list_id: str | None = None
         self.dynamodb_prefix_list_id: str | None = None
@@ -300,6 +309,44 @@ class Network(Construct):
             tags=name_tag(f"{props.name}-flow-log"),
         )
 
+    def _service_name(self, service: str) -> str:
+        """The endpoint service's name; looked up (at plan time) when not every region has it."""
+        name = f"com.amazonaws.{self._props.region}.{service}"
+        if service not in self._props.looked_up_endpoints:
+            return name
+        # A region without the service fails the plan at this lookup, before anything is
+        # created (the provider reports AWS's InvalidServiceName as "couldn't find resource").
+        self._endpoint_services[service] = DataAwsVpcEndpointService(
+            self,
+            f"endpoint-service-{service.replace('.', '-')}",
+            service_name=name,
+            service_type="Interface",
+        )
+        return self._endpoint_services[service].service_name
+
+    def _offered_in_every_zone(self, service: str) -> TerraformResourceLifecycle | None:
+        """A plan-time check that `service` is offered in the zone of every private subnet made
+        here (an existing VPC's subnet zones are not known to the plan)."""
+        found = self._endpoint_services.get(service)
+        if found is None or self._props.existing_vpc_id is not None:
+            return None
+        props = self._props
+        zones = [subnet.availability_zone for subnet in self.private_subnets]
+        return TerraformResourceLifecycle(
+            precondition=[
+                Precondition(
+                    condition=Fn.alltrue(
+                        [Fn.contains(found.availability_zones, zone) for zone in zones]
+                    ),
+                    error_message=(
+                        f"com.amazonaws.{props.region}.{service} is not offered in every "
+                        f"availability zone of the private subnets in {props.region}: "
+                        f"{props.looked_up_endpoints[service]}"
+                    ),
+                )
+            ]
+        )
+
     def _check_existing_default_routes(self) -> None:
         """Fail the plan, naming the table, when an existing route table has no default route."""
         for index, table_id in enumerate(self._props.existing_private_route_table_ids):
@@ -450,11 +497,12 @@ class Network(Construct):
                 self,
                 f"endpoint-{service.replace('.', '-')}",
                 vpc_id=self.vpc_id,
-                service_name=f"com.amazonaws.{props.region}.{service}",
+                service_name=self._service_name(service),
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
                 subnet_ids=self.private_subnet_ids,
                 security_group_ids=[self.endpoint_security_group.id],
+                lifecycle=self._offered_in_every_zone(service),
                 tags=name_tag(f"{props.name}-{service}"),
             )
             for service in sorted(props.interface_endpoints)

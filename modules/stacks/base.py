@@ -31,6 +31,7 @@ from modules.constructs.monitoring import (
 from modules.constructs.network import (
     CONTAINER_ENDPOINTS,
     METERING_ENDPOINT,
+    METERING_SERVICE,
     SECRETS_MANAGER_ENDPOINT,
     SQS_ENDPOINT,
     Network,
@@ -99,11 +100,25 @@ def interface_endpoints(config: DeploymentConfig) -> dict[str, str]:
     endpoints = dict(CONTAINER_ENDPOINTS)
     if config.secrets_manager_used:
         endpoints.update(SECRETS_MANAGER_ENDPOINT)
-    if config.marketplace.metering != "off":
+    if config.marketplace.metering != "off" and config.marketplace.metering_endpoint:
         endpoints.update(METERING_ENDPOINT)
     if config.async_jobs.enabled:
         endpoints.update(SQS_ENDPOINT)
     return endpoints
+
+
+def looked_up_endpoints(config: DeploymentConfig) -> dict[str, str]:
+    """The workload's endpoints that not every region offers, to what the deployment can do
+    instead (the plan's error message)."""
+    if METERING_SERVICE not in interface_endpoints(config):
+        return {}
+    return {
+        METERING_SERVICE: (
+            'set `marketplace.metering = "off"`, or `marketplace.metering_endpoint = false` '
+            "with `network.nat_gateways`, or choose `network.availability_zones` where it is "
+            "(README: Metering endpoint by region)"
+        )
+    }
 
 
 def deployment_buckets(config: DeploymentConfig, account_id: str) -> tuple[str, ...]:
@@ -156,6 +171,7 @@ def build_network(
             deployment_buckets=deployment_buckets(config, stack.account_id),
             existing_vpc_internet_egress=net.existing_vpc_internet_egress,
             private_subnet_tags=private_subnet_tags or {},
+            looked_up_endpoints=looked_up_endpoints(config),
             dynamodb_gateway=config.async_jobs.enabled,
         ),
     )

@@ -32,7 +32,7 @@ from modules.stacks.base import (
     grant_async_jobs,
     workload_environment,
 )
-from service.contract import CONTAINER_PORT, HEALTH_PATH, HEALTHCHECK_COMMAND
+from service.contract import CONTAINER_PORT, HEALTHCHECK_COMMAND, READY_PATH
 
 CONTAINER_NAME = "hypernym-api"
 
@@ -98,7 +98,10 @@ class EcsStack(DeploymentStack):
                 subnet_ids=network.private_subnet_ids,
                 security_group_id=self.security_groups.load_balancer.id,
                 target_port=CONTAINER_PORT,
-                health_check_path=HEALTH_PATH,
+                # Readiness, not liveness: a task that cannot serve leaves the rotation (and a
+                # rollout of such tasks trips the circuit breaker); the container check stays
+                # liveness, so ECS replaces only a hung process.
+                health_check_path=READY_PATH,
                 protocol=lb.protocol,
                 certificate_arn=lb.certificate_arn,
                 ssl_policy=lb.ssl_policy,

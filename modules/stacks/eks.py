@@ -221,6 +221,7 @@ class EksClusterStack(DeploymentStack):
                 node_max_count=eks.node_max_count,
                 # Subnets of an existing VPC are not ours to declare: tag them beside.
                 tag_subnets=config.existing_vpc,
+                instance_tags=naming.deployment_tags(config.name, config.environment, config.tags),
             ),
         )
         nodes_to_endpoints = self.network.admit_to_endpoints(

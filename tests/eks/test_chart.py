@@ -347,13 +347,17 @@ def test_ingress_makes_an_internal_alb_with_ip_targets(managed_manifests: list) 
     assert one(managed_manifests, "Ingress")["spec"]["ingressClassName"] == "alb"
 
 
-def test_alb_health_check_is_health_every_30s_timeout_5_healthy_2_unhealthy_3(
+def test_alb_checks_readiness_like_the_readiness_probe_every_30s_timeout_5(
     managed_manifests: list,
 ) -> None:
+    # The same rule as the ECS target group: only a ready pod is a healthy target, and the
+    # ALB and Kubernetes agree on what ready means.
     annotations = annotations_of(managed_manifests, "Ingress")
+    readiness = container(managed_manifests)["readinessProbe"]["httpGet"]["path"]
+    assert annotations["alb.ingress.kubernetes.io/healthcheck-path"] == readiness == READY_PATH
     prefix = "alb.ingress.kubernetes.io/"
     assert {k.removeprefix(prefix): v for k, v in annotations.items() if "health" in k} == {
-        "healthcheck-path": HEALTH_PATH,
+        "healthcheck-path": READY_PATH,
         "healthcheck-protocol": "HTTP",
         "healthcheck-port": "traffic-port",
         "healthcheck-interval-seconds": "30",

@@ -11,6 +11,7 @@ import pytest
 from modules.config import EKS_STANDARD_SUPPORT_ENDS, advisories, parse_config
 from modules.config.model import EKS_ADDON_NAMES
 from modules.constructs.eks_cluster import node_ami_type
+from tests.infra.synthesized import endpoint_service_name
 
 from .stacks import (
     GATEWAY_TOKEN_ARN,
@@ -280,6 +281,27 @@ def test_nodes_launch_from_a_template_with_imdsv2_required_and_hop_limit_1(
         nodes["launch_template"]["id"]
         == f"${{{address(managed.cluster, 'aws_launch_template')}.id}}"
     )
+
+
+def test_launch_template_tags_instances_volumes_and_interfaces_with_every_deployment_tag(
+    managed: EksSynth,
+) -> None:
+    # The provider's default tags never reach what a launch template launches: each kind the
+    # template tags carries them all (cost allocation, ownership) plus its Name.
+    (provider,) = managed.cluster["provider"]["aws"]
+    (defaults,) = provider["default_tags"]
+    specifications = one(managed.cluster, "aws_launch_template")["tag_specifications"]
+    assert sorted(s["resource_type"] for s in specifications) == [
+        "instance",
+        "network-interface",
+        "volume",
+    ]
+    for specification in specifications:
+        assert specification["tags"] == {
+            **defaults["tags"],
+            "Name": f"{managed.config.name}-node",
+        }, specification["resource_type"]
+    assert {"Team", "Deployment", "Environment"} <= set(defaults["tags"])
 
 
 def test_node_root_volume_is_encrypted(managed: EksSynth) -> None:
@@ -603,7 +625,7 @@ def test_cluster_key_lets_cloudwatch_logs_encrypt_only_the_clusters_log_groups(
 def interface_endpoints(synth: EksSynth) -> set[str]:
     prefix = f"com.amazonaws.{synth.config.region}."
     return {
-        e["service_name"].removeprefix(prefix)
+        endpoint_service_name(synth.cluster, e).removeprefix(prefix)
         for e in resources(synth.cluster, "aws_vpc_endpoint").values()
         if e["vpc_endpoint_type"] == "Interface"
     }

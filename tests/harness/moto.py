@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -20,6 +21,12 @@ MOTO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"
 # moto 5.2.5's Application Auto Scaling has no ListTagsForResource, which the provider calls
 # after creating a scalable target: applies against moto leave these types out.
 NOT_IN_MOTO = ("aws_appautoscaling_target", "aws_appautoscaling_policy")
+ADDED_ENDPOINT_SERVICES = {MOTO_REGION: ["metering.marketplace"]}
+"""Endpoint services AWS offers in MOTO_REGION that moto 5.2.5's catalogue lacks (the README's
+describe-vpc-endpoint-services command shows them); moto_server.py adds them there only."""
+
+
+MOTO_SERVER_SCRIPT = Path(__file__).with_name("moto_server.py")
 
 
 def free_port() -> int:
@@ -65,10 +72,17 @@ class MotoServer:
 def running_moto(log_dir: Path, *, startup_seconds: float = 30.0) -> Iterator[MotoServer]:
     port = free_port()
     log_path = log_dir / "moto.log"
-    env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
+    env = dict(
+        os.environ,
+        MOTO_IAM_LOAD_MANAGED_POLICIES="true",
+        MOTO_ADDED_ENDPOINT_SERVICES=json.dumps(ADDED_ENDPOINT_SERVICES),
+    )
+    # The moto venv's Python runs moto's server through moto_server.py (its catalogue
+    # additions); -P keeps this directory, whose moto.py would shadow moto, off sys.path.
+    python = moto_server_executable().parent / "python"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [str(moto_server_executable()), "-H", "127.0.0.1", "-p", str(port)],
+            [str(python), "-P", str(MOTO_SERVER_SCRIPT), "-H", "127.0.0.1", "-p", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,3 +59,12 @@ class Stack:
 def actions(statement: Body) -> set[str]:
     value = statement["Action"]
     return {value} if isinstance(value, str) else set(value)
+
+
+def endpoint_service_name(document: Body, endpoint: Body) -> str:
+    """A VPC endpoint's service name, through its plan-time lookup where it has one."""
+    name = str(endpoint["service_name"])
+    looked_up = re.fullmatch(r"\$\{data\.aws_vpc_endpoint_service\.([^.]+)\.service_name\}", name)
+    if looked_up is None:
+        return name
+    return str(document["data"]["aws_vpc_endpoint_service"][looked_up.group(1)]["service_name"])

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from modules.cli.main import DEPLOYMENT_ENV, main, selected_config
+from modules.cli.main import DEPENDENCY_LOCK_FILE, DEPLOYMENT_ENV, main, selected_config, synthesize
+from modules.config import load_config, resolve_config_path
+from tests.infra.synthesized import Stack
 from tests.tooling import REPO_ROOT
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "hypernym-deploy"
@@ -109,3 +111,37 @@ def test_an_eks_version_past_standard_support_is_one_warning_line_not_an_error(
     assert line.startswith(
         "warning: `eks.kubernetes_version` = '1.28' is past EKS standard support"
     )
+
+
+def test_local_state_is_anchored_in_the_project_whatever_the_outdir(tmp_path: Path) -> None:
+    # GIVEN a deployment without [state], synthesized from its project into build/out ...
+    config = load_config(resolve_config_path("ecs-managed"))
+    project, state = tmp_path / "project", "terraform.hypernym-ecs.tfstate"
+    project.mkdir()
+
+    def local_state(outdir: Path) -> str:
+        (stack_dir,) = synthesize(config, outdir, project)
+        return str(
+            Stack.load(outdir, stack_dir.name).document["terraform"]["backend"]["local"]["path"]
+        )
+
+    inside = project / "build" / "out"
+    path = local_state(inside)
+    # THEN Terraform, running in the stack's directory, finds the state in the project (the
+    # parent of the outdir would be build/), by a relative path that survives moving it ...
+    assert not Path(path).is_absolute()
+    assert (inside / "stacks" / "hypernym-ecs" / path).resolve() == project / state
+    # ... and an outdir outside the project (a scratch directory) gets the absolute path.
+    assert local_state(tmp_path / "scratch" / "out") == str(project / state)
+
+
+def test_a_new_synthesis_keeps_the_dependency_lock_file(tmp_path: Path) -> None:
+    # GIVEN a stack directory where `terraform init` recorded the provider checksums ...
+    config = load_config(resolve_config_path("ecs-managed"))
+    outdir = tmp_path / "cdktf.out"
+    (stack_dir,) = synthesize(config, outdir, tmp_path)
+    lock = 'provider "registry.terraform.io/hashicorp/aws" {\n  version = "5.100.0"\n}\n'
+    (stack_dir / DEPENDENCY_LOCK_FILE).write_text(lock)
+    # WHEN the deployment is synthesized again, THEN the lock file is still there, unchanged.
+    (again,) = synthesize(config, outdir, tmp_path)
+    assert (again / DEPENDENCY_LOCK_FILE).read_text() == lock

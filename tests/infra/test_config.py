@@ -443,6 +443,13 @@ def test_errors_when_metering_has_no_product_code() -> None:
     assert "needs `marketplace.product_code`" in single_problem(marketplace={"product_code": None})
 
 
+def test_errors_when_metering_skips_its_endpoint_without_internet_egress() -> None:
+    assert (
+        "`marketplace.metering_endpoint` = false needs internet egress for metering: set "
+        "`network.nat_gateways`"
+    ) in single_problem(marketplace={"metering_endpoint": False})
+
+
 # --- load balancer ------------------------------------------------------------------------------
 
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
+from service.contract import HEALTH_PATH, HEALTHCHECK_COMMAND, READY_PATH
+from service.healthcheck import health_url
 from tests.infra.conftest import CERTIFICATE
 from tests.infra.synthesized import Stack
+from tests.production.test_dockerfile import RUNTIME, of
 
 # --- cluster and task definition ----------------------------------------------------------------
 
@@ -12,6 +17,19 @@ def test_cluster_has_container_insights(managed: Stack) -> None:
     assert managed.one("aws_ecs_cluster")["setting"] == [
         {"name": "containerInsights", "value": "enabled"}
     ]
+
+
+def test_every_bind_mount_is_an_image_volume_owned_by_the_container_user(managed: Stack) -> None:
+    # Fargate creates a bind mount root-owned, mode 0755, unless the image declares its path a
+    # VOLUME; then it copies the image directory's owner and mode (ECS "Use bind mounts").
+    container = managed.container()
+    declared = {path for v in of(RUNTIME, "VOLUME") for path in json.loads(v.arguments)}
+    runs = " && ".join(i.arguments for i in of(RUNTIME, "RUN"))
+    for mount in container["mountPoints"]:
+        path = mount["containerPath"]
+        assert path in declared, f"{path}: the Dockerfile's runtime stage lacks VOLUME [{path!r}]"
+        user = container["user"]
+        assert f"chown {user}:{user} {path}" in runs, f"{path} is not owned by uid {user}"
 
 
 def test_task_is_fargate_awsvpc_with_the_default_size(managed: Stack) -> None:
@@ -238,11 +256,18 @@ def test_load_balancer_idle_timeout_outlasts_llm_calls(managed: Stack) -> None:
     assert managed.one("aws_lb")["idle_timeout"] == 120
 
 
-def test_target_group_health_checks_health_every_30_seconds(managed: Stack) -> None:
+def test_target_group_checks_readiness_while_the_container_check_stays_liveness(
+    managed: Stack,
+) -> None:
+    # GIVEN the ECS stack; THEN the load balancer keeps a task in rotation only while it is
+    # ready (wrong secret, refused RegisterUsage, draining: out), every 30 s ...
     group = managed.one("aws_lb_target_group")
     assert (group["target_type"], group["port"], group["protocol"]) == ("ip", 8000, "HTTP")
     check = group["health_check"]
-    assert (check["path"], check["interval"], check["timeout"]) == ("/health", 30, 5)
+    assert (check["path"], check["interval"], check["timeout"]) == (READY_PATH, 30, 5)
+    # ... while ECS replaces a task only when the process itself stops answering.
+    assert managed.container()["healthCheck"]["command"][1:] == list(HEALTHCHECK_COMMAND)
+    assert HEALTH_PATH in health_url({})
     assert (check["healthy_threshold"], check["unhealthy_threshold"], check["matcher"]) == (
         2,
         3,

@@ -126,3 +126,47 @@ def test_role_names_are_unique_per_region(managed: Stack) -> None:
         "hypernym-ecs-task-eu-west-1",
         "hypernym-vpc-flow-logs-eu-west-1",
     ]
+
+
+FLOW_LOG_ACTIONS = {
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "logs:DescribeLogGroups",
+    "logs:DescribeLogStreams",
+}
+"""The permissions AWS documents for a flow log role (VPC User Guide, "IAM role for publishing
+flow logs to CloudWatch Logs"): without one of them delivery fails with an access error."""
+
+
+def test_flow_log_role_is_the_one_aws_documents(managed: Stack) -> None:
+    # GIVEN a new VPC with flow logs; THEN only VPC Flow Logs acting for this account's flow
+    # logs may assume the role (confused-deputy conditions, as the VPC User Guide recommends) ...
+    (trust,) = json.loads(managed.one("aws_iam_role", "flow-logs-role")["assume_role_policy"])[
+        "Statement"
+    ]
+    account = "${data.aws_caller_identity.caller.account_id}"
+    assert (trust["Principal"], trust["Action"]) == (
+        {"Service": "vpc-flow-logs.amazonaws.com"},
+        "sts:AssumeRole",
+    )
+    assert trust["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": account},
+        "ArnLike": {
+            "aws:SourceArn": f"arn:${{data.aws_partition.partition.partition}}:ec2:eu-west-1:"
+            f"{account}:vpc-flow-log/*"
+        },
+    }
+    # ... and it holds exactly the documented actions, on the flow log group (its streams) and,
+    # for the DescribeLogGroups list call, this account's log groups in the region, never "*".
+    statements = managed.role_policies("flow-logs-role")
+    assert set().union(*map(actions, statements)) == FLOW_LOG_ACTIONS
+    group = managed.ref("aws_cloudwatch_log_group", "flow-logs", "arn")
+    by_sid = {s["Sid"]: s for s in statements}
+    assert by_sid["DeliverFlowLogs"]["Resource"] == [group, f"{group}:log-stream:*"]
+    (local,) = [name for name in managed.document["locals"] if "flow-log-groups" in name]
+    assert by_sid["FindFlowLogGroup"]["Resource"] == f"${{local.{local}}}"
+    group_ref = group.removeprefix("${").removesuffix("}")
+    assert managed.document["locals"][local] == (
+        f'${{join(":", slice(split(":", {group_ref}), 0, 6))}}:*'
+    )

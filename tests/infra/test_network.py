@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.infra.conftest import example, varied
-from tests.infra.synthesized import Body, Stack
+from tests.infra.synthesized import Body, Stack, endpoint_service_name
 
 
 def test_vpc_uses_the_configured_range_with_dns_on(managed: Stack) -> None:
@@ -61,7 +61,7 @@ def test_interface_endpoints_use_private_dns_in_the_private_subnets(managed: Sta
 
 def endpoint_services(stack: Stack) -> set[str]:
     return {
-        e["service_name"].removeprefix("com.amazonaws.eu-west-1.")
+        endpoint_service_name(stack.document, e).removeprefix("com.amazonaws.eu-west-1.")
         for e in stack.resources("aws_vpc_endpoint").values()
     }
 
@@ -88,6 +88,54 @@ def test_no_secrets_manager_or_metering_endpoint_when_unused(tokenless_managed: 
         "sqs",  # asynchronous jobs (tests/infra/test_async_jobs.py)
         "dynamodb",
     }
+    assert tokenless_managed.data("aws_vpc_endpoint_service") == {}
+
+
+def test_the_metering_endpoint_service_is_looked_up_at_plan_time_in_every_subnet_zone(
+    managed: Stack,
+) -> None:
+    # GIVEN metering on: its endpoint service is not offered in every region or zone.
+    (lookup_id, lookup), *others = managed.data("aws_vpc_endpoint_service").items()
+    assert others == []
+    assert lookup["service_name"] == "com.amazonaws.eu-west-1.metering.marketplace"
+    assert lookup["service_type"] == "Interface"
+    # THEN the endpoint takes its name from the lookup, so a region without the service fails
+    # the plan before anything is created ...
+    data = f"data.aws_vpc_endpoint_service.{lookup_id}"
+    (endpoint,) = [
+        e for e in managed.resources("aws_vpc_endpoint").values() if data in e["service_name"]
+    ]
+    assert endpoint["service_name"] == f"${{{data}.service_name}}"
+    # ... and a precondition holds the plan when a private subnet's zone lacks it, saying
+    # what to do.
+    (check,) = endpoint["lifecycle"]["precondition"]
+    subnets = [
+        n for n, b in managed.resources("aws_subnet").items() if b["tags"]["Tier"] == "private"
+    ]
+    assert len(subnets) == 2
+    for subnet in subnets:
+        assert (
+            f"contains(tolist({data}.availability_zones), aws_subnet.{subnet}.availability_zone)"
+            in check["condition"]
+        )
+    assert check["error_message"].startswith(
+        "com.amazonaws.eu-west-1.metering.marketplace is not offered in every availability zone "
+        "of the private subnets in eu-west-1: "
+    )
+    for fix in ('`marketplace.metering = "off"`', "`marketplace.metering_endpoint = false`"):
+        assert fix in check["error_message"]
+
+
+def test_metering_through_nat_needs_no_endpoint_and_no_lookup(
+    synth_config: Callable[..., Path],
+) -> None:
+    # GIVEN NAT egress and metering_endpoint = false (a region without the endpoint service)
+    config = varied(example("ecs-byop"), marketplace={"metering_endpoint": False})
+    stack = Stack.load(synth_config(config, "metering-through-nat"), "hypernym-byop-ecs")
+    # THEN metering goes out through the NAT gateways: no endpoint, nothing looked up.
+    assert "metering.marketplace" not in endpoint_services(stack)
+    assert stack.data("aws_vpc_endpoint_service") == {}
+    assert stack.resources("aws_nat_gateway")
 
 
 def test_s3_gateway_endpoint_serves_every_private_route_table(managed: Stack) -> None:

@@ -92,6 +92,22 @@ def test_byop_declares_the_provider_through_nat(deployments: dict[str, Deploymen
     assert ("tasks", "internet", 443, True) in flows(deployments, "existing-vpc-nat-byop")
 
 
+def test_metering_goes_through_its_looked_up_endpoint_or_else_the_nat(
+    deployments: dict[str, Deployment], synth_config: Callable[..., Path]
+) -> None:
+    # GIVEN the metering endpoint named through its plan-time lookup (managed: no NAT) ...
+    config, docs = deployments["ecs-managed"]
+    (metering,) = [v for v in analyze(config, docs) if v.flow.target == "AWS metering.marketplace"]
+    assert metering.holds, metering.line()
+    assert metering.why.endswith("; private DNS"), metering.line()
+    # ... or no endpoint in a region without it (BYOP): metering leaves through the NAT.
+    config = varied(example("ecs-byop"), marketplace={"metering_endpoint": False})
+    verdicts = analyze(config, documents(synth_config(config, "metering-through-nat")))
+    (metering,) = [v for v in verdicts if v.flow.target == "AWS metering.marketplace"]
+    assert metering.holds, metering.line()
+    assert "NAT gateway" in metering.why, metering.line()
+
+
 def test_eks_declares_sts_ec2_elb_and_the_api_for_nodes_and_the_runner(
     deployments: dict[str, Deployment],
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from cdktf_cdktf_provider_aws.ecs_cluster import EcsCluster
 from modules.stacks.base import DeploymentStack
 from tests.harness.terraform import Terraform
 from tests.infra.conftest import example
+from tests.infra.examples import EXAMPLES, stack_dirs
 from tests.infra.synthesized import Stack
 
 
@@ -73,6 +75,16 @@ def test_synthesis_fails_for_a_taggable_resource_without_a_name(tmp_path: Path) 
     EcsCluster(stack, "untagged", name="untagged")
     with pytest.raises(RuntimeError, match="aws_ecs_cluster has no Name tag"):
         app.synth()
+
+
+def test_every_stack_requires_the_terraform_of_the_s3_lock_file(
+    synth_example: Callable[[str], Path],
+) -> None:
+    # `use_lockfile` needs Terraform 1.10+: an older one must refuse the stack up front.
+    for name in EXAMPLES:
+        for stack_dir in stack_dirs(synth_example(name)):
+            document = json.loads((stack_dir / "cdk.tf.json").read_text())
+            assert document["terraform"]["required_version"] == ">= 1.10", stack_dir.name
 
 
 def test_local_state_lives_outside_cdktf_out_when_no_backend_is_configured(managed: Stack) -> None:

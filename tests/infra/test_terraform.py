@@ -7,6 +7,7 @@ from the plan) and the three autoscaling resources are covered by the plan that 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from modules.config import load_config, resolve_config_path
+from modules.config import DeploymentConfig, load_config, resolve_config_path, validate
 from modules.config.derived import state_key
 from tests.harness.moto import NOT_IN_MOTO, MotoServer
 from tests.harness.terraform import Terraform, TerraformError
@@ -167,6 +168,77 @@ def test_ecs_byop_plans_with_remote_state_and_the_lock_refuses_a_concurrent_plan
     )
     with pytest.raises(TerraformError, match="Error acquiring the state lock"):
         terraform.plan("locked.bin")
+
+
+def in_region(region: str, **network: object) -> DeploymentConfig:
+    """ecs-managed (metering on) moved to `region`: its image and API keys secret in that
+    region, no gateway token."""
+    config = load_config(resolve_config_path("ecs-managed"))
+    moved = dataclasses.replace(
+        config,
+        region=region,
+        service=dataclasses.replace(
+            config.service, image=config.service.image.replace(config.region, region)
+        ),
+        inference=dataclasses.replace(config.inference, managed_api_key_secret_arn=None),
+        api=dataclasses.replace(
+            config.api,
+            keys_secret_arn=(config.api.keys_secret_arn or "").replace(config.region, region)
+            or None,
+        ),
+        network=dataclasses.replace(config.network, **network),
+    )
+    assert validate(moved) == []
+    return moved
+
+
+def failed_plan(terraform: Terraform) -> tuple[list[str], str]:
+    """The error lines of a plan that must fail, and its whole output, spaces collapsed."""
+    completed = terraform.run("plan", "-input=false", "-no-color", check=False)
+    assert completed.returncode == 1, completed.stdout[-3000:]
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("Error: ")]
+    return errors, " ".join(completed.stderr.replace("│", " ").split())
+
+
+@pytest.mark.slow
+def test_a_region_without_the_metering_endpoint_service_fails_the_plan_naming_it(
+    synth_config: Callable[..., Path], moto_server: MotoServer, tmp_path: Path
+) -> None:
+    # GIVEN metering on in a region whose catalogue has no metering.marketplace (moto's
+    # eu-south-2; the harness adds the service in eu-west-1 only) ...
+    cdktf_out = synth_config(in_region("eu-south-2"), "metering-unoffered-region")
+    terraform = Terraform(isolated_copy(cdktf_out, "hypernym-ecs", tmp_path), moto=moto_server)
+    terraform.init(backend=True)  # local state, in tmp_path
+    # THEN the plan, not the apply, fails, on the lookup of the metering endpoint service (the
+    # provider reports AWS's InvalidServiceName as "couldn't find resource"; the next line
+    # names the lookup, the README says what to do).
+    errors, output = failed_plan(terraform)
+    assert errors == ["Error: reading EC2 VPC Endpoint Services: couldn't find resource"]
+    assert "with data.aws_vpc_endpoint_service.network_endpoint-service-metering-marketplace_" in (
+        output
+    )
+    assert not (tmp_path / "terraform.hypernym-ecs.tfstate").exists(), "nothing was applied"
+
+
+@pytest.mark.slow
+def test_a_zone_without_the_metering_endpoint_service_fails_the_plan_with_the_fix(
+    synth_config: Callable[..., Path], moto_server: MotoServer, tmp_path: Path
+) -> None:
+    # GIVEN private subnets in a zone where the service is not offered (moto offers it in
+    # eu-west-1a-c, like its other services) ...
+    config = in_region("eu-west-1", availability_zones=("eu-west-1a", "eu-west-1d"))
+    cdktf_out = synth_config(config, "metering-unoffered-zone")
+    terraform = Terraform(isolated_copy(cdktf_out, "hypernym-ecs", tmp_path), moto=moto_server)
+    terraform.init(backend=True)
+    # THEN the plan stops at the endpoint's precondition, whose message names the region and
+    # what to do.
+    errors, output = failed_plan(terraform)
+    assert errors == ["Error: Resource precondition failed"]
+    assert (
+        "com.amazonaws.eu-west-1.metering.marketplace is not offered in every availability "
+        'zone of the private subnets in eu-west-1: set `marketplace.metering = "off"`, or '
+        "`marketplace.metering_endpoint = false` with `network.nat_gateways`"
+    ) in output
 
 
 def test_existing_vpc_lookups_and_their_postconditions_validate(

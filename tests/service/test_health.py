@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from service import __version__
+from tests.fakes import captures
+from tests.fakes.fake_provider import FakeProvider
+from tests.service.conftest import STANDARD_KEY
 from tests.service.runner import ServiceProcess
+
+ANALYSIS = {"essay_text": captures.ESSAY_TEXT}
+HEADERS = {"X-API-Key": STANDARD_KEY}
 
 
 def test_health_reports_version_and_environment(service: ServiceProcess) -> None:
@@ -16,6 +22,16 @@ def test_ready_once_config_and_provider_client_are_up(service: ServiceProcess) -
     reply = service.request("GET", "/ready")
     assert reply.status == 200
     assert reply.json() == {"status": "ready"}
+
+
+def test_ready_never_depends_on_the_provider(service: ServiceProcess, fake: FakeProvider) -> None:
+    # GIVEN a provider that fails every call (the load balancer checks /ready) ...
+    fake.inject("server_error")
+    assert service.request("POST", "/analyze_sync", ANALYSIS, headers=HEADERS).status == 502
+    # ... THEN the service stays ready: a provider outage must not empty the target group.
+    reply = service.request("GET", "/ready")
+    assert (reply.status, reply.json()) == (200, {"status": "ready"})
+    assert fake.calls["chat"] == 2  # the analysis' two attempts; /ready made no call
 
 
 def test_openapi_schema_describes_the_analysis_endpoints(service: ServiceProcess) -> None:
