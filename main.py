@@ -9,19 +9,15 @@ import argparse
 import os
 import sys
 
-from modules.cli.main import selected_config
-from modules.config import ConfigError
+from modules.cli.deployment import reported_config
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", help="deployment file or example name in deployments/")
     args = parser.parse_args()
-    try:
-        config = selected_config(args.config)
-    except ConfigError as error:
-        for problem in error.problems:
-            print(f"error: {problem}", file=sys.stderr)
+    config = reported_config(args.config)
+    if config is None:
         sys.exit(2)
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from modules.stacks.app import build_app  # noqa: PLC0415 - jsii starts with it: only after the config

@@ -17,67 +17,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from modules.cli import cost, plan_review, reachability
 from modules.cli.checkov import ToolMissingError, checkov_executable, checkov_skips, scan_files
-from modules.config import (
-    ConfigError,
-    DeploymentConfig,
-    advisories,
-    load_config,
-    resolve_config_path,
-)
-
-DEPLOYMENT_ENV = "HYPERNYM_DEPLOYMENT"
-"""Selects the deployment (a path, or an example name from deployments/) when --config is absent."""
-
-
-def selected_config(flag: str | None) -> DeploymentConfig:
-    """The deployment chosen by --config, else $HYPERNYM_DEPLOYMENT, else ecs-managed; what
-    needs attention today (an EKS version past standard support) is printed on stderr."""
-    config = load_config(resolve_config_path(flag or os.environ.get(DEPLOYMENT_ENV)))
-    for line in advisories(config, today=date.today()):
-        print(f"warning: {line}", file=sys.stderr)
-    return config
-
-
-DEPENDENCY_LOCK_FILE = ".terraform.lock.hcl"
-"""What `terraform init` writes into a stack's directory: the provider checksums it trusts."""
-
-
-def synthesize(
-    config: DeploymentConfig, outdir: Path, project_dir: Path | None = None
-) -> list[Path]:
-    """Synthesize into a scratch directory, then replace `outdir`: never a half-written output.
-
-    Each stack's dependency lock file is carried over from the output it replaces, so a new
-    synthesis never drops the provider checksums `terraform init` recorded. `project_dir` is
-    where local state goes (None: the current directory)."""
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from modules.stacks.app import build_app  # noqa: PLC0415 - jsii starts with it: only after the config
-
-    outdir = outdir.resolve()
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent))
-    try:
-        build_app(config, scratch, project_dir).synth()
-        for lock in (outdir / "stacks").glob(f"*/{DEPENDENCY_LOCK_FILE}"):
-            stack_dir = scratch / "stacks" / lock.parent.name
-            if stack_dir.is_dir():
-                shutil.copy2(lock, stack_dir / DEPENDENCY_LOCK_FILE)
-        if outdir.exists():
-            shutil.rmtree(outdir)
-        scratch.rename(outdir)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return sorted(p for p in (outdir / "stacks").iterdir() if p.is_dir())
+from modules.cli.deployment import DEPLOYMENT_ENV, reported_config, synthesize
 
 
 def resource_count(stack_file: Path) -> int:
@@ -116,11 +64,8 @@ def scan(stack_files: list[Path], skips: frozenset[str]) -> list[StackScan]:
 
 
 def _build(args: argparse.Namespace) -> int:
-    try:
-        config = selected_config(args.config)
-    except ConfigError as error:
-        for problem in error.problems:
-            print(f"error: {problem}", file=sys.stderr)
+    config = reported_config(args.config)
+    if config is None:
         return 2
     try:
         skips = checkov_skips()
@@ -172,13 +117,11 @@ def _register_build(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cost(args: argparse.Namespace) -> int:
-    try:
-        config = selected_config(args.config)
-        prices = cost.load_prices(config.region)
-    except ConfigError as error:
-        for problem in error.problems:
-            print(f"error: {problem}", file=sys.stderr)
+    config = reported_config(args.config)
+    if config is None:
         return 2
+    try:
+        prices = cost.load_prices(config.region)
     except cost.PriceTableError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

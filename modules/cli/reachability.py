@@ -24,14 +24,14 @@ import argparse
 import ipaddress
 import json
 import re
-import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modules.config import ConfigError, DeploymentConfig
+from modules.cli.deployment import reported_config, synthesize
+from modules.config import DeploymentConfig
 from modules.config.derived import (
     api_client_cidrs,
     client_cidrs,
@@ -674,21 +674,14 @@ def matrix(config: DeploymentConfig, verdicts: list[Verdict]) -> str:
 
 def synthesized_documents(config: DeploymentConfig) -> dict[str, Body]:
     """Synthesize the deployment into a scratch directory and read every stack's JSON."""
-    from modules.cli.main import synthesize  # noqa: PLC0415 - main imports this module
-
     with tempfile.TemporaryDirectory(prefix="reachability-") as scratch:
         stacks = synthesize(config, Path(scratch) / "cdktf.out")
         return {s.name: json.loads((s / "cdk.tf.json").read_text()) for s in stacks}
 
 
 def _reachability(args: argparse.Namespace) -> int:
-    from modules.cli.main import selected_config  # noqa: PLC0415 - main imports this module
-
-    try:
-        config = selected_config(args.config)
-    except ConfigError as error:
-        for problem in error.problems:
-            print(f"error: {problem}", file=sys.stderr)
+    config = reported_config(args.config)
+    if config is None:
         return 2
     verdicts = analyze(config, synthesized_documents(config))
     print(matrix(config, verdicts))

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from modules.cli.main import DEPENDENCY_LOCK_FILE, DEPLOYMENT_ENV, main, selected_config, synthesize
+from modules.cli.deployment import (
+    DEPENDENCY_LOCK_FILE,
+    DEPLOYMENT_ENV,
+    selected_config,
+    synthesize,
+)
+from modules.cli.main import main
 from modules.config import load_config, resolve_config_path
 from tests.infra.synthesized import Stack
 from tests.tooling import REPO_ROOT
