@@ -14,12 +14,13 @@ from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_408_REQUEST_TIMEOUT
 
 from service.analysis.pipeline import Analysis, EmptyTextError
-from service.analysis.tiers import deadline_is_requested, deadline_seconds
+from service.analysis.tiers import deadline_seconds
 from service.api.auth import Caller
 from service.api.disconnect import unless_disconnected
 from service.api.requests import (
     StrictBodyRequest,
     analysis_options,
+    deadline_passed_detail,
     request_echo,
     requested_timeout,
     require_input_size,
@@ -96,17 +97,9 @@ async def analyze_sync(  # noqa: PLR0917 (Litestar injects every parameter by na
     except EmptyTextError as error:
         raise ClientException(detail=str(error)) from None
     except TimeoutError:
-        whose_limit = (
-            "the timeout the request set in params.timeout"
-            if deadline_is_requested(tier, requested_timeout(data))
-            else f"the {tier.name} tier's limit"
-        )
         raise HTTPException(
             status_code=HTTP_408_REQUEST_TIMEOUT,
-            detail=(
-                f"the analysis did not finish within {deadline} s ({whose_limit}): "
-                "send fewer paragraphs per request or retry later"
-            ),
+            detail=deadline_passed_detail(data, tier, deadline),
         ) from None
     metering.record_analysis(len(result.segments))
     request_annotations(request.scope)["paragraphs"] = len(result.segments)

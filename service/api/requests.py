@@ -13,7 +13,7 @@ from msgspec import UNSET
 
 from service.analysis.filters import PurposeFilter
 from service.analysis.pipeline import AnalysisOptions
-from service.analysis.tiers import Tier, allowed_detail_count
+from service.analysis.tiers import Tier, allowed_detail_count, deadline_is_requested
 from service.api.schemas import (
     FIELD_HINTS,
     AnalyzeParams,
@@ -139,6 +139,20 @@ def require_input_size(request: AnalyzeRequest, settings: AnalysisSettings) -> N
 def requested_timeout(request: AnalyzeRequest) -> int | None:
     params = request.params or AnalyzeParams()
     return None if params.timeout is UNSET else params.timeout
+
+
+def deadline_passed_detail(request: AnalyzeRequest, tier: Tier, deadline: float) -> str:
+    """What a client is told when its analysis outlived `deadline`, naming whose limit it was:
+    its own `params.timeout` or the tier's."""
+    whose_limit = (
+        "the timeout the request set in params.timeout"
+        if deadline_is_requested(tier, requested_timeout(request))
+        else f"the {tier.name} tier's limit"
+    )
+    return (
+        f"the analysis did not finish within {deadline} s ({whose_limit}): "
+        "send fewer paragraphs per request or retry later"
+    )
 
 
 def request_echo(

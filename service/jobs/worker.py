@@ -31,7 +31,12 @@ from litestar import Litestar
 from service.analysis.pipeline import Analysis, EmptyTextError
 from service.analysis.tiers import TIERS, deadline_seconds
 from service.api.job_schemas import JobResults, Summary
-from service.api.requests import analysis_options, request_echo, requested_timeout
+from service.api.requests import (
+    analysis_options,
+    deadline_passed_detail,
+    request_echo,
+    requested_timeout,
+)
 from service.api.responses import analysis_response
 from service.api.schemas import AnalyzeRequest
 from service.jobs.cache import Analyzer
@@ -39,6 +44,7 @@ from service.jobs.store import JobRecord, JobStore, QueueMessage
 from service.metering import Metering
 from service.providers.base import Provider
 from service.providers.errors import ContentRefusedError
+from service.providers.http import shared_retry_after_budget
 from service.readiness import NOT_DRAINING, Readiness
 from service.settings import Settings
 
@@ -257,15 +263,14 @@ class Worker:
         options = analysis_options(data, tier, analysis_settings)
         deadline = deadline_seconds(tier, requested_timeout(data))
         try:
-            async with asyncio.timeout(deadline):
-                analysis, cache_hit = await self._analyzer.run(
-                    data.essay_text, options, self._provider(), on_segment_done=on_segment_done
-                )
+            # One Retry-After budget for all of the job's provider calls, as for a sync call.
+            with shared_retry_after_budget(self._settings.provider.max_retry_after_seconds):
+                async with asyncio.timeout(deadline):
+                    analysis, cache_hit = await self._analyzer.run(
+                        data.essay_text, options, self._provider(), on_segment_done=on_segment_done
+                    )
         except TimeoutError:
-            raise PermanentJobError(
-                f"the analysis did not finish within {deadline} s (the {tier.name} tier's "
-                "limit): send fewer paragraphs per request"
-            ) from None
+            raise PermanentJobError(deadline_passed_detail(data, tier, deadline)) from None
         except (ContentRefusedError, EmptyTextError) as error:
             raise PermanentJobError(str(error)) from None
         provider = self._settings.provider

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import msgspec
 import pytest
 
 from service.analysis.filters import PurposeFilter, apply_filters, cosine
@@ -19,6 +20,8 @@ from service.analysis.tiers import (
 from service.analysis.tokens import count_tokens
 from service.analysis.trials import Draft, Trial, consensus_trial, trial_temperatures
 from service.analysis.zones import Zone, automatic_detail_count, plan_segment
+from service.api.requests import deadline_passed_detail
+from service.api.schemas import AnalyzeRequest
 from tests.fakes import captures
 
 
@@ -138,6 +141,15 @@ def test_the_deadline_is_the_requests_own_only_where_the_tier_takes_it() -> None
     assert not deadline_is_requested(TIERS["northstar"], None)
     assert not deadline_is_requested(TIERS["northstar"], 5000)  # capped: the tier's limit
     assert not deadline_is_requested(TIERS["standard"], 60)  # ignored, though equal
+
+
+def test_a_passed_deadline_names_whose_limit_it_was_for_sync_and_async_alike() -> None:
+    own = msgspec.convert({"essay_text": "x", "params": {"timeout": 2}}, AnalyzeRequest)
+    tiers = msgspec.convert({"essay_text": "x"}, AnalyzeRequest)
+    assert "(the timeout the request set in params.timeout)" in deadline_passed_detail(
+        own, TIERS["northstar"], 2
+    )
+    assert "(the standard tier's limit)" in deadline_passed_detail(tiers, TIERS["standard"], 60)
 
 
 def test_filters_exclude_on_the_best_label_at_or_over_its_threshold() -> None:
