@@ -49,7 +49,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from constructs import Construct
 
-from modules.constructs.iam import policy_document
+from modules.constructs.iam import account_administers_key, policy_document
 from modules.constructs.tags import name_tag
 
 TTL_ATTRIBUTE = "expires_at"
@@ -85,7 +85,6 @@ class AsyncJobs(Construct):
     def __init__(self, scope: Construct, id: str, *, props: AsyncJobsProps) -> None:
         super().__init__(scope, id)
         name = props.name
-        root = f"arn:{props.partition}:iam::{props.account_id}:root"
         self.key = KmsKey(
             self,
             "key",
@@ -94,13 +93,7 @@ class AsyncJobs(Construct):
             deletion_window_in_days=30,
             # IAM policies (the task and IRSA roles' grants) decide who uses the key.
             policy=policy_document(
-                {
-                    "Sid": "AccountAdministers",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": root},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                }
+                account_administers_key(partition=props.partition, account_id=props.account_id)
             ),
             tags=name_tag(name),
         )

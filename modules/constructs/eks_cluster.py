@@ -51,7 +51,7 @@ from cdktf_cdktf_provider_aws.launch_template import (
 from constructs import Construct
 
 from modules.constructs.eks_iam import IRSA_AUDIENCE, EksRole, irsa_trust_policy
-from modules.constructs.iam import RoleProps, policy_document
+from modules.constructs.iam import RoleProps, account_administers_key, policy_document
 from modules.constructs.security_groups import Peer, SecurityGroup, SecurityGroupProps
 from modules.constructs.tags import name_tag
 
@@ -263,7 +263,6 @@ class EksCluster(Construct):
 
     def _create_key(self) -> KmsKey:
         props = self._props
-        root = f"arn:{props.partition}:iam::{props.account_id}:root"
         log_groups = f"arn:{props.partition}:logs:{props.region}:{props.account_id}:log-group:"
         # The control plane's and Container Insights' (eks_addons) log groups, and no others.
         log_group_arns = [
@@ -277,13 +276,7 @@ class EksCluster(Construct):
             enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=policy_document(
-                {
-                    "Sid": "AccountAdministers",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": root},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                },
+                account_administers_key(partition=props.partition, account_id=props.account_id),
                 {
                     "Sid": "ClusterLogs",
                     "Effect": "Allow",

@@ -26,6 +26,20 @@ def policy_document(*statements: Statement) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
+def account_administers_key(
+    *, partition: str, account_id: str, sid: str = "AccountAdministers"
+) -> Statement:
+    """A KMS key policy's statement that lets the account's IAM policies decide who uses the key
+    (without it the key is unmanageable)."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+
+
 def service_trust_policy(service: str, *, account_id: str, source_arn: str | None = None) -> str:
     """Trust `service` (e.g. ecs-tasks.amazonaws.com) acting for this account only."""
     condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account_id}}

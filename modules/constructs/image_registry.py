@@ -30,7 +30,7 @@ from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
-from modules.constructs.iam import policy_document
+from modules.constructs.iam import account_administers_key, policy_document
 from modules.constructs.tags import name_tag
 
 
@@ -98,13 +98,7 @@ class ImageRegistry(Construct):
                 deletion_window_in_days=30,
                 # ECR uses the key through grants it creates with the pusher's permissions.
                 policy=policy_document(
-                    {
-                        "Sid": "AccountAdministers",
-                        "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:{props.partition}:iam::{props.account_id}:root"},
-                        "Action": "kms:*",
-                        "Resource": "*",
-                    }
+                    account_administers_key(partition=props.partition, account_id=props.account_id)
                 ),
                 tags=name_tag(f"{name}-ecr"),
             )

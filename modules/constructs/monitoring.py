@@ -33,7 +33,7 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
-from modules.constructs.iam import policy_document
+from modules.constructs.iam import account_administers_key, policy_document
 from modules.constructs.tags import name_tag
 from service.contract import (
     DEPLOYMENT_DIMENSION,
@@ -165,13 +165,11 @@ class Monitoring(Construct):
     def _key_policy(self) -> str:
         props = self._props
         return policy_document(
-            {
-                "Sid": "AccountAdministersTheKey",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{props.partition}:iam::{props.account_id}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
+            account_administers_key(
+                partition=props.partition,
+                account_id=props.account_id,
+                sid="AccountAdministersTheKey",
+            ),
             {
                 "Sid": "CloudWatchAlarmsPublishToTheTopic",
                 "Effect": "Allow",
