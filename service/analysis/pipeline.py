@@ -4,8 +4,9 @@ Per compressed segment: (1) category, elements and details from one structured c
 (2) a reconstruction from a second call that sees only the hyperstring; (3) one batched
 embeddings call for the original, the reconstruction and (with filters) the category. Filter
 labels are embedded once per request. Comprehensive mode makes (1) and (2) once per trial and
-embeds the original with every reconstruction in the one call (see :mod:`trials`). Numbers are
-computed here, never taken from the model.
+embeds the original with every reconstruction in the one call (see :mod:`trials`); with a
+trial cache, only the trials it does not hold are compressed. Numbers are computed here, never
+taken from the model.
 """
 
 from __future__ import annotations
@@ -34,7 +35,14 @@ from service.analysis.prompts import (
 )
 from service.analysis.segmentation import Segment, split_segments
 from service.analysis.tokens import count_tokens
-from service.analysis.trials import Draft, Trial, consensus_trial, trial_temperatures
+from service.analysis.trials import (
+    Draft,
+    Trial,
+    TrialCache,
+    TrialKey,
+    consensus_trial,
+    trial_temperatures,
+)
 from service.analysis.zones import Zone, plan_segment
 from service.providers.base import Provider
 
@@ -136,9 +144,11 @@ async def analyze(
     provider: Provider,
     *,
     on_segment_done: Callable[[int, int], None] | None = None,
+    trial_cache: TrialCache | None = None,
 ) -> Analysis:
     """Analyse the text; provider faults propagate as :class:`ProviderError` subclasses.
-    ``on_segment_done(done, total)`` is called as each segment finishes (async job progress)."""
+    ``on_segment_done(done, total)`` is called as each segment finishes (async job progress);
+    ``trial_cache`` keeps comprehensive mode's trials across requests."""
     started = time.perf_counter()
     segments = split_segments(essay_text, force_single_segment=options.force_single_segment)
     if not segments:
@@ -149,7 +159,9 @@ async def analyze(
             labels = group.create_task(_label_vectors(provider, options.filters))
             tasks = [
                 group.create_task(
-                    tracker.run(partial(_analyze_segment, segment, options, provider, labels))
+                    tracker.run(
+                        partial(_analyze_segment, segment, options, provider, labels, trial_cache)
+                    )
                 )
                 for segment in segments
             ]
@@ -183,6 +195,7 @@ async def _analyze_segment(
     options: AnalysisOptions,
     provider: Provider,
     labels: asyncio.Task[dict[str, list[float]]],
+    trial_cache: TrialCache | None,
 ) -> SegmentResult:
     started = time.perf_counter()
     tokens_in = count_tokens(segment.raw)
@@ -219,13 +232,7 @@ async def _analyze_segment(
             reconstruction_vector_size=None,
             seconds=time.perf_counter() - started,
         )
-    drafts = await _all_of(
-        [
-            partial(_draft, segment, k, provider, temperature=temperature)
-            for temperature in trial_temperatures(options.trials)
-        ],
-        limit=TRIALS_IN_FLIGHT,
-    )
+    drafts = await _drafts(segment, k, options.trials, provider, trial_cache)
     texts = [segment.text] + [d.reconstruction for d in drafts]
     categories = list(dict.fromkeys(d.semantic_category for d in drafts)) if options.filters else []
     vectors = await provider.embed(texts + categories)
@@ -268,6 +275,28 @@ async def _analyze_segment(
         reconstruction_vector_size=len(original_vector),
         seconds=time.perf_counter() - started,
     )
+
+
+async def _drafts(
+    segment: Segment, k: int, trials: int, provider: Provider, cache: TrialCache | None
+) -> list[Draft]:
+    """The paragraph's compressions, one per trial; comprehensive mode's from ``cache`` where it
+    holds them (partial mode's single draft is cached with its whole analysis instead)."""
+    keys = [
+        TrialKey(text=segment.text, detail_count=k, number=number, temperature=temperature)
+        for number, temperature in enumerate(trial_temperatures(trials))
+    ]
+    cached = await cache.recall(keys) if cache is not None and trials > 1 else {}
+    missing = [key for key in keys if key not in cached]
+    fresh = await _all_of(
+        [partial(_draft, segment, k, provider, temperature=key.temperature) for key in missing],
+        limit=TRIALS_IN_FLIGHT,
+    )
+    computed = dict(zip(missing, fresh, strict=True))
+    if cache is not None and trials > 1 and computed:
+        await cache.keep(computed)
+    found = cached | computed
+    return [found[key] for key in keys]
 
 
 async def _draft(segment: Segment, k: int, provider: Provider, *, temperature: float) -> Draft:

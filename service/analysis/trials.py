@@ -2,15 +2,17 @@
 
 Each trial samples the analysis at its own temperature and is reconstructed once; the segment
 then takes the most common category and, within it, the trial whose reconstruction is most
-similar to the original (hypernym-api.md §2.10). Trials are recomputed on every request: a
-stateless service keeps no cache of them.
+similar to the original (hypernym-api.md §2.10). A :class:`TrialCache` (the shared result
+cache, when configured) keeps each trial's compression by content, trial number and
+temperature, as Hypernym caches them, so a paragraph seen before costs only its embeddings.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 LOWEST_TEMPERATURE = 0.2
 HIGHEST_TEMPERATURE = 1.0
@@ -26,6 +28,27 @@ class Draft:
     hyperstring: str
     tokens_out: int
     reconstruction: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrialKey:
+    """What one trial's compression depends on, besides the chat model."""
+
+    text: str
+    """The paragraph as the prompts see it."""
+    detail_count: int
+    number: int
+    """The trial's index among the paragraph's trials."""
+    temperature: float
+
+
+class TrialCache(Protocol):
+    """Compressions kept across requests. Faults are the cache's to absorb: a failed recall
+    answers nothing found, a failed keep is forgotten."""
+
+    async def recall(self, keys: Sequence[TrialKey]) -> dict[TrialKey, Draft]: ...
+
+    async def keep(self, drafts: Mapping[TrialKey, Draft]) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,9 +3,13 @@ models, by every replica, for sync and async calls alike (``cache_hit: true``).
 
 The key is a SHA-256 over everything that changes the result: the text, the options after
 tier rules (thresholds, detail count, filters, trials, embeddings), the chat model and the
-embeddings model and size. A comprehensive request caches its trials with the rest of the
-analysis. What is stored is the domain :class:`Analysis` (less the trials' vectors), so each
-hit gets a fresh envelope (request id, echo, timestamps) around it.
+embeddings model and size. What is stored is the domain :class:`Analysis` (less the trials'
+vectors), so each hit gets a fresh envelope (request id, echo, timestamps) around it.
+
+Comprehensive mode's trials are cached one by one as well, as Hypernym caches them: by the
+paragraph, the detail count, the trial number and temperature, and the chat model. A text
+whose analysis is not cached still reuses every trial of a paragraph seen before (an edited
+document, a job retried after its replica died), and pays only for the embeddings.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import msgspec
 
 from service.analysis.pipeline import Analysis, AnalysisOptions, analyze
+from service.analysis.trials import Draft, TrialKey
 from service.jobs.store import JobStore
 from service.providers.base import Provider
 from service.providers.credentials import CredentialsSource
@@ -29,7 +34,8 @@ CACHE_FORMAT = 1
 
 
 class Analyzer:
-    """Runs analyses, through the result cache when one is configured (``store`` given)."""
+    """Runs analyses, through the result cache when one is configured (``store`` given), and
+    is the trial cache of the comprehensive analyses it runs."""
 
     def __init__(
         self,
@@ -46,14 +52,30 @@ class Analyzer:
         self._ttl_seconds = ttl_seconds
 
     def cache_key(self, text: str, options: AnalysisOptions) -> str:
-        identity = [
-            CACHE_FORMAT,
-            text,
-            options,
-            self._credentials.current().model,
-            *self._embedding,
-        ]
-        return hashlib.sha256(msgspec.json.encode(identity)).hexdigest()
+        return _digest(
+            CACHE_FORMAT, text, options, self._credentials.current().model, *self._embedding
+        )
+
+    def trial_key(self, key: TrialKey) -> str:
+        return _digest(CACHE_FORMAT, "trial", key, self._credentials.current().model)
+
+    async def recall(self, keys: Sequence[TrialKey]) -> dict[TrialKey, Draft]:
+        assert self._store is not None  # analyze() is given this cache only with a store
+        by_digest = {self.trial_key(key): key for key in keys}
+        try:
+            found = await self._store.cached_trials(list(by_digest))
+            return {by_digest[d]: msgspec.json.decode(b, type=Draft) for d, b in found.items()}
+        except Exception:  # the cache is an optimisation: any fault falls back to computing
+            logger.warning("trial cache read failed", exc_info=True)
+            return {}
+
+    async def keep(self, drafts: Mapping[TrialKey, Draft]) -> None:
+        assert self._store is not None
+        try:
+            encoded = {self.trial_key(k): msgspec.json.encode(d) for k, d in drafts.items()}
+            await self._store.cache_trials(encoded, self._ttl_seconds)
+        except Exception:
+            logger.warning("trial cache write failed", exc_info=True)
 
     async def run(
         self,
@@ -75,13 +97,19 @@ class Analyzer:
             stored = None
         if stored is not None:
             return msgspec.json.decode(stored, type=Analysis), True
-        analysis = await analyze(text, options, provider, on_segment_done=on_segment_done)
+        analysis = await analyze(
+            text, options, provider, on_segment_done=on_segment_done, trial_cache=self
+        )
         try:
             stored = msgspec.json.encode(_without_trial_vectors(analysis))
             await self._store.cache(key, stored, self._ttl_seconds)
         except Exception:
             logger.warning("result cache write failed", exc_info=True)
         return analysis, False
+
+
+def _digest(*identity: object) -> str:
+    return hashlib.sha256(msgspec.json.encode(identity)).hexdigest()
 
 
 def _without_trial_vectors(analysis: Analysis) -> Analysis:

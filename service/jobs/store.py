@@ -8,7 +8,8 @@ Table items, by partition key ``pk``:
   ``hashed_api_key``, ``request_id``, ``mode``, ``total_paragraphs``, ``completed_paragraphs``,
   ``attempts``, ``last_error``, ``error``, ``processing_time``, the request and (when completed)
   the result as blobs, and ``expires_at`` (the table's TTL attribute);
-- ``cache#<digest>``: one cached analysis as a blob, and ``expires_at``.
+- ``cache#<digest>``: one cached analysis as a blob, and ``expires_at``;
+- ``trial#<digest>``: one comprehensive trial's compression as a blob, and ``expires_at``.
 
 A blob is zlib-compressed JSON, kept in the item when it fits under :data:`INLINE_LIMIT_BYTES`,
 else in S3 under the item's key (DynamoDB's item limit is 400 KB, names and other attributes
@@ -22,7 +23,7 @@ import functools
 import re
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -41,6 +42,11 @@ INLINE_LIMIT_BYTES = 300_000
 for the other attributes); a larger one goes to S3."""
 
 COMPRESSION_LEVEL = 6
+
+BATCH_GET_KEYS = 100
+"""DynamoDB's limit of keys per BatchGetItem."""
+BATCH_ATTEMPTS = 4
+"""Reads of a batch's unprocessed keys before the rest count as not cached."""
 
 _CLIENT_CONFIG = Config(
     connect_timeout=3, read_timeout=30, retries={"max_attempts": 4, "mode": "standard"}
@@ -385,6 +391,48 @@ class JobStore:
             )
 
         await self._run(write)
+
+    async def cached_trials(self, digests: Sequence[str]) -> dict[str, bytes]:
+        """The trials found, by digest; BatchGetItem, 100 keys a call."""
+
+        def read(chunk: Sequence[str]) -> dict[str, bytes]:
+            request = {self._table: {"Keys": [{"pk": {"S": f"trial#{d}"}} for d in chunk]}}
+            found: dict[str, bytes] = {}
+            for attempt in range(BATCH_ATTEMPTS):
+                if attempt:
+                    time.sleep(0.05 * 2**attempt)  # throttled: DynamoDB asks to back off
+                answer = self._dynamodb.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self._table, []):
+                    if int(item["expires_at"]["N"]) >= time.time():
+                        blob = self._get_blob(item, "draft")
+                        if blob is not None:
+                            found[item["pk"]["S"].removeprefix("trial#")] = blob
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            return found
+
+        chunks = [digests[i : i + BATCH_GET_KEYS] for i in range(0, len(digests), BATCH_GET_KEYS)]
+        found: dict[str, bytes] = {}
+        for part in await asyncio.gather(*(self._run(read, chunk) for chunk in chunks)):
+            found |= part
+        return found
+
+    async def cache_trials(self, drafts: Mapping[str, bytes], ttl_seconds: int) -> None:
+        """One PutItem per trial, concurrently (BatchWriteItem would need the right to delete)."""
+
+        def write(digest: str, draft: bytes) -> None:
+            pk = f"trial#{digest}"
+            self._dynamodb.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": pk},
+                    "expires_at": self._expiry(ttl_seconds),
+                    **self._put_blob(pk, "draft", draft),
+                },
+            )
+
+        await asyncio.gather(*(self._run(write, d, draft) for d, draft in drafts.items()))
 
 
 def _record(job_id: str, item: dict[str, Any]) -> JobRecord:

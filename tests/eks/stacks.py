@@ -13,6 +13,7 @@ from typing import Any
 from cdktf import App
 
 from modules.config import DeploymentConfig, parse_config
+from modules.constructs.backend import PROJECT_DIR_CONTEXT
 from modules.stacks.eks import eks_stacks
 from tests.tooling import REPO_ROOT
 
@@ -52,7 +53,12 @@ def example_data(example: str) -> dict[str, Any]:
 
 def synthesize(data: dict[str, Any], outdir: Path) -> EksSynth:
     config = parse_config(copy.deepcopy(data), source="test")
-    app = App(outdir=str(outdir), stack_traces=False)
+    # Local state belongs beside the output, never in the working tree of the repository.
+    app = App(
+        outdir=str(outdir),
+        stack_traces=False,
+        context={PROJECT_DIR_CONTEXT: str(outdir.parent)},
+    )
     eks_stacks(app, config)
     app.synth()
     return EksSynth(config=config, outdir=outdir)

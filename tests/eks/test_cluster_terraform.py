@@ -105,6 +105,7 @@ def test_cluster_stack_applies_and_destroys_against_moto(
         } <= applied
         outputs = terraform.output()
         assert outputs["cluster_name"]["value"] == pinned.config.name
+        assert (tmp_path / f"terraform.{pinned.config.name}-eks-cluster.tfstate").is_file()
     finally:
         terraform.destroy()
     assert json.loads(terraform.run("show", "-json").stdout).get("values") is None

@@ -145,7 +145,15 @@ def test_the_task_role_runs_jobs_on_exactly_these_resources(managed: Stack) -> N
         for sid in ("JobItems", "JobQueue", "DeadLetters", "LargePayloads", "JobsKey")
     }
     assert granted == {
-        "JobItems": ({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}, table),
+        "JobItems": (
+            {
+                "dynamodb:GetItem",
+                "dynamodb:BatchGetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+            },
+            table,
+        ),
         "JobQueue": (
             {
                 "sqs:SendMessage",

@@ -207,6 +207,73 @@ def test_a_cache_hit_answers_sync_and_async_without_a_provider_call(
     assert sum(fake.calls.values()) == 2 * calls  # the hits cost nothing, the new params did
 
 
+LIGHTHOUSES = (
+    "Lighthouses guided ships along dangerous coasts for centuries, first with open fires and "
+    "later with oil lamps, clockwork lenses and electric beacons that keepers tended through "
+    "long winter nights, until automation replaced the keepers in the late twentieth century."
+)
+"""A paragraph long enough for compression (and so for trials)."""
+
+
+def test_comprehensive_trials_are_cached_one_by_one(
+    fake: FakeProvider, resources: dict[str, str], tmp_path: Path
+) -> None:
+    northstar = {"X-API-Key": NORTHSTAR_KEY}
+
+    def comprehensive(text: str) -> dict[str, Any]:
+        body = {"essay_text": text, "params": {"analysis_mode": "comprehensive"}}
+        reply = service.request("POST", "/analyze_sync", body, headers=northstar)
+        assert reply.status == 200, reply.body
+        return reply.json()["results"]
+
+    env = job_env(fake, resources, COMPREHENSIVE_TRIALS="3")
+    with running_service(env, tmp_path / "trials.log") as service:
+        alone = comprehensive(captures.ESSAY_TEXT)
+        fake.calls.clear()
+        edited = comprehensive(captures.ESSAY_TEXT + "\n\n" + LIGHTHOUSES)
+        edited_calls = dict(fake.calls)
+        fake.calls.clear()
+        second_alone = comprehensive(LIGHTHOUSES)
+        second_calls = dict(fake.calls)
+
+    # A new text: no whole-analysis hit, but the paragraph seen before costs no chat call.
+    assert edited["metadata"]["cache_hit"] is False
+    assert edited_calls == {"chat": 2 * 3, "embeddings": 2}  # 3 new trials; 1 embed/paragraph
+    assert second_calls == {"embeddings": 1}  # every trial cached by the edited text's request
+    assert second_alone["metadata"]["cache_hit"] is False
+    first, second = edited["response"]["segments"]
+    assert without_volatile(first) == without_volatile(alone["response"]["segments"][0])
+    assert without_volatile(second) == without_volatile(second_alone["response"]["segments"][0])
+    assert len(second["trials"]) == 3
+
+
+def test_a_cache_that_cannot_be_read_costs_a_recomputation_never_the_request(
+    fake: FakeProvider, resources: dict[str, str], tmp_path: Path
+) -> None:
+    body = {"essay_text": captures.ESSAY_TEXT, "params": {"analysis_mode": "comprehensive"}}
+    env = job_env(
+        fake, {**resources, "ASYNC_JOBS_TABLE": "no-such-table"}, COMPREHENSIVE_TRIALS="3"
+    )
+    with running_service(env, tmp_path / "no-cache.log") as service:
+        replies = [
+            service.request(
+                "POST", "/analyze_sync", body, headers={"X-API-Key": NORTHSTAR_KEY}
+            ).json()
+            for _ in range(2)
+        ]
+        log = service.log_path.read_text()
+
+    assert [r["results"]["metadata"]["cache_hit"] for r in replies] == [False, False]
+    assert fake.calls["chat"] == 2 * (2 * 3)  # both computed every trial
+    for what in (
+        "result cache read",
+        "trial cache read",
+        "trial cache write",
+        "result cache write",
+    ):
+        assert f"{what} failed" in log, what
+
+
 def test_a_replica_killed_mid_job_loses_nothing(
     fake: FakeProvider, moto_server: MotoServer, tmp_path: Path
 ) -> None:
