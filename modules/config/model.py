@@ -318,6 +318,9 @@ class MonitoringConfig:
     """Failed AWS Marketplace calls per period (a failure can mean unbilled usage)."""
     scaling_at_max_minutes: int = 15
     """Alarm when the service has run at its maximum task/pod count this long."""
+    jobs_waiting_minutes: int = 10
+    """Alarm when asynchronous jobs have waited this long with no worker free to take one
+    (with `[async]` on): the replicas do not keep up with the queue."""
 
 
 @dataclass(frozen=True, kw_only=True)

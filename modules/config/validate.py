@@ -15,7 +15,13 @@ from urllib.parse import urlsplit
 
 from modules.config import naming
 from modules.config.derived import ecr_repository, internet_egress
-from modules.config.model import EKS_ADDON_NAMES, DeploymentConfig, EksConfig, NetworkConfig
+from modules.config.model import (
+    EKS_ADDON_NAMES,
+    DeploymentConfig,
+    EksConfig,
+    MonitoringConfig,
+    NetworkConfig,
+)
 from service.contract import DRAIN_TIMEOUT_SECONDS, SHUTDOWN_AFTER_DRAIN_SECONDS
 
 EKS_STANDARD_SUPPORT_ENDS = {
@@ -717,26 +723,7 @@ ALARM_WINDOW_SECONDS = 86_400
 
 def _monitoring_problems(config: DeploymentConfig) -> list[str]:
     mon = config.monitoring
-    problems = []
-    period = mon.period_seconds
-    if period < 60 or period % 60:
-        problems.append(
-            f"`monitoring.period_seconds` = {period}: use a multiple of 60 "
-            "(the metrics alarmed on are standard resolution)"
-        )
-        period = 60  # the window checks below still run, against the smallest valid period
-    most = ALARM_WINDOW_SECONDS // period
-    if not 1 <= mon.evaluation_periods <= most:
-        problems.append(
-            f"`monitoring.evaluation_periods` = {mon.evaluation_periods}: use 1 to {most} "
-            f"(CloudWatch evaluates at most one day of {period} s periods)"
-        )
-    at_max = mon.scaling_at_max_minutes * 60
-    if not period <= at_max <= ALARM_WINDOW_SECONDS or at_max % period:
-        problems.append(
-            f"`monitoring.scaling_at_max_minutes` = {mon.scaling_at_max_minutes}: use whole "
-            f"periods of {period} s, at most a day"
-        )
+    problems = _alarm_window_problems(mon)
     for key in ("load_balancer_5xx_percent", "target_5xx_percent"):
         if not 1 <= getattr(mon, key) <= 100:
             problems.append(f"`monitoring.{key}` = {getattr(mon, key)}: use a percentage, 1-100")
@@ -762,4 +749,30 @@ def _monitoring_problems(config: DeploymentConfig) -> list[str]:
             )
     for arn in mon.sqs_subscriptions:
         problems += _arn_problems(arn, "monitoring.sqs_subscriptions", "sqs", config.region)
+    return problems
+
+
+def _alarm_window_problems(mon: MonitoringConfig) -> list[str]:
+    """The period and the windows alarms evaluate, within what CloudWatch allows."""
+    problems = []
+    period = mon.period_seconds
+    if period < 60 or period % 60:
+        problems.append(
+            f"`monitoring.period_seconds` = {period}: use a multiple of 60 "
+            "(the metrics alarmed on are standard resolution)"
+        )
+        period = 60  # the window checks below still run, against the smallest valid period
+    most = ALARM_WINDOW_SECONDS // period
+    if not 1 <= mon.evaluation_periods <= most:
+        problems.append(
+            f"`monitoring.evaluation_periods` = {mon.evaluation_periods}: use 1 to {most} "
+            f"(CloudWatch evaluates at most one day of {period} s periods)"
+        )
+    for key in ("scaling_at_max_minutes", "jobs_waiting_minutes"):
+        window = getattr(mon, key) * 60
+        if not period <= window <= ALARM_WINDOW_SECONDS or window % period:
+            problems.append(
+                f"`monitoring.{key}` = {getattr(mon, key)}: use whole periods of {period} s, "
+                "at most a day"
+            )
     return problems

@@ -111,6 +111,9 @@ class MonitoringProps:
     provider_errors: int
     metering_failures: int
     scaling_at_max_minutes: int
+    job_queue_name: str | None = None
+    """The asynchronous jobs' queue, alarmed on when jobs wait for a worker; None: no jobs."""
+    jobs_waiting_minutes: int
 
 
 class Monitoring(Construct):
@@ -369,6 +372,25 @@ class Monitoring(Construct):
             evaluation_periods=props.scaling_at_max_minutes * 60 // props.period_seconds,
             **self._single(minimum),
         )
+        if props.job_queue_name is not None:
+            self._alarm(
+                "jobs-waiting",
+                f"Asynchronous jobs have waited {props.jobs_waiting_minutes} minutes with no "
+                "worker free to take one: add replicas or worker concurrency",
+                comparison="GreaterThanOrEqualToThreshold",
+                threshold=1,
+                evaluation_periods=props.jobs_waiting_minutes * 60 // props.period_seconds,
+                **self._single(self._queue_metric("ApproximateNumberOfMessagesVisible", "Minimum")),
+            )
+
+    def _queue_metric(self, name: str, stat: str) -> MetricSpec:
+        assert self._props.job_queue_name is not None
+        return MetricSpec(
+            namespace="AWS/SQS",
+            name=name,
+            dimensions={"QueueName": self._props.job_queue_name},
+            stat=stat,
+        )
 
     def _service_metric(
         self, name: str, stat: str, label: str | None = None, **dimensions: str
@@ -481,6 +503,17 @@ class Monitoring(Construct):
                 {},
             ),
         ]
+        if props.job_queue_name is not None:
+            graphs.append(
+                (
+                    "Asynchronous jobs waiting / running",
+                    [
+                        self._queue_metric("ApproximateNumberOfMessagesVisible", "Maximum"),
+                        self._queue_metric("ApproximateNumberOfMessagesNotVisible", "Maximum"),
+                    ],
+                    {},
+                )
+            )
         widgets: list[dict[str, Any]] = [
             {
                 "type": "alarm",

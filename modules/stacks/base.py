@@ -289,5 +289,7 @@ def build_monitoring(
             provider_errors=mon.provider_errors,
             metering_failures=mon.metering_failures,
             scaling_at_max_minutes=mon.scaling_at_max_minutes,
+            job_queue_name=naming.jobs_name(config.name) if config.async_jobs.enabled else None,
+            jobs_waiting_minutes=mon.jobs_waiting_minutes,
         ),
     )

@@ -45,6 +45,7 @@ ALARM_KEYS = {
     *(f"provider-errors-{c.replace('_', '-')}" for c in PROVIDER_ERROR_CLASSES),
     "provider-latency-p99",
     "metering-failures",
+    "jobs-waiting",
 }
 QUEUE = "arn:aws:sqs:eu-west-1:123456789012:hypernym-alarms"
 
@@ -183,6 +184,31 @@ def test_task_count_alarms_bound_the_ecs_service_as_autoscaling_does(managed: St
     assert pinned["evaluation_periods"] * pinned["period"] == DEFAULTS.scaling_at_max_minutes * 60
 
 
+def test_jobs_waiting_for_a_worker_alarm_on_the_jobs_queue(managed: Stack) -> None:
+    waiting = alarms(managed, "hypernym")["jobs-waiting"]
+    assert (waiting["namespace"], waiting["metric_name"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",  # waiting, not yet taken by a worker
+    )
+    queue = managed.one("aws_sqs_queue", "async-jobs_queue")
+    assert waiting["dimensions"] == {"QueueName": queue["name"]}
+    assert waiting["statistic"] == "Minimum"  # waiting all along, not once
+    assert waiting["comparison_operator"] == "GreaterThanOrEqualToThreshold"
+    assert waiting["threshold"] == 1
+    assert waiting["evaluation_periods"] * waiting["period"] == DEFAULTS.jobs_waiting_minutes * 60
+    assert waiting["treat_missing_data"] == "notBreaching"  # an idle queue reports nothing
+    _, names = dashboard_metrics(managed)
+    assert {"ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesNotVisible"} <= names
+
+
+def test_without_async_jobs_there_is_no_queue_alarm(synth_config: Callable[..., Path]) -> None:
+    config = varied(example("ecs-managed"), async_jobs={"enabled": False})
+    stack = Stack.load(synth_config(config, "async-off"), "hypernym-ecs")
+    assert set(alarms(stack, "hypernym")) == ALARM_KEYS - {"jobs-waiting"}
+    _, names = dashboard_metrics(stack)
+    assert "ApproximateNumberOfMessagesVisible" not in names
+
+
 def test_service_alarms_read_the_metrics_the_service_writes(managed: Stack) -> None:
     found = alarms(managed, "hypernym")
     environment = {e["name"]: e["value"] for e in managed.container()["environment"]}
@@ -297,6 +323,7 @@ def test_eks_alarms_use_the_alb_and_the_pod_count(eks_apps: Stack) -> None:
     assert found["scaling-at-maximum"]["threshold"] == values["autoscaling"]["maxReplicas"]
     assert values["env"]["DEPLOYMENT_NAME"] == "hypernym-eks"
     assert found["provider-latency-p99"]["dimensions"] == {DEPLOYMENT_DIMENSION: "hypernym-eks"}
+    assert found["jobs-waiting"]["dimensions"] == {"QueueName": "hypernym-eks-jobs"}
 
 
 def test_eks_dashboard_shows_node_and_pod_utilization(eks_apps: Stack) -> None:
@@ -348,6 +375,10 @@ def test_the_defaults_are_valid() -> None:
         (
             {"period_seconds": 300, "scaling_at_max_minutes": 12},
             "`monitoring.scaling_at_max_minutes` = 12: use whole periods of 300 s",
+        ),
+        (
+            {"jobs_waiting_minutes": 2000},
+            "`monitoring.jobs_waiting_minutes` = 2000: use whole periods of 60 s, at most a day",
         ),
         ({"target_5xx_percent": 0}, "`monitoring.target_5xx_percent` = 0: use a percentage"),
         ({"provider_errors": 0}, "`monitoring.provider_errors` = 0: use at least 1"),

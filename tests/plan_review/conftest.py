@@ -58,7 +58,7 @@ def plan_files(
     terraform.init()
     plan(terraform, "fresh")
     files["binary"] = base / "plan.bin"  # what people pass by mistake instead of the JSON
-    terraform.apply()
+    terraform.apply("plan.bin")  # the fresh plan as planned: no second plan
     # Independent plans of one applied state: two at a time (terraform is mostly one core each).
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(plan_variant, VARIANTS))
