@@ -10,7 +10,8 @@ telemetry or write into the user's home (but for the jsii runtime's package cach
 moto 5.2.5 cannot create the Application Auto Scaling target (NOT_IN_MOTO), so the `terraform
 apply` that `cdktf deploy` runs gets a `-target` for every other resource through
 TF_CLI_ARGS_apply (Terraform appends it to that command's arguments); `diff` then proposes the
-three as still to create.
+three as still to create. `destroy` gets `-refresh=false` through TF_CLI_ARGS_destroy: the state
+is what the deploy wrote, and `diff` has just compared it with moto.
 """
 
 from __future__ import annotations
@@ -152,6 +153,8 @@ def test_cdktf_deploy_output_diff_and_destroy_with_remote_state_against_moto(
     env = moto_env(moto_server, home) | {
         "HYPERNYM_DEPLOYMENT": EXAMPLE,
         "TF_CLI_ARGS_apply": " ".join(f"-target={address}" for address in applied),
+        # The state is what the deploy wrote (`diff` has just compared it with moto).
+        "TF_CLI_ARGS_destroy": "-refresh=false",
     }
     user = CdktfProject.linked(tmp_path / "user", env)
     colleague = CdktfProject.linked(tmp_path / "colleague", env)

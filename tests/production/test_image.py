@@ -3,8 +3,9 @@
 filesystem, read-only, with a tmpfs /tmp, as the image's user (`podman run` is refused by this
 sandbox). The service in it answers /health, /ready and an analysis, and drains on SIGTERM.
 
-The first build on a machine makes the Debian base (debootstrap, minutes) and caches it under
-.cache/image/, keyed by its recipe; podman's layer cache makes an unchanged rebuild take seconds.
+The first build on a machine makes the Debian base (debootstrap, minutes) and caches it in the
+user's cache (~/.cache/hypernym-aws/), keyed by its recipe; the project's podman store makes an
+unchanged rebuild take seconds.
 """
 
 from __future__ import annotations
