@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from modules.cli.deployment import reported_config
+from modules.cli.deployment import prepare_jsii_runtime, reported_config
 
 
 def main() -> None:
@@ -19,7 +19,7 @@ def main() -> None:
     config = reported_config(args.config)
     if config is None:
         sys.exit(2)
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    prepare_jsii_runtime()
     from modules.stacks.app import build_app  # noqa: PLC0415 - jsii starts with it: only after the config
 
     build_app(config).synth()

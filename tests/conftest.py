@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from modules.cli.deployment import prepare_jsii_runtime
 from modules.config import load_config, resolve_config_path
 from tests.harness.leaks import leaks
 from tests.harness.moto import MotoServer, running_moto
 
-# jsii prints a large Node 20 end-of-life banner unless silenced (the value is the major version).
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+prepare_jsii_runtime()  # the in-process syntheses start jsii as the commands do
 # Every terraform command starts the AWS provider, which builds its whole schema (thousands of
 # types) first: with Go's GC target at 400% instead of 100% a plan costs about a third less
 # CPU (measured: 8.0 -> 5.6 s for a small plan), for memory this machine has.
