@@ -24,22 +24,49 @@ prepare_jsii_runtime()  # the in-process syntheses start jsii as the commands do
 os.environ.setdefault("GOGC", "400")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """How scripts/test spreads the suite over workers (`-n 4 --dist loadgroup`).
+LONGEST_UNITS = ("apply-eks-cluster", "cdktf-ecs-byop", "apply-ecs-managed", "plan-review")
+"""The work units that take longest, longest first (measured with 4 workers: about 180, 175,
+115 and 90 s); each starts on a worker of its own at once."""
+QUICK_UNITS = (
+    "tests/service/test_analysis_units.py",
+    "tests/service/test_provider_units.py",
+    "tests/infra/test_config.py",
+)
+"""Files of plain function tests (well under a second each, three tests or more): what waits
+behind a single-test long unit on its worker."""
 
-    A test file's tests share a worker, so module fixtures are built once. The tests with a
-    group of their own (the moto applies, the plan review's shared plans, the benchmarks) are
-    scheduled first, Terraform's first: they are the longest, and each runs beside the rest
-    instead of after it.
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """How scripts/test spreads the suite over workers (`-n 4 --dist loadgroup
+    --no-loadscope-reorder`, so xdist hands out work units in the order set here).
+
+    A test file's tests share a worker (a work unit), so module fixtures are built once; the
+    moto applies, the plan review's shared plans, the image and the benchmarks are units of
+    their own. xdist gives each worker its first unit, then tops up every worker holding two
+    tests or fewer: a single-test unit always has the next unit queued behind it, on the same
+    worker. So the four longest units go first, one per worker, then a quick file for each of
+    the three single-test ones (its tests hold the worker's queue past the top-up), then the
+    other units of their own, then the files, Terraform's first in both.
     Without xdist the groups are ignored and only the order changes.
     """
     own_group = {item for item in items if item.get_closest_marker("xdist_group")}
     for item in items:
         if item not in own_group:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-    items.sort(
-        key=lambda item: (item not in own_group, item.get_closest_marker("terraform") is None)
+    units: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        (unit,) = item.get_closest_marker("xdist_group").args  # type: ignore[union-attr]
+        units.setdefault(unit, []).append(item)
+
+    def terraform_last(unit: str) -> bool:
+        return all(item.get_closest_marker("terraform") is None for item in units[unit])
+
+    first = [unit for unit in (*LONGEST_UNITS, *QUICK_UNITS) if unit in units]
+    rest = sorted(
+        (unit for unit in units if unit not in first),
+        key=lambda unit: (unit.startswith("tests/"), terraform_last(unit)),
     )
+    items[:] = [item for unit in [*first, *rest] for item in units[unit]]
 
 
 @pytest.fixture(scope="session", autouse=True)
