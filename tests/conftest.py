@@ -34,6 +34,10 @@ QUICK_UNITS = (
 )
 """Files of plain function tests (well under a second each, three tests or more): what waits
 behind a single-test long unit on its worker."""
+NEXT_UNITS = ("container-image", "apply-registry")
+"""What the first free worker takes next (the plan review's, after about 90 s): the image build,
+long in a fresh clone (a new podman store: import and pip install, about 100 s), then the
+registry apply."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -46,7 +50,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     tests or fewer: a single-test unit always has the next unit queued behind it, on the same
     worker. So the four longest units go first, one per worker, then a quick file for each of
     the three single-test ones (its tests hold the worker's queue past the top-up), then the
-    other units of their own, then the files, Terraform's first in both.
+    next long ones, then the other units of their own, then the files, Terraform's first in
+    both.
     Without xdist the groups are ignored and only the order changes.
     """
     own_group = {item for item in items if item.get_closest_marker("xdist_group")}
@@ -61,7 +66,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     def terraform_last(unit: str) -> bool:
         return all(item.get_closest_marker("terraform") is None for item in units[unit])
 
-    first = [unit for unit in (*LONGEST_UNITS, *QUICK_UNITS) if unit in units]
+    first = [unit for unit in (*LONGEST_UNITS, *QUICK_UNITS, *NEXT_UNITS) if unit in units]
     rest = sorted(
         (unit for unit in units if unit not in first),
         key=lambda unit: (unit.startswith("tests/"), terraform_last(unit)),
