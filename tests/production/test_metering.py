@@ -58,13 +58,14 @@ async def settle(meter: Metering) -> None:
             return
 
 
-async def attempted(fake: FakeMetering, operation: str) -> None:
-    """Until the fake has answered one `operation` call other than a dry run (30 s at most)."""
+async def logged(caplog: pytest.LogCaptureFixture, text: str) -> None:
+    """Until the meter has logged a line containing `text` (30 s at most): the fake's answer is
+    taken in only once the call's thread hands it back, after the fake has recorded it."""
     for _ in range(3000):
-        if any(outcome != "DryRunOperation" for outcome in fake.outcomes(operation)):
+        if any(text in record.getMessage() for record in caplog.records):
             return
         await asyncio.sleep(0.01)
-    raise AssertionError(f"no {operation} call reached the fake in 30 s")
+    raise AssertionError(f"the meter logged no {text!r} in 30 s")
 
 
 def test_off_makes_no_calls_and_is_ready(fake: FakeMetering) -> None:
@@ -244,7 +245,9 @@ def test_a_long_outage_folds_unsent_records_into_the_open_hour(fake: FakeMeterin
     assert {hour.hour for hour, _ in fake.records} == {15}
 
 
-def test_a_record_that_may_be_stored_is_never_folded(fake: FakeMetering) -> None:
+def test_a_record_that_may_be_stored_is_never_folded(
+    fake: FakeMetering, caplog: pytest.LogCaptureFixture
+) -> None:
     clock = ManualClock(START)
     meter = metering("hourly", clock)
 
@@ -255,7 +258,7 @@ def test_a_record_that_may_be_stored_is_never_folded(fake: FakeMetering) -> None
         clock.advance(hours=1)
         fake.faults.extend(["error500"] * 50)  # a 5xx may have stored it
         meter.count(1)
-        await attempted(fake, "MeterUsage")
+        await logged(caplog, "MeterUsage failed with")
         clock.advance(hours=5)  # 15:40: both queued records are past FOLD_AFTER
         meter.count(1)
         assert [record.quantity for record in meter.queued] == [3], "only the untried one folds"
