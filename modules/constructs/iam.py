@@ -26,6 +26,11 @@ def policy_document(*statements: Statement) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
+def account_principal(*, partition: str, account_id: str) -> str:
+    """The account itself as a resource policy's principal: its IAM policies then decide."""
+    return f"arn:{partition}:iam::{account_id}:root"
+
+
 def account_administers_key(
     *, partition: str, account_id: str, sid: str = "AccountAdministers"
 ) -> Statement:
@@ -34,7 +39,7 @@ def account_administers_key(
     return {
         "Sid": sid,
         "Effect": "Allow",
-        "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+        "Principal": {"AWS": account_principal(partition=partition, account_id=account_id)},
         "Action": "kms:*",
         "Resource": "*",
     }

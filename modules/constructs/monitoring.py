@@ -33,7 +33,7 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
-from modules.constructs.iam import account_administers_key, policy_document
+from modules.constructs.iam import account_administers_key, account_principal, policy_document
 from modules.constructs.tags import name_tag
 from service.contract import (
     DEPLOYMENT_DIMENSION,
@@ -198,7 +198,9 @@ class Monitoring(Construct):
             {
                 "Sid": "AccountManagesTheTopic",
                 "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{props.partition}:iam::{props.account_id}:root"},
+                "Principal": {
+                    "AWS": account_principal(partition=props.partition, account_id=props.account_id)
+                },
                 "Action": [
                     "sns:GetTopicAttributes",
                     "sns:SetTopicAttributes",
