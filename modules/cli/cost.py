@@ -261,6 +261,11 @@ def _scaled(per_task: float, tasks: tuple[int, int]) -> tuple[float, float]:
     return per_task * tasks[0], per_task * tasks[1]
 
 
+def _per_gb(item: str, gb: tuple[float, float], rate: float) -> LineItem:
+    """A line billed per GB, for the range of GB the task counts give."""
+    return LineItem(item, f"{gb[0]:g}-{gb[1]:g} GB", gb[0] * rate, gb[1] * rate)
+
+
 def _network(
     resources: Sequence[Resource], prices: Prices, tasks: tuple[int, int]
 ) -> Iterator[LineItem]:
@@ -278,20 +283,13 @@ def _network(
             monthly,
         )
         gb = _scaled(usage["endpoint_gb_per_task"], tasks)
-        rate = prices.rate("interface_endpoint_gb")
-        yield LineItem(
-            "Interface endpoints (data)",
-            f"{gb[0]:g}-{gb[1]:g} GB",
-            gb[0] * rate,
-            gb[1] * rate,
-        )
+        yield _per_gb("Interface endpoints (data)", gb, prices.rate("interface_endpoint_gb"))
     nat = _of(resources, "aws_nat_gateway")
     if nat:
         monthly = len(nat) * hours * prices.rate("nat_gateway_hour")
         yield LineItem("NAT gateways (hours)", _count(len(nat), "gateway"), monthly, monthly)
         gb = _scaled(usage["nat_gb_per_task"], tasks)
-        rate = prices.rate("nat_gateway_gb")
-        yield LineItem("NAT gateways (data)", f"{gb[0]:g}-{gb[1]:g} GB", gb[0] * rate, gb[1] * rate)
+        yield _per_gb("NAT gateways (data)", gb, prices.rate("nat_gateway_gb"))
 
 
 def _load_balancers(
@@ -387,13 +385,7 @@ def _logs(
     fixed = len(logged) * usage["control_plane_log_gb"]
     ingest = _scaled(usage["log_gb_per_task"], tasks)
     ingest = (ingest[0] + fixed, ingest[1] + fixed)
-    rate = prices.rate("logs_ingest_gb")
-    yield LineItem(
-        "CloudWatch Logs ingestion",
-        f"{ingest[0]:g}-{ingest[1]:g} GB",
-        ingest[0] * rate,
-        ingest[1] * rate,
-    )
+    yield _per_gb("CloudWatch Logs ingestion", ingest, prices.rate("logs_ingest_gb"))
     storage = prices.rate("logs_storage_gb_month") * stored_months
     yield LineItem(
         "CloudWatch Logs storage",
@@ -405,12 +397,7 @@ def _logs(
     if flows:
         gb = _scaled(len(flows) * usage["flow_log_gb_per_task"], tasks)
         rate = prices.rate("logs_vended_gb") + storage
-        yield LineItem(
-            "VPC Flow Logs (delivery and storage)",
-            f"{gb[0]:g}-{gb[1]:g} GB",
-            gb[0] * rate,
-            gb[1] * rate,
-        )
+        yield _per_gb("VPC Flow Logs (delivery and storage)", gb, rate)
 
 
 def _security(resources: Sequence[Resource], prices: Prices) -> Iterator[LineItem]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from modules.config import naming
 from modules.config.model import DeploymentConfig
 from service.contract import keep_alive_for
 
@@ -69,6 +70,12 @@ def managed_gateway_upstreams(
         return ()
     port = managed_api_port(inference.managed_api_url)
     return tuple((cidr, port) for cidr in inference.managed_api_cidrs or (vpc_cidr,))
+
+
+def resource_tags(config: DeploymentConfig) -> dict[str, str]:
+    """The tags of every resource of the deployment: the AWS provider's default tags, and what
+    the node group and the load balancer controller put on what they create."""
+    return naming.deployment_tags(config.name, config.environment, config.tags)
 
 
 def keep_alive_seconds(config: DeploymentConfig) -> int:

@@ -17,7 +17,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from constructs import Construct
 
 from modules.config import DeploymentConfig, naming
-from modules.config.derived import keep_alive_seconds, state_key
+from modules.config.derived import keep_alive_seconds, resource_tags, state_key
 from modules.constructs.async_jobs import AsyncJobs, AsyncJobsProps
 from modules.constructs.backend import S3StateProps, configure_backend
 from modules.constructs.iam import Role, RoleProps, service_trust_policy
@@ -53,6 +53,16 @@ def s3_state(config: DeploymentConfig, stack_name: str) -> S3StateProps | None:
     )
 
 
+def deployment_aws_provider(stack: TerraformStack, config: DeploymentConfig) -> AwsProvider:
+    """The stack's AWS provider: the deployment's region, its tags on every resource."""
+    return AwsProvider(
+        stack,
+        "aws",
+        region=config.region,
+        default_tags=[AwsProviderDefaultTags(tags=resource_tags(config))],
+    )
+
+
 class DeploymentStack(TerraformStack):
     """A stack of one deployment: `<deployment>-<unit>`, tagged, with its own state."""
 
@@ -60,16 +70,7 @@ class DeploymentStack(TerraformStack):
         self.stack_name = naming.stack_name(config.name, unit)
         super().__init__(scope, self.stack_name)
         self.config = config
-        AwsProvider(
-            self,
-            "aws",
-            region=config.region,
-            default_tags=[
-                AwsProviderDefaultTags(
-                    tags=naming.deployment_tags(config.name, config.environment, config.tags)
-                )
-            ],
-        )
+        deployment_aws_provider(self, config)
         configure_backend(self, self.stack_name, s3_state(config, self.stack_name))
         Aspects.of(self).add(RequireNameTag())
         self.account_id = DataAwsCallerIdentity(self, "caller").account_id

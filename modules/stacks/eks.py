@@ -24,7 +24,6 @@ from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdent
 from cdktf_cdktf_provider_aws.data_aws_lb import DataAwsLb
 from cdktf_cdktf_provider_aws.data_aws_lb_target_group import DataAwsLbTargetGroup
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
-from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from cdktf_cdktf_provider_helm.provider import (
     HelmProvider,
     HelmProviderKubernetes,
@@ -38,6 +37,7 @@ from modules.config.derived import (
     client_cidrs,
     ecr_chart_mirror_region,
     ecr_domain,
+    resource_tags,
     service_image,
 )
 from modules.constructs.app_release import (
@@ -78,6 +78,7 @@ from modules.stacks.base import (
     build_async_jobs,
     build_monitoring,
     build_network,
+    deployment_aws_provider,
     grant_async_jobs,
     s3_state,
     workload_environment,
@@ -221,7 +222,7 @@ class EksClusterStack(DeploymentStack):
                 node_max_count=eks.node_max_count,
                 # Subnets of an existing VPC are not ours to declare: tag them beside.
                 tag_subnets=config.existing_vpc,
-                instance_tags=naming.deployment_tags(config.name, config.environment, config.tags),
+                instance_tags=resource_tags(config),
             ),
         )
         nodes_to_endpoints = self.network.admit_to_endpoints(
@@ -408,7 +409,7 @@ class EksAppsStack(TerraformStack):
                 role_arn=addons.load_balancer_controller_role.arn,
                 namespace=LOAD_BALANCER_CONTROLLER_NAMESPACE,
                 service_account=LOAD_BALANCER_CONTROLLER_SERVICE_ACCOUNT,
-                default_tags=naming.deployment_tags(config.name, config.environment, config.tags),
+                default_tags=resource_tags(config),
             ),
         )
         self.cluster_autoscaler: ClusterAutoscalerRelease | None = None
@@ -453,16 +454,7 @@ class EksAppsStack(TerraformStack):
         """Alarms and dashboard. The ALB is the controller's, found by the tags it gives it; the
         data sources are read at apply after the release is ready (its pods take longer to turn
         ready than the controller takes to create the ALB for the new Ingress)."""
-        AwsProvider(
-            self,
-            "aws",
-            region=config.region,
-            default_tags=[
-                AwsProviderDefaultTags(
-                    tags=naming.deployment_tags(config.name, config.environment, config.tags)
-                )
-            ],
-        )
+        deployment_aws_provider(self, config)
         Aspects.of(self).add(RequireNameTag())
         release = self.hypernym.release
         controller_tags = {

@@ -282,18 +282,20 @@ async def _drafts(
 ) -> list[Draft]:
     """The paragraph's compressions, one per trial; comprehensive mode's from ``cache`` where it
     holds them (partial mode's single draft is cached with its whole analysis instead)."""
+    if trials == 1:
+        cache = None
     keys = [
         TrialKey(text=segment.text, detail_count=k, number=number, temperature=temperature)
         for number, temperature in enumerate(trial_temperatures(trials))
     ]
-    cached = await cache.recall(keys) if cache is not None and trials > 1 else {}
+    cached = await cache.recall(keys) if cache is not None else {}
     missing = [key for key in keys if key not in cached]
     fresh = await _all_of(
         [partial(_draft, segment, k, provider, temperature=key.temperature) for key in missing],
         limit=TRIALS_IN_FLIGHT,
     )
     computed = dict(zip(missing, fresh, strict=True))
-    if cache is not None and trials > 1 and computed:
+    if cache is not None and computed:
         await cache.keep(computed)
     found = cached | computed
     return [found[key] for key in keys]
