@@ -1,5 +1,5 @@
 """moto's server, with the VPC endpoint services AWS offers that moto 5.2.5's catalogue lacks,
-and two of its per-reset costs paid once.
+AWS's answer to deleting a target group that is gone, and two of its per-reset costs paid once.
 
 tests/harness/moto.py runs this file with the moto venv's Python (moto is not importable from
 the project's venv, nor this package from moto's). The stacks look the Marketplace metering
@@ -7,6 +7,14 @@ endpoint service up at plan time; moto's catalogue has no `metering.marketplace`
 so this adds the services named in $MOTO_ADDED_ENDPOINT_SERVICES (JSON: region -> service
 suffixes) to those regions only, offered in every zone like moto's own. Every other region
 keeps moto's catalogue, and stands for a region where AWS does not offer the service.
+
+AWS's DeleteTargetGroup is idempotent (the Elastic Load Balancing API reference: "If you repeat
+an operation, it succeeds"; ResourceInUse is the action's only documented error), and the AWS
+provider's delete relies on it: any other error fails the destroy. moto 5.2.5 answers a repeated
+call with TargetGroupNotFound. That failed one CI run's `cdktf destroy`, on a target group the
+plan just before had read: nothing in moto but DeleteTargetGroup removes one, so the call came
+twice (from where is not established; no run since reproduced it). Here, as on AWS, deleting a
+target group that is gone succeeds.
 
 The costs: moto builds the ~1,300 AWS managed policies (MOTO_IAM_LOAD_MANAGED_POLICIES, which
 the stacks' policy attachments need) into every IAM backend it makes, one per partition, again
@@ -25,6 +33,7 @@ from functools import cache
 
 from moto.core.base_backend import AccountSpecificBackend, BaseBackend
 from moto.ec2.models.vpcs import VPCBackend
+from moto.elbv2.models import ELBv2Backend, FakeTargetGroup
 from moto.iam import models as iam
 from moto.server import main
 
@@ -43,6 +52,20 @@ def _with_added_services(account_id: str, region: str) -> list[dict]:
 
 
 VPCBackend._collect_default_endpoint_services = staticmethod(_with_added_services)
+
+
+_delete_target_group = ELBv2Backend.delete_target_group
+
+
+def _idempotent_delete_target_group(
+    self: ELBv2Backend, target_group_arn: str
+) -> FakeTargetGroup | None:
+    if target_group_arn not in self.target_groups:
+        return None
+    return _delete_target_group(self, target_group_arn)
+
+
+ELBv2Backend.delete_target_group = _idempotent_delete_target_group
 
 
 @cache
