@@ -10,11 +10,12 @@ keeps moto's catalogue, and stands for a region where AWS does not offer the ser
 
 AWS's DeleteTargetGroup is idempotent (the Elastic Load Balancing API reference: "If you repeat
 an operation, it succeeds"; ResourceInUse is the action's only documented error), and the AWS
-provider's delete relies on it: any other error fails the destroy. moto 5.2.5 answers a repeated
-call with TargetGroupNotFound. That failed one CI run's `cdktf destroy`, on a target group the
-plan just before had read: nothing in moto but DeleteTargetGroup removes one, so the call came
-twice (from where is not established; no run since reproduced it). Here, as on AWS, deleting a
-target group that is gone succeeds.
+provider's delete relies on it: any other error fails the destroy. Calls do come twice here:
+now and then, on this loaded loopback, the client loses the answer to a call moto has made (and
+logged as 200), and the SDK sends it again; the provider's debug log shows it as `retrying
+request EC2/DeleteInternetGateway, attempt 2` answered NotFound, which that delete ignores.
+moto 5.2.5 answers a repeated DeleteTargetGroup with TargetGroupNotFound, which failed one CI
+run's `cdktf destroy`. Here, as on AWS, deleting a target group that is gone succeeds.
 
 The costs: moto builds the ~1,300 AWS managed policies (MOTO_IAM_LOAD_MANAGED_POLICIES, which
 the stacks' policy attachments need) into every IAM backend it makes, one per partition, again
