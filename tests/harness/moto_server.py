@@ -1,5 +1,5 @@
 """moto's server, with the VPC endpoint services AWS offers that moto 5.2.5's catalogue lacks,
-AWS's answer to deleting a target group that is gone, and two of its per-reset costs paid once.
+a call's retry answered without making the call twice, and two of its per-reset costs paid once.
 
 tests/harness/moto.py runs this file with the moto venv's Python (moto is not importable from
 the project's venv, nor this package from moto's). The stacks look the Marketplace metering
@@ -8,14 +8,16 @@ so this adds the services named in $MOTO_ADDED_ENDPOINT_SERVICES (JSON: region -
 suffixes) to those regions only, offered in every zone like moto's own. Every other region
 keeps moto's catalogue, and stands for a region where AWS does not offer the service.
 
-AWS's DeleteTargetGroup is idempotent (the Elastic Load Balancing API reference: "If you repeat
-an operation, it succeeds"; ResourceInUse is the action's only documented error), and the AWS
-provider's delete relies on it: any other error fails the destroy. Calls do come twice here:
-now and then, on this loaded loopback, the client loses the answer to a call moto has made (and
-logged as 200), and the SDK sends it again; the provider's debug log shows it as `retrying
-request EC2/DeleteInternetGateway, attempt 2` answered NotFound, which that delete ignores.
-moto 5.2.5 answers a repeated DeleteTargetGroup with TargetGroupNotFound, which failed one CI
-run's `cdktf destroy`. Here, as on AWS, deleting a target group that is gone succeeds.
+Now and then, on this loaded loopback, the SDK gets no answer to a call moto has made (and
+logged), and sends it again: the provider's debug log shows `retrying request
+EC2/DeleteInternetGateway, attempt 2` answered NotFound, which that delete forgives. One CI
+run's `cdktf destroy` failed on such a repeat: AWS's DeleteTargetGroup is idempotent (the
+Elastic Load Balancing API reference: "If you repeat an operation, it succeeds") and the
+provider's delete fails on anything but ResourceInUse, but moto made the call twice and answered
+the second TargetGroupNotFound. AWS loses no answers on a loopback, so a repeat is not made
+twice here: the SDKs send the same amz-sdk-invocation-id with every attempt of a call, and an
+attempt after the first of a call moto answered (below 500: a 5xx is worth trying again) gets
+that answer again. Why the answers are lost is not established.
 
 The costs: moto builds the ~1,300 AWS managed policies (MOTO_IAM_LOAD_MANAGED_POLICIES, which
 the stacks' policy attachments need) into every IAM backend it makes, one per partition, again
@@ -30,12 +32,16 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from functools import cache
+from typing import Any
 
 from moto.core.base_backend import AccountSpecificBackend, BaseBackend
 from moto.ec2.models.vpcs import VPCBackend
-from moto.elbv2.models import ELBv2Backend, FakeTargetGroup
 from moto.iam import models as iam
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
 
 ADDED: dict[str, list[str]] = json.loads(os.environ.get("MOTO_ADDED_ENDPOINT_SERVICES", "{}"))
@@ -55,18 +61,47 @@ def _with_added_services(account_id: str, region: str) -> list[dict]:
 VPCBackend._collect_default_endpoint_services = staticmethod(_with_added_services)
 
 
-_delete_target_group = ELBv2Backend.delete_target_group
+Answer = tuple[str, list[tuple[str, str]], bytes]
+_answers: OrderedDict[str, Answer] = OrderedDict()  # invocation id -> moto's answer to it
+_answers_lock = threading.Lock()
+_ANSWERS_KEPT = 256  # a retry follows its attempt within a second; a few calls run at once
+_dispatch = DomainDispatcherApplication.__call__
 
 
-def _idempotent_delete_target_group(
-    self: ELBv2Backend, target_group_arn: str
-) -> FakeTargetGroup | None:
-    if target_group_arn not in self.target_groups:
-        return None
-    return _delete_target_group(self, target_group_arn)
+def _answer_once(
+    self: DomainDispatcherApplication, environ: dict[str, Any], start_response: Callable
+) -> Iterable[bytes]:
+    invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID")
+    if invocation is None:
+        return _dispatch(self, environ, start_response)
+    if not environ.get("HTTP_AMZ_SDK_REQUEST", "").startswith("attempt=1;"):
+        with _answers_lock:
+            answered = _answers.get(invocation)
+        if answered is not None:
+            status, headers, body = answered
+            start_response(status, headers)
+            return [body]
+    answer: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def keeping(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        answer.append((status, headers))
+        return start_response(status, headers, exc_info)
+
+    chunks = _dispatch(self, environ, keeping)
+    try:
+        body = b"".join(chunks)
+    finally:
+        getattr(chunks, "close", lambda: None)()
+    (status, headers) = answer[-1]
+    if int(status.split(" ", 1)[0]) < 500:
+        with _answers_lock:
+            _answers[invocation] = (status, headers, body)
+            if len(_answers) > _ANSWERS_KEPT:
+                _answers.popitem(last=False)
+    return [body]
 
 
-ELBv2Backend.delete_target_group = _idempotent_delete_target_group
+DomainDispatcherApplication.__call__ = _answer_once
 
 
 @cache
