@@ -17,7 +17,7 @@ provider's delete fails on anything but ResourceInUse, but moto made the call tw
 the second TargetGroupNotFound. AWS loses no answers on a loopback, so a repeat is not made
 twice here: the SDKs send the same amz-sdk-invocation-id with every attempt of a call, and an
 attempt after the first of a call moto answered (below 500: a 5xx is worth trying again) gets
-that answer again. Why the answers are lost is not established.
+that answer again (the server's log says so). Why the answers are lost is not established.
 
 The costs: moto builds the ~1,300 AWS managed policies (MOTO_IAM_LOAD_MANAGED_POLICIES, which
 the stacks' policy attachments need) into every IAM backend it makes, one per partition, again
@@ -74,11 +74,13 @@ def _answer_once(
     invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID")
     if invocation is None:
         return _dispatch(self, environ, start_response)
-    if not environ.get("HTTP_AMZ_SDK_REQUEST", "").startswith("attempt=1;"):
+    attempt = environ.get("HTTP_AMZ_SDK_REQUEST", "")
+    if not attempt.startswith("attempt=1;"):
         with _answers_lock:
             answered = _answers.get(invocation)
         if answered is not None:
             status, headers, body = answered
+            print(f"moto_server: {attempt} of call {invocation} answered as before", flush=True)
             start_response(status, headers)
             return [body]
     answer: list[tuple[str, list[tuple[str, str]]]] = []
