@@ -94,7 +94,7 @@ def _answer_once(
         body = b"".join(chunks)
     finally:
         getattr(chunks, "close", lambda: None)()
-    (status, headers) = answer[-1]
+    status, headers = answer[-1]
     if int(status.split(" ", 1)[0]) < 500:
         with _answers_lock:
             _answers[invocation] = (status, headers, body)
